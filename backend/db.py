@@ -1,0 +1,90 @@
+"""The process's one engine and its session factory, built from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from backend.settings import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine sized and guarded by settings: pool limits, pre-ping, timeouts, keepalives."""
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _make_sqlite_engine(url)
+    pool_options: dict[str, Any]
+    if settings.db_nullpool:
+        # Behind PgBouncer/Supabase poolers the pooler owns the connections; we
+        # must not hold idle ones ourselves, nor rely on session state.
+        pool_options = {"poolclass": NullPool}
+    else:
+        pool_options = {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pool_recycle": settings.db_pool_recycle,
+            "pool_timeout": settings.db_pool_timeout,
+            "pool_pre_ping": True,
+        }
+    return create_engine(
+        url,
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout,
+            "application_name": f"image-scraper:{os.getpid()}",
+            # Keepalives notice a silently dropped connection (NAT, pooler restart)
+            # within ~1 minute instead of a TCP timeout of hours.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+        **pool_options,
+    )
+
+
+def _make_sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).resolve().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the API read while the worker writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class Database:
+    """One engine plus its session factory; create one per process (after fork)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = make_engine(settings)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for one unit of work: rolled back on error, always closed."""
+        session = self.session_factory()
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

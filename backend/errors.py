@@ -1,0 +1,99 @@
+"""The service's exception tree; every leaf that ends a job carries a stable code.
+
+    ScraperError
+    ├── ConfigError                 bad settings: the process refuses to start
+    ├── JobFailedError              the job ends `failed` with `code` (never retried)
+    │   ├── InvalidUrlError         invalid_url
+    │   ├── BlockedUrlError         blocked_url   (private, loopback, metadata address)
+    │   ├── FetchFailedError        fetch_failed  (DNS, refused, reset, TLS)
+    │   ├── HttpStatusError         http_error    (the page answered 4xx/5xx)
+    │   ├── NotHtmlError            not_html
+    │   ├── PageTooLargeError       page_too_large
+    │   └── FetchTimeoutError       timeout
+    ├── ImageRejectedError          one image is skipped or failed, with `reason`
+    ├── TransientError              infrastructure hiccup: retry the job later
+    │   └── StorageError            object storage unreachable or refused the call
+    ├── JobCancelledError           the job was cancelled while it ran
+    └── NotFoundError               an id that is unknown or belongs to someone else
+
+"Could not reach it" (TransientError) is retried; "it answered no" (JobFailedError)
+fails the job at once with its code.
+"""
+
+from __future__ import annotations
+
+
+class ScraperError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class ConfigError(ScraperError):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+class JobFailedError(ScraperError):
+    """The job cannot succeed; `code` is the stable error code the API returns."""
+
+    code = "internal"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidUrlError(JobFailedError):
+    code = "invalid_url"
+
+
+class BlockedUrlError(JobFailedError):
+    code = "blocked_url"
+
+
+class FetchFailedError(JobFailedError):
+    code = "fetch_failed"
+
+
+class HttpStatusError(JobFailedError):
+    code = "http_error"
+
+
+class NotHtmlError(JobFailedError):
+    code = "not_html"
+
+
+class PageTooLargeError(JobFailedError):
+    code = "page_too_large"
+
+
+class FetchTimeoutError(JobFailedError):
+    code = "timeout"
+
+
+class ImageRejectedError(ScraperError):
+    """One candidate image was not kept; `reason` is a short stable word.
+
+    `failed` separates images that broke (download error, undecodable bytes) from
+    ones skipped on purpose (too small, junk, duplicate).
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, failed: bool = False) -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.failed = failed
+
+
+class TransientError(ScraperError):
+    """A dependency was unreachable; the work may succeed if tried again later."""
+
+
+class StorageError(TransientError):
+    """Object storage failed; raised with the vendor error as its cause."""
+
+
+class JobCancelledError(ScraperError):
+    """The job was cancelled by its owner while a worker was running it."""
+
+
+class NotFoundError(ScraperError):
+    """An unknown id, or one owned by another user (the two look the same)."""

@@ -1,0 +1,162 @@
+"""Every environment variable the service reads, typed, defaulted and checked at start."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.errors import ConfigError
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - a name to refuse, not a bind
+
+
+class Settings(BaseSettings):
+    """The service's configuration; one instance per process (see `get_settings`)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    app_env: Literal["development", "test", "production"] = "development"
+    port: int = Field(default=5000, ge=1, le=65535)
+    var_dir: Path = Path("var")
+
+    database_url: str | None = None
+    db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_max_overflow: int = Field(default=5, ge=0, le=100)
+    db_pool_recycle: int = Field(default=300, ge=-1)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    db_connect_timeout: int = Field(default=5, ge=1, le=120)
+    db_nullpool: bool = False
+
+    redis_url: str | None = None
+    redis_tls: bool = False
+    celery_broker_url: str | None = None
+    celery_concurrency: int = Field(default=2, ge=1, le=64)
+
+    storage_backend: Literal["local", "s3"] = "local"
+    local_storage_dir: Path | None = None
+    local_storage_public_url: str | None = None
+    r2_endpoint_url: str | None = None
+    r2_account_id: str | None = None
+    r2_access_key_id: SecretStr | None = None
+    r2_secret_access_key: SecretStr | None = None
+    r2_bucket: str | None = None
+    r2_public_base_url: str | None = None
+
+    scraper_user_agent: str = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0 Safari/537.36 ProductImageScraper/1.0"
+    )
+    scraper_timeout: float = Field(default=15.0, gt=0, le=300)
+    scraper_max_redirects: int = Field(default=5, ge=0, le=20)
+    scraper_max_candidates: int = Field(default=300, ge=1, le=5000)
+    scraper_download_workers: int = Field(default=8, ge=1, le=64)
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=60_000_000, ge=1)
+    scraper_allow_private: bool = False
+    analyze_timeout: float = Field(default=20.0, gt=0, le=120)
+
+    job_max_attempts: int = Field(default=3, ge=1, le=20)
+    job_stale_seconds: int = Field(default=120, ge=5)
+    job_queued_grace_seconds: int = Field(default=120, ge=5)
+    job_soft_time_limit: int = Field(default=600, ge=10)
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.app_env == "production":
+            _require_production_database(self.database_url)
+            if not (self.redis_url or self.celery_broker_url):
+                raise ValueError("REDIS_URL is required in production")
+            if self.storage_backend != "s3":
+                raise ValueError("STORAGE_BACKEND must be 's3' in production")
+        if self.storage_backend == "s3":
+            self._check_s3()
+        return self
+
+    def _check_s3(self) -> None:
+        for name in ("r2_access_key_id", "r2_secret_access_key", "r2_bucket"):
+            if not getattr(self, name):
+                raise ValueError(f"{name.upper()} is required when STORAGE_BACKEND=s3")
+        if not (self.r2_endpoint_url or self.r2_account_id):
+            raise ValueError("R2_ENDPOINT_URL or R2_ACCOUNT_ID is required when STORAGE_BACKEND=s3")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return _normalise_postgres_scheme(self.database_url)
+        return f"sqlite:///{(self.var_dir / 'scraper.db').resolve()}"
+
+    @property
+    def broker_url(self) -> str:
+        """Where Celery sends tasks: explicit broker, else Redis, else the filesystem."""
+        url = self.celery_broker_url or self.redis_url
+        if url is None:
+            return "filesystem://"
+        if self.redis_tls and url.startswith("redis://"):
+            url = "rediss://" + url.removeprefix("redis://")
+        return url
+
+    @property
+    def broker_folder(self) -> Path:
+        return (self.var_dir / "broker").resolve()
+
+    @property
+    def storage_dir(self) -> Path:
+        return (self.local_storage_dir or self.var_dir / "storage").resolve()
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        if self.r2_endpoint_url:
+            return self.r2_endpoint_url
+        if self.r2_account_id:
+            return f"https://{self.r2_account_id}.r2.cloudflarestorage.com"
+        return None
+
+    @property
+    def local_public_url(self) -> str:
+        return (self.local_storage_public_url or f"http://127.0.0.1:{self.port}/files").rstrip("/")
+
+
+def _normalise_postgres_scheme(url: str) -> str:
+    # Railway and Heroku hand out postgres://, which SQLAlchemy 2 no longer accepts,
+    # and SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; we ship psycopg2.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url.removeprefix(prefix)
+    return url
+
+
+def _require_production_database(url: str | None) -> None:
+    if not url:
+        raise ValueError("DATABASE_URL is required in production")
+    if url.startswith("sqlite"):
+        raise ValueError("DATABASE_URL must not be SQLite in production")
+    host = urlsplit(_normalise_postgres_scheme(url)).hostname or ""
+    if host in LOCAL_HOSTS:
+        raise ValueError(f"DATABASE_URL must not point at {host} in production")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (plus overrides); one clear line on error."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]).upper()
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{location}: {message}" if location else message
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return load_settings()

@@ -1,0 +1,177 @@
+"""Real Postgres, Redis and S3 for the test session: use running ones, else start private throwaway ones."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+S3_ACCESS_KEY = "test-access-key"
+S3_SECRET_KEY = "test-secret-key"  # noqa: S105 - a throwaway credential for the loopback S3 server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(host, port):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def _find_binary(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    for root in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (root / name).exists():
+            return str(root / name)
+    return None
+
+
+@dataclass
+class PostgresServer:
+    """A Postgres to create test databases on; `admin_url` points at its `postgres` database."""
+
+    admin_url: str
+    process_dir: Path | None = None
+
+    def stop(self) -> None:
+        if self.process_dir is not None:
+            pg_ctl = _find_binary("pg_ctl")
+            subprocess.run([pg_ctl, "-D", str(self.process_dir), "-m", "immediate", "stop"], check=False)  # noqa: S603
+            shutil.rmtree(self.process_dir, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer:
+    """The Postgres from TEST_POSTGRES_URL, or on 127.0.0.1:5432, or a private one."""
+    url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(url)
+    if port_open(parts.hostname or "127.0.0.1", parts.port or 5432):
+        return PostgresServer(admin_url=url)
+    initdb, pg_ctl = _find_binary("initdb"), _find_binary("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.exit("Postgres is not running and not installed: install postgresql (apt-get install postgresql)", 2)
+    data = Path(tempfile.mkdtemp(prefix="scraper-pg-"))
+    port = free_port()
+    run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if run_as:
+        shutil.chown(data, "postgres")
+    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], check=True, capture_output=True)  # noqa: S603
+    subprocess.run(  # noqa: S603
+        [*run_as, pg_ctl, "-D", str(data), "-w", "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+         "-l", str(data / "log"), "start"],
+        check=True,
+        capture_output=True,
+    )
+    return PostgresServer(admin_url=f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres", process_dir=data)
+
+
+@dataclass
+class RedisServer:
+    host: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, db: int) -> str:
+        return f"redis://{self.host}:{self.port}/{db}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Kill and start again on the same port (fault tests); only for a private server."""
+        assert self.process is not None, "restart needs a private redis-server"
+        self.process.kill()
+        self.process.wait(timeout=10)
+        self.process = _spawn_redis(self.port)
+        wait_for_port(self.host, self.port)
+
+
+def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.exit("Redis is not running and not installed: install redis-server (apt-get install redis-server)", 2)
+    return subprocess.Popen(  # noqa: S603
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_redis(*, private: bool = False) -> RedisServer:
+    """The Redis on 127.0.0.1:6379 (TEST_REDIS_HOST/PORT), or a private one."""
+    host = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
+    port = int(os.environ.get("TEST_REDIS_PORT", "6379"))
+    if not private and port_open(host, port):
+        return RedisServer(host=host, port=port)
+    port = free_port()
+    server = RedisServer(host="127.0.0.1", port=port, process=_spawn_redis(port))
+    wait_for_port("127.0.0.1", port)
+    return server
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    bucket: str
+    server: object
+
+    def client(self):  # noqa: ANN201 - boto3 clients have no static type
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY,
+            region_name="us-east-1",
+        )
+
+    def keys(self) -> list[str]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        return [obj["Key"] for page in paginator.paginate(Bucket=self.bucket) for obj in page.get("Contents", [])]
+
+    def clear(self) -> None:
+        client = self.client()
+        for key in self.keys():
+            client.delete_object(Bucket=self.bucket, Key=key)
+
+    def stop(self) -> None:
+        self.server.stop()  # type: ignore[attr-defined]
+
+
+def start_s3(bucket: str = "scraper-test") -> S3Server:
+    """moto's S3 server in a thread on a loopback port; boto3 talks HTTP to it."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only when S3 is wanted
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    wait_for_port("127.0.0.1", port)
+    s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=server)
+    s3.client().create_bucket(Bucket=bucket)
+    return s3

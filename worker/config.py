@@ -1,0 +1,99 @@
+"""make_celery(settings): every Celery option in one place, each with its reason."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from celery import Celery
+from celery.schedules import schedule
+
+from backend.errors import ConfigError
+from backend.settings import Settings
+
+RUN_JOB_TASK = "scraper.run_job"
+SWEEP_TASK = "scraper.sweep_stuck_jobs"
+QUEUE = "scrape"
+SWEEP_INTERVAL_SECONDS = 30.0
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for the API (to send) and the worker (to run); nothing runs at import."""
+    app = Celery("image_scraper")
+    broker_url = settings.broker_url
+    app.conf.update(
+        broker_url=broker_url,
+        broker_transport_options=_transport_options(settings, broker_url),
+        broker_use_ssl=_broker_ssl(broker_url),
+        # A worker started before Redis is up keeps trying instead of dying into a restart loop.
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # The API must not hang on a dead broker: a publish gives up after ~2 s and
+        # the job row stays `queued` for the sweep to re-enqueue.
+        broker_connection_timeout=3,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 1,
+        },
+        # Job state lives in Postgres; a result backend would be a second source of truth.
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        # Ack after the task returns and requeue if its process dies: work is never
+        # lost. run_job is idempotent by the job row's state, so a redelivery is safe.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time per process: a slow page does not hold others hostage.
+        worker_prefetch_multiplier=1,
+        task_soft_time_limit=settings.job_soft_time_limit,
+        task_time_limit=settings.job_soft_time_limit + 60,
+        # Recycle processes now and then, so a leak in a C library cannot grow forever.
+        worker_max_tasks_per_child=200,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        task_default_queue=QUEUE,
+        task_routes={RUN_JOB_TASK: {"queue": QUEUE}, SWEEP_TASK: {"queue": QUEUE}},
+        beat_schedule={
+            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(SWEEP_INTERVAL_SECONDS)},
+        },
+        timezone="UTC",
+    )
+    return app
+
+
+def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
+    if broker_url.startswith("filesystem://"):
+        folder = settings.broker_folder
+        for sub in ("queue", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    if broker_url.startswith(("redis://", "rediss://")):
+        # Redis redelivers an unacked message after this long; it must exceed the
+        # longest task (hard limit) plus its retries, or a slow job runs twice.
+        return {
+            "visibility_timeout": max(3600, (settings.job_soft_time_limit + 60) * 2),
+            "socket_timeout": 10,
+            "socket_connect_timeout": 5,
+            "health_check_interval": 25,
+        }
+    return {}
+
+
+def _broker_ssl(broker_url: str) -> dict[str, Any] | None:
+    if not broker_url.startswith("rediss://"):
+        return None
+    # Certificates are verified, always: an unverified TLS link is refused, not allowed quietly.
+    if "ssl_cert_reqs=none" in broker_url.lower() or "ssl_cert_reqs=cert_none" in broker_url.lower():
+        raise ConfigError(
+            "REDIS_URL: ssl_cert_reqs=none is refused; TLS to Redis must verify the certificate"
+        )
+    return {"ssl_cert_reqs": ssl.CERT_REQUIRED}

@@ -1,0 +1,95 @@
+"""The values that flow between pipeline stages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.models import ImageType
+
+
+@dataclass(frozen=True)
+class Page:
+    """A fetched HTML page; `url` is the final URL after redirects."""
+
+    url: str
+    html: bytes
+    content_type: str
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One image URL the page references, with the signals found around it."""
+
+    url: str
+    source: str  # img, srcset, picture, lazy, noscript, og, twitter, jsonld, microdata, css, link, …
+    position: int  # order of discovery in the document
+    alt: str | None = None
+    width_hint: int | None = None  # from width=/srcset descriptors, if any
+    height_hint: int | None = None
+    hints: frozenset[str] = frozenset()  # e.g. {"og", "jsonld_product", "related", "logo"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What Pillow measured from the downloaded bytes (format sniffed, never trusted from headers)."""
+
+    format: str  # JPEG, PNG, WEBP, GIF, …
+    mime: str
+    width: int
+    height: int
+    file_size: int
+    content_hash: str  # sha256 hex of the original bytes
+    phash: str | None = None
+    features: dict[str, Any] = field(default_factory=dict)  # sharpness, uniform background, …
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A candidate not kept; `failed` marks a broken image as opposed to one skipped on purpose."""
+
+    url: str
+    reason: str
+    detail: str = ""
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class RankedImage:
+    """A kept image: the original bytes, their measurements, score and class."""
+
+    candidate: Candidate
+    data: bytes
+    info: ImageInfo
+    quality_score: float
+    image_type: ImageType
+    is_hero: bool
+    is_product: bool
+    is_lifestyle: bool
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}.get(self.info.format, "bin")
+
+
+@dataclass
+class Progress:
+    """Counters the pipeline moves while it runs; the job row mirrors them."""
+
+    images_found: int = 0
+    images_processed: int = 0
+    images_skipped: int = 0
+    images_failed: int = 0
+
+
+@dataclass
+class PipelineResult:
+    page_url: str
+    kept: list[RankedImage]  # best first, at most max_images
+    skipped: list[Skip]
+    progress: Progress
+
+
+ProgressCallback = Callable[[Progress], None]
