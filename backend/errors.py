@@ -12,7 +12,8 @@
     │   └── FetchTimeoutError       timeout
     ├── ImageRejectedError          one image is skipped or failed, with `reason`
     ├── TransientError              infrastructure hiccup: retry the job later
-    │   └── StorageError            object storage unreachable or refused the call
+    │   ├── StorageError            object storage unreachable or refused the call
+    │   └── BrokerUnavailableError  the task could not be handed to the broker
     ├── JobCancelledError           the job was cancelled while it ran
     └── NotFoundError               an id that is unknown or belongs to someone else
 
@@ -89,6 +90,10 @@ class TransientError(ScraperError):
 
 class StorageError(TransientError):
     """Object storage failed; raised with the vendor error as its cause."""
+
+
+class BrokerUnavailableError(TransientError):
+    """The broker (Redis) did not take the message; the job row stays queued for the sweep."""
 
 
 class JobCancelledError(ScraperError):

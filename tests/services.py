@@ -74,20 +74,36 @@ def start_postgres() -> PostgresServer:
         return PostgresServer(admin_url=url)
     initdb, pg_ctl = _find_binary("initdb"), _find_binary("pg_ctl")
     if not (initdb and pg_ctl):
-        pytest.exit("Postgres is not running and not installed: install postgresql (apt-get install postgresql)", 2)
+        pytest.exit(
+            "Postgres is not running and not installed: install postgresql (apt-get install postgresql)", 2
+        )
     data = Path(tempfile.mkdtemp(prefix="scraper-pg-"))
     port = free_port()
     run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     if run_as:
         shutil.chown(data, "postgres")
-    subprocess.run([*run_as, initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], check=True, capture_output=True)  # noqa: S603
+    subprocess.run(
+        [*run_as, initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], check=True, capture_output=True
+    )  # noqa: S603
     subprocess.run(  # noqa: S603
-        [*run_as, pg_ctl, "-D", str(data), "-w", "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-         "-l", str(data / "log"), "start"],
+        [
+            *run_as,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-w",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
+            "-l",
+            str(data / "log"),
+            "start",
+        ],
         check=True,
         capture_output=True,
     )
-    return PostgresServer(admin_url=f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres", process_dir=data)
+    return PostgresServer(
+        admin_url=f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres", process_dir=data
+    )
 
 
 @dataclass
@@ -116,7 +132,9 @@ class RedisServer:
 def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.exit("Redis is not running and not installed: install redis-server (apt-get install redis-server)", 2)
+        pytest.exit(
+            "Redis is not running and not installed: install redis-server (apt-get install redis-server)", 2
+        )
     return subprocess.Popen(  # noqa: S603
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -153,7 +171,9 @@ class S3Server:
 
     def keys(self) -> list[str]:
         paginator = self.client().get_paginator("list_objects_v2")
-        return [obj["Key"] for page in paginator.paginate(Bucket=self.bucket) for obj in page.get("Contents", [])]
+        return [
+            obj["Key"] for page in paginator.paginate(Bucket=self.bucket) for obj in page.get("Contents", [])
+        ]
 
     def clear(self) -> None:
         client = self.client()

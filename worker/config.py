@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ssl
+import uuid
 from typing import Any
 
 from celery import Celery
 from celery.schedules import schedule
+from kombu.exceptions import OperationalError as KombuOperationalError
 
-from backend.errors import ConfigError
+from backend.errors import BrokerUnavailableError, ConfigError
 from backend.settings import Settings
 
 RUN_JOB_TASK = "scraper.run_job"
@@ -63,6 +65,23 @@ def make_celery(settings: Settings) -> Celery:
         timezone="UTC",
     )
     return app
+
+
+def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
+    """Hand a committed job to the broker; BrokerUnavailableError if it will not take it."""
+    try:
+        app.send_task(RUN_JOB_TASK, args=[str(job_id)])
+    except (KombuOperationalError, OSError) as exc:
+        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+
+
+def ping_broker(app: Celery, timeout: float = 2.0) -> None:
+    """Raise BrokerUnavailableError unless the broker accepts a connection now."""
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+    except (KombuOperationalError, OSError) as exc:
+        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
 
 
 def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""API keys: generate, hash, verify, and find the caller for a Bearer token."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import ApiKey, User, utcnow
+
+KEY_PREFIX = "pis_"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly created key: `plaintext` is shown once and never stored."""
+
+    user_id: object
+    key_id: object
+    plaintext: str
+
+
+def hash_key(plaintext: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough; no salt is needed
+    # and the hash can be looked up directly.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def get_or_create_user(session: Session, email: str) -> User:
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def issue_api_key(session: Session, email: str) -> IssuedKey:
+    """Create the user if needed and a new key for them; the caller commits."""
+    user = get_or_create_user(session, email)
+    plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(user_id=user.id, key_hash=hash_key(plaintext), prefix=plaintext[:12])
+    session.add(key)
+    session.flush()
+    return IssuedKey(user_id=user.id, key_id=key.id, plaintext=plaintext)
+
+
+def authenticate(session: Session, plaintext: str) -> User | None:
+    """The user owning this key, or None if it is unknown or revoked."""
+    if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
+        return None
+    digest = hash_key(plaintext)
+    row = session.execute(
+        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
+    ).first()
+    if row is None:
+        return None
+    key, user = row
+    # The lookup matched on the hash already; the constant-time compare keeps the
+    # final decision free of timing differences.
+    if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
+        return None
+    key.last_used_at = utcnow()
+    return user
