@@ -1,0 +1,32 @@
+"""The `celery -A worker` entry point: the one module that builds the Celery app at import."""
+
+from __future__ import annotations
+
+import sys
+
+from celery.signals import setup_logging, worker_process_init
+
+from backend.errors import ConfigError
+from backend.logging import configure_logging
+from backend.runtime import reset_runtime
+from backend.settings import get_settings
+from worker.config import make_celery
+
+try:
+    settings = get_settings()
+except ConfigError as exc:
+    sys.exit(f"configuration error: {exc}")
+
+app = make_celery(settings)
+app.autodiscover_tasks(["worker"], force=True)
+
+
+@setup_logging.connect
+def _setup_logging(**_kwargs: object) -> None:
+    configure_logging(settings)
+
+
+@worker_process_init.connect
+def _fresh_resources_after_fork(**_kwargs: object) -> None:
+    # Pooled connections and boto3 clients must not be shared with the parent.
+    reset_runtime()

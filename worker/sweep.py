@@ -1,0 +1,67 @@
+"""sweep_stuck_jobs: find jobs nobody is working on and hand them to the queue again."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import BrokerUnavailableError
+from backend.models import Job, JobStatus, utcnow
+from backend.runtime import Runtime
+from backend.safe_commit import safe_commit
+from worker import lifecycle
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued_stale: int
+    requeued_queued: int
+    failed: int
+
+
+def sweep_stuck_jobs(runtime: Runtime, enqueue: Callable[[uuid.UUID], None]) -> SweepReport:
+    """Re-enqueue jobs whose worker vanished or whose enqueue failed; fail those out of attempts."""
+    settings = runtime.settings
+    now = utcnow()
+    stale_before = now - timedelta(seconds=settings.job_stale_seconds)
+    queued_before = now - timedelta(seconds=settings.job_queued_grace_seconds)
+
+    def work(session: Session) -> tuple[list[uuid.UUID], list[uuid.UUID], int]:
+        stale = session.scalars(
+            select(Job)
+            .where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before)
+            .with_for_update()
+        ).all()
+        failed, revived = 0, []
+        for job in stale:
+            if job.attempts >= settings.job_max_attempts:
+                lifecycle.mark_failed(job, "internal", f"worker lost; gave up after {job.attempts} attempts")
+                failed += 1
+            else:
+                job.status, job.heartbeat_at = JobStatus.QUEUED, None
+                revived.append(job.id)
+        waiting = session.scalars(
+            update(Job)
+            .where(Job.status == JobStatus.QUEUED, Job.updated_at < queued_before)
+            .values(updated_at=now)
+            .returning(Job.id)
+        ).all()
+        return revived, list(waiting), failed
+
+    revived, waiting, failed = safe_commit(runtime.db.session_factory, work)
+    for job_id in [*revived, *waiting]:
+        try:
+            enqueue(job_id)
+        except BrokerUnavailableError:
+            # They stay queued; the next sweep tries again once the broker is back.
+            logger.warning("sweep.enqueue_failed remaining=%d", len(revived) + len(waiting))
+            break
+    return SweepReport(requeued_stale=len(revived), requeued_queued=len(waiting), failed=failed)

@@ -1,0 +1,71 @@
+"""Celery tasks: thin wrappers that load by id, call the runner, and turn errors into retry or fail."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import NoReturn
+
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import DBAPIError
+
+from backend.errors import TransientError
+from backend.logging import log_context
+from backend.runtime import Runtime, get_runtime
+from worker import lifecycle
+from worker.config import RUN_JOB_TASK, SWEEP_TASK, enqueue_run_job
+from worker.runner import Outcome, execute_job
+from worker.sweep import sweep_stuck_jobs
+
+logger = logging.getLogger(__name__)
+
+BUSY_RETRIES = 20
+
+
+def _backoff(retries: int) -> int:
+    return min(300, 10 * 2**retries)
+
+
+@shared_task(name=RUN_JOB_TASK, bind=True, max_retries=None)
+def run_job(self: Task, job_id: str) -> str:
+    """Run one scrape job; safe to deliver twice (the job row's state decides)."""
+    runtime = get_runtime()
+    job_uuid = uuid.UUID(job_id)
+    with log_context(job_id=job_id, task_id=str(self.request.id)):
+        try:
+            outcome = execute_job(runtime, job_uuid)
+        except SoftTimeLimitExceeded:
+            lifecycle.fail_job(runtime.db, job_uuid, "timeout", "the job exceeded its time limit")
+            return Outcome.FAILED.value
+        except (TransientError, DBAPIError) as exc:
+            return _retry_transient(self, runtime, job_uuid, exc)
+        if outcome is Outcome.BUSY and self.request.retries < BUSY_RETRIES:
+            # Another delivery holds the job; look again once its heartbeat could be stale.
+            raise self.retry(countdown=runtime.settings.job_stale_seconds)
+        return outcome.value
+
+
+def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Exception) -> NoReturn:
+    logger.warning("job.transient_error error=%s retries=%d", type(exc).__name__, task.request.retries)
+    try:
+        lifecycle.release_job(runtime.db, job_id, f"retrying after {type(exc).__name__}")
+    except DBAPIError:
+        logger.warning("job.release_failed")  # the sweep finds it once its heartbeat is stale
+    # claim_job counts attempts and fails the job past the limit, so this cannot loop forever.
+    raise task.retry(exc=exc, countdown=_backoff(task.request.retries))
+
+
+@shared_task(name=SWEEP_TASK)
+def sweep() -> dict[str, int]:
+    """Periodic (celery beat): re-enqueue stuck jobs, fail the hopeless ones."""
+    from worker.celery import app  # noqa: PLC0415 - the app module imports this one
+
+    report = sweep_stuck_jobs(get_runtime(), lambda job_id: enqueue_run_job(app, job_id))
+    logger.info(
+        "sweep.done stale=%d queued=%d failed=%d",
+        report.requeued_stale,
+        report.requeued_queued,
+        report.failed,
+    )
+    return vars(report)
