@@ -74,9 +74,8 @@ def s3_server() -> Iterator[services.S3Server]:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment variables that reproduce `settings` in a child process."""
     env: dict[str, str] = {}
-    for name, value in settings.model_dump(exclude_none=True).items():
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
+    for name, raw in settings.model_dump(exclude_none=True).items():
+        value = raw.get_secret_value() if hasattr(raw, "get_secret_value") else raw
         env[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 

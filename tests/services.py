@@ -9,7 +9,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ import boto3
 import pytest
 
 S3_ACCESS_KEY = "test-access-key"
-S3_SECRET_KEY = "test-secret-key"  # noqa: S105 - a throwaway credential for the loopback S3 server
+S3_SECRET_KEY = "test-secret-key"
 
 
 def free_port() -> int:
@@ -62,7 +61,7 @@ class PostgresServer:
     def stop(self) -> None:
         if self.process_dir is not None:
             pg_ctl = _find_binary("pg_ctl")
-            subprocess.run([pg_ctl, "-D", str(self.process_dir), "-m", "immediate", "stop"], check=False)  # noqa: S603
+            subprocess.run([pg_ctl, "-D", str(self.process_dir), "-m", "immediate", "stop"], check=False)
             shutil.rmtree(self.process_dir, ignore_errors=True)
 
 
@@ -84,8 +83,8 @@ def start_postgres() -> PostgresServer:
         shutil.chown(data, "postgres")
     subprocess.run(
         [*run_as, initdb, "-D", str(data), "-U", "postgres", "-A", "trust"], check=True, capture_output=True
-    )  # noqa: S603
-    subprocess.run(  # noqa: S603
+    )
+    subprocess.run(
         [
             *run_as,
             pg_ctl,
@@ -135,7 +134,7 @@ def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
         pytest.exit(
             "Redis is not running and not installed: install redis-server (apt-get install redis-server)", 2
         )
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -160,7 +159,7 @@ class S3Server:
     bucket: str
     server: object
 
-    def client(self):  # noqa: ANN201 - boto3 clients have no static type
+    def client(self):
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
