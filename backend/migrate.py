@@ -177,7 +177,7 @@ def upgrade_to_head(
             _upgrade_once(url, config, heads[0], lock_wait_seconds)
 
 
-def _not_alembic_chatter(record: logging.LogRecord) -> bool:
+def drop_alembic_chatter(record: logging.LogRecord) -> bool:
     # Alembic announces its dialect every time a context is built; the steps matter, not that.
     return not record.getMessage().startswith(("Context impl", "Will assume"))
 
@@ -187,7 +187,7 @@ def configure_step_logging() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.addFilter(_not_alembic_chatter)
+    handler.addFilter(drop_alembic_chatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

@@ -1,0 +1,273 @@
+"""`python -m backend.devserver`: the embedded default — the API and one worker (with beat) on this machine.
+
+With no DATABASE_URL, REDIS_URL or storage settings everything lives under
+VAR_DIR (default ./var): the SQLite database (var/scraper.db), the filesystem
+broker (var/broker), the images (var/storage, served by the API at /files/) and
+the dev API key (var/dev-api-key, mode 0600; the database keeps only its hash).
+
+It migrates the database, makes sure the dev key exists (created once, then
+reused), starts two child processes —
+
+    flask --app backend run                      the API on 127.0.0.1:$PORT
+    celery -A worker worker -B --concurrency 1   one worker with the periodic sweeps embedded
+
+— prints `API: http://127.0.0.1:PORT` and `API key: KEY`, and runs until Ctrl-C
+or SIGTERM, then stops both children and everything they forked. If a child
+dies on its own, the other is stopped too and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from backend.auth import authenticate, issue_api_key
+from backend.db import Database
+from backend.errors import ConfigError
+from backend.migrate import drop_alembic_chatter, upgrade_to_head
+from backend.settings import Settings, get_settings
+
+logger = logging.getLogger("devserver")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_EMAIL = "dev@localhost"
+KEY_FILE_NAME = "dev-api-key"
+READY_TIMEOUT_SECONDS = 60.0
+STOP_GRACE_SECONDS = 20.0
+POLL_SECONDS = 0.2
+_PR_SET_PDEATHSIG = 1
+
+
+def ensure_dev_key(db: Database, key_file: Path) -> str:
+    """The dev API key: the one stored in `key_file` if it still works, else a new one."""
+    with db.session() as session:
+        if key_file.is_file():
+            stored = key_file.read_text().strip()
+            if authenticate(session, stored) is not None:
+                session.commit()
+                return stored
+        issued = issue_api_key(session, DEV_EMAIL)
+        session.commit()
+    write_secret(key_file, issued.plaintext)
+    return issued.plaintext
+
+
+def write_secret(path: Path, value: str) -> None:
+    """Write `value` to `path`, readable by the owner only, replacing any old file atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    tmp.replace(path)
+
+
+def port_in_use(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+    return False
+
+
+def child_env(settings: Settings, var_dir: Path) -> dict[str, str]:
+    """The children's environment: the same settings, with every path made absolute."""
+    env = dict(os.environ)
+    env.update(
+        PORT=str(settings.port),
+        VAR_DIR=str(var_dir),
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    if settings.local_storage_dir is not None:
+        env["LOCAL_STORAGE_DIR"] = str(settings.storage_dir)
+    return env
+
+
+def api_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "flask", "--app", "backend", "run",
+        "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger",
+    ]  # fmt: skip
+
+
+def worker_command(var_dir: Path) -> list[str]:
+    # Mingle, gossip and heartbeats are broadcasts between workers; with one worker
+    # on a filesystem broker they only add start-up delay and files.
+    return [
+        sys.executable, "-m", "celery", "-A", "worker", "worker", "-B",
+        "--concurrency", "1", "--loglevel", "INFO", "-Q", "scrape",
+        "--hostname", f"devserver@{socket.gethostname()}",
+        "--schedule", str(var_dir / "celerybeat-schedule"),
+        "--without-mingle", "--without-gossip", "--without-heartbeat",
+    ]  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    # Linux: if the devserver is SIGKILLed, the kernel sends the child SIGTERM, so it
+    # cannot outlive us. Best effort elsewhere.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    """One supervised child process, leader of its own process group."""
+
+    name: str
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str], cwd: Path) -> None:
+        # Its own session: a Ctrl-C at the terminal reaches only the devserver, which
+        # then stops each child once, in order (celery treats a second signal as "cold").
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+            self.args,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - the devserver starts no threads of its own
+        )
+        logger.info("devserver.started child=%s pid=%d", self.name, self.process.pid)
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM (warm shutdown), wait up to `grace`, then SIGKILL the whole group."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                logger.warning("devserver.kill child=%s (no exit after %.0fs)", self.name, grace)
+        # Pool processes, embedded beat, anything it forked and left behind.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        logger.info("devserver.stopped child=%s code=%s", self.name, self.process.returncode)
+
+
+@dataclass
+class Supervisor:
+    """Runs the children until a stop is requested or one of them exits."""
+
+    children: list[Child]
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    signals_seen: int = 0
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.signals_seen += 1
+        if self.signals_seen > 1:
+            logger.warning("devserver.signal %s again: killing the children now", signal.Signals(signum).name)
+            for child in self.children:
+                if child.process is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(child.process.pid, signal.SIGKILL)
+        self.stop_requested.set()
+
+    def dead_child(self) -> Child | None:
+        return next((child for child in self.children if child.exit_code is not None), None)
+
+    def wait_until(self, ready: Callable[[], bool], timeout: float) -> bool:
+        """Poll `ready` until true; False if a child died, a stop came, or time ran out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.stop_requested.is_set() or self.dead_child() is not None:
+                return False
+            if ready():
+                return True
+            time.sleep(POLL_SECONDS)
+        return False
+
+    def run(self) -> int:
+        """Block until Ctrl-C/SIGTERM (exit 0) or a child's death (exit 1)."""
+        while not self.stop_requested.wait(POLL_SECONDS):
+            dead = self.dead_child()
+            if dead is not None:
+                logger.error("devserver.child_died child=%s code=%s; stopping", dead.name, dead.exit_code)
+                return 1
+        return 0
+
+    def stop_all(self) -> None:
+        # The worker first: it may be finishing a job that talks to nothing but the
+        # database and storage, and it acks or requeues its message on the way out.
+        for child in sorted(self.children, key=lambda child: child.name != "worker"):
+            child.stop(STOP_GRACE_SECONDS)
+
+
+def prepare(settings: Settings, var_dir: Path) -> str:
+    """Migrate the database and return the dev API key."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.effective_database_url)
+    db = Database(settings)
+    try:
+        return ensure_dev_key(db, var_dir / KEY_FILE_NAME)
+    finally:
+        db.dispose()
+
+
+def serve(settings: Settings, var_dir: Path, key: str) -> int:
+    """Start the children, announce the URL and key once the API answers, and supervise."""
+    env = child_env(settings, var_dir)
+    supervisor = Supervisor(
+        [Child("api", api_command(settings.port)), Child("worker", worker_command(var_dir))]
+    )
+    signal.signal(signal.SIGINT, supervisor.on_signal)
+    signal.signal(signal.SIGTERM, supervisor.on_signal)
+    try:
+        for child in supervisor.children:
+            # cwd=var_dir: anything a child writes relative to its cwd stays out of the checkout.
+            child.start(env, var_dir)
+        if not supervisor.wait_until(lambda: port_in_use(settings.port), READY_TIMEOUT_SECONDS):
+            dead = supervisor.dead_child()
+            if supervisor.stop_requested.is_set():
+                return 0
+            reason = f"{dead.name} exited with code {dead.exit_code}" if dead else "the API did not start"
+            logger.error("devserver.failed %s", reason)
+            return 1
+        print(f"API: http://127.0.0.1:{settings.port}", flush=True)  # noqa: T201 - the command's output
+        print(f"API key: {key}", flush=True)  # noqa: T201
+        return supervisor.run()
+    finally:
+        supervisor.stop_all()
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(drop_alembic_chatter)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def main() -> int:
+    configure_logging()
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    if port_in_use(settings.port):
+        print(f"port {settings.port} is already in use; set PORT to a free port", file=sys.stderr)  # noqa: T201
+        return 1
+    var_dir = settings.var_dir.resolve()
+    key = prepare(settings, var_dir)
+    return serve(settings, var_dir, key)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
