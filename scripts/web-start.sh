@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Web container start: run the migrations (retried, under the advisory lock) and stop
+# if they fail; then replace this shell with gunicorn serving 'backend:create_app()'.
+# MIGRATE_ON_START=false leaves migrations to a separate release step.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ "${MIGRATE_ON_START:-true}" == "true" ]]; then
+    echo "web-start: running migrations"
+    if ! python -m backend.migrate --attempts "${MIGRATE_ATTEMPTS:-8}"; then
+        echo "web-start: migrations failed; not starting the API" >&2
+        exit 1
+    fi
+else
+    echo "web-start: MIGRATE_ON_START=${MIGRATE_ON_START}; skipping migrations"
+fi
+
+echo "web-start: starting gunicorn on port ${PORT:-8000}"
+exec gunicorn 'backend:create_app()' --config gunicorn.conf.py
