@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 
@@ -188,3 +189,15 @@ def test_embedded_broker_folders_are_created(tmp_path):
     assert app.conf.broker_url == "filesystem://"
     assert Path(options["data_folder_in"]) == tmp_path / "state" / "broker" / "queue"
     assert (tmp_path / "state" / "broker" / "queue").is_dir()
+
+
+def test_env_example_lists_every_setting():
+    """.env.example names every variable backend/settings.py reads, with its default."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    listed = dict(re.findall(r"^# ([A-Z][A-Z0-9_]*)=(.*)$", example, flags=re.MULTILINE))
+    missing = [name.upper() for name in Settings.model_fields if name.upper() not in listed]
+    assert missing == []
+    for name, field in Settings.model_fields.items():
+        if field.default is not None and not isinstance(field.default, Path):
+            expected = str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
+            assert listed[name.upper()] == expected, name
