@@ -15,7 +15,8 @@
     │   ├── StorageError            object storage unreachable or refused the call
     │   └── BrokerUnavailableError  the task could not be handed to the broker
     ├── JobCancelledError           the job was cancelled while it ran
-    └── NotFoundError               an id that is unknown or belongs to someone else
+    ├── NotFoundError               an id that is unknown or belongs to someone else
+    └── ConflictError               the request contradicts the resource's current state
 
 "Could not reach it" (TransientError) is retried; "it answered no" (JobFailedError)
 fails the job at once with its code.
@@ -102,3 +103,7 @@ class JobCancelledError(ScraperError):
 
 class NotFoundError(ScraperError):
     """An unknown id, or one owned by another user (the two look the same)."""
+
+
+class ConflictError(ScraperError):
+    """The request contradicts current state: cancelling a finished job, reusing an Idempotency-Key."""

@@ -1,0 +1,59 @@
+"""register(app): blueprints, error handlers and the per-request session, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import Flask, current_app, g
+
+if TYPE_CHECKING:
+    from celery import Celery
+    from sqlalchemy.orm import Session
+
+    from backend.db import Database
+    from backend.settings import Settings
+    from backend.storage import ImageStore
+
+API_PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """What one app holds for its whole life: settings, one engine, one store, one Celery app."""
+
+    settings: Settings
+    db: Database
+    store: ImageStore
+    celery: Celery
+
+
+def services() -> AppServices:
+    """The current app's services."""
+    return current_app.extensions["scraper"]  # type: ignore[no-any-return]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed when the app context ends."""
+    if "db_session" not in g:
+        g.db_session = services().db.session_factory()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        # Closing rolls back whatever the request did not commit.
+        session.close()
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint and the problem+json error handlers to `app`."""
+    from backend.api import analyze, campaigns, files, health, jobs, problems  # noqa: PLC0415
+
+    app.teardown_appcontext(_close_session)
+    problems.register_handlers(app)
+    for blueprint in (jobs.bp, campaigns.bp, analyze.bp):
+        app.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(files.bp)

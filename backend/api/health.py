@@ -1,0 +1,78 @@
+"""/health pings the database, the broker and the storage (503 with detail); /health/live touches nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+
+from backend.api import services
+from backend.db import Database
+from worker.config import ping_broker
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("health", __name__)
+
+# The whole readiness check answers within this, even if a dependency hangs.
+CHECK_TIMEOUT_SECONDS = 5.0
+BROKER_PING_TIMEOUT_SECONDS = 2.0
+DB_STATEMENT_TIMEOUT_MS = 2000
+
+
+def _check_database(db: Database) -> None:
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # SET LOCAL ends with this transaction, so the pooled connection keeps its defaults.
+            connection.execute(text(f"SET LOCAL statement_timeout = {DB_STATEMENT_TIMEOUT_MS}"))
+        connection.execute(text("SELECT 1"))
+
+
+def _run_checks(checks: dict[str, Callable[[], None]]) -> dict[str, str]:
+    """Run every check at once; each answers "ok" or "error: <ErrorType>" within the deadline."""
+    executor = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
+    futures = {name: executor.submit(check) for name, check in checks.items()}
+    deadline = time.monotonic() + CHECK_TIMEOUT_SECONDS
+    results: dict[str, str] = {}
+    for name, future in futures.items():
+        try:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+            results[name] = "ok"
+        except FutureTimeoutError:
+            results[name] = "error: timeout"
+        except Exception as exc:  # any failure means "not ready", reported by type only
+            results[name] = f"error: {type(exc).__name__}"
+    # A hung check must not hold the response; its thread ends on its own timeout.
+    executor.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+@bp.get("/health")
+def readiness() -> Response:
+    app = services()
+    results = _run_checks(
+        {
+            "database": lambda: _check_database(app.db),
+            "broker": lambda: ping_broker(app.celery, timeout=BROKER_PING_TIMEOUT_SECONDS),
+            "storage": app.store.ping,
+        }
+    )
+    healthy = all(value == "ok" for value in results.values())
+    if not healthy:
+        logger.warning("health.not_ready %s", " ".join(f"{k}={v!r}" for k, v in results.items()))
+    response = jsonify(status="ok" if healthy else "unavailable", **results)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/health/live")
+def liveness() -> Response:
+    response = jsonify(status="ok")
+    response.headers["Cache-Control"] = "no-store"
+    return response

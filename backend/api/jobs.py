@@ -1,0 +1,110 @@
+"""/api/v1/jobs: validate → jobs service → commit → enqueue → serialize."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import ValidationError
+
+from backend import jobs
+from backend.api import API_PREFIX, db_session, services
+from backend.api.problems import ApiProblem, field_errors_problem, json_body, query_args, unavailable
+from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor, job_to_dict
+from backend.api.security import current_user_id, require_api_key
+from backend.errors import BrokerUnavailableError
+from backend.models import Job, JobStatus
+from worker.config import enqueue_run_job
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("jobs", __name__)
+
+
+def _base_path() -> str:
+    return request.script_root + API_PREFIX
+
+
+def _job_response(job: Job, status: int) -> Response:
+    response = jsonify(job_to_dict(job, base_path=_base_path()))
+    response.status_code = status
+    return response
+
+
+def _idempotency_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    try:
+        return IdempotencyKey.validate_python(raw)
+    except ValidationError:
+        raise field_errors_problem(
+            [{"field": "Idempotency-Key", "message": "must be 1 to 255 printable ASCII characters"}]
+        ) from None
+
+
+def _enqueue(job: Job) -> None:
+    """Hand the committed job to the broker; if it is down the row stays queued for the sweep."""
+    try:
+        enqueue_run_job(services().celery, job.id)
+    except BrokerUnavailableError:
+        logger.warning("job.enqueue_failed job_id=%s", job.id)
+        problem: ApiProblem = unavailable(
+            "The job was saved but could not be queued yet; it will be picked up automatically. "
+            "Retry with the same Idempotency-Key, or poll the job."
+        )
+        problem.members["job_id"] = str(job.id)
+        raise problem from None
+
+
+@bp.post("/jobs")
+@require_api_key
+def submit_job() -> Response:
+    body = json_body(JobCreate)
+    key = _idempotency_key()
+    session = db_session()
+    spec = jobs.JobSpec(**body.model_dump())
+    submission = jobs.submit_job(session, current_user_id(), spec, idempotency_key=key)
+    session.commit()
+    job = submission.job
+    logger.info("job.submitted job_id=%s created=%s", job.id, submission.created)
+    if job.status == JobStatus.QUEUED:
+        _enqueue(job)
+    response = _job_response(job, 202 if submission.created else 200)
+    response.headers["Location"] = f"{_base_path()}/jobs/{job.id}"
+    return response
+
+
+@bp.get("/jobs/<uuid:job_id>")
+@require_api_key
+def get_job(job_id: uuid.UUID) -> Response:
+    return _job_response(jobs.get_job(db_session(), current_user_id(), job_id), 200)
+
+
+@bp.get("/jobs")
+@require_api_key
+def list_jobs() -> Response:
+    query = query_args(JobListQuery)
+    page = jobs.list_jobs(
+        db_session(),
+        current_user_id(),
+        campaign_id=query.campaign_id,
+        status=query.status,
+        limit=query.limit,
+        after=query.cursor,
+    )
+    base = _base_path()
+    return jsonify(
+        items=[job_to_dict(job, base_path=base) for job in page.items], next_cursor=job_cursor(page.next_key)
+    )
+
+
+@bp.post("/jobs/<uuid:job_id>/cancel")
+@require_api_key
+def cancel_job(job_id: uuid.UUID) -> Response:
+    session = db_session()
+    job = jobs.cancel_job(session, current_user_id(), job_id)
+    session.commit()
+    logger.info("job.cancelled job_id=%s", job.id)
+    return _job_response(job, 202)

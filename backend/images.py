@@ -1,0 +1,205 @@
+"""Image service: ranked listing, stats, mark used, delete an image or a whole campaign with its objects.
+
+Functions take a Session and the caller's user id and never commit. Deletes return
+the storage keys they freed; once the caller has committed, `release_objects`
+removes the objects no remaining row points at. Row first, object second: a crash
+in between leaves an unreferenced object, never a row pointing at nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import NotFoundError, StorageError
+from backend.models import Campaign, ImageType, Job, ScrapedImage, utcnow
+from backend.storage import ImageStore
+
+logger = logging.getLogger(__name__)
+
+# Bound the IN (...) list of the "still referenced?" query.
+KEY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ImageKey:
+    """A position in the best-first image listing (the keyset cursor's content)."""
+
+    quality_score: float
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    items: list[ScrapedImage]
+    next_key: ImageKey | None
+
+
+@dataclass(frozen=True)
+class ImageStats:
+    """A campaign's totals; the type counts follow the flags (a hero shot is usually a product shot too)."""
+
+    total_count: int
+    hero_count: int
+    product_count: int
+    lifestyle_count: int
+    avg_quality: float | None
+    max_quality: float | None
+    total_bytes: int
+
+
+def own_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
+    """The caller's campaign; NotFoundError if it is unknown or someone else's."""
+    campaign = session.scalar(select(Campaign).where(Campaign.id == campaign_id, Campaign.user_id == user_id))
+    if campaign is None:
+        raise NotFoundError("No campaign with this id.")
+    return campaign
+
+
+def _own_image(
+    session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID, image_id: uuid.UUID
+) -> ScrapedImage:
+    own_campaign(session, user_id, campaign_id)
+    image = session.scalar(
+        select(ScrapedImage)
+        .where(ScrapedImage.id == image_id, ScrapedImage.campaign_id == campaign_id)
+        .execution_options(populate_existing=True)
+    )
+    if image is None:
+        raise NotFoundError("No image with this id in this campaign.")
+    return image
+
+
+def list_images(
+    session: Session,
+    user_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    *,
+    image_type: ImageType | None = None,
+    min_quality: float | None = None,
+    limit: int = 20,
+    after: ImageKey | None = None,
+) -> ImagePage:
+    """The campaign's images best first (quality desc, then id), one page after `after`."""
+    own_campaign(session, user_id, campaign_id)
+    query = select(ScrapedImage).where(ScrapedImage.campaign_id == campaign_id)
+    if image_type is not None:
+        query = query.where(ScrapedImage.image_type == image_type)
+    if min_quality is not None:
+        query = query.where(ScrapedImage.quality_score >= min_quality)
+    if after is not None:
+        query = query.where(
+            or_(
+                ScrapedImage.quality_score < after.quality_score,
+                and_(ScrapedImage.quality_score == after.quality_score, ScrapedImage.id > after.id),
+            )
+        )
+    order = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    items = rows[:limit]
+    next_key = ImageKey(items[-1].quality_score, items[-1].id) if len(rows) > limit else None
+    return ImagePage(items=items, next_key=next_key)
+
+
+def _count_where(condition: object) -> object:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # type: ignore[arg-type]
+
+
+def campaign_stats(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> ImageStats:
+    """Counts, quality and bytes over the campaign's images, in one query."""
+    own_campaign(session, user_id, campaign_id)
+    row = session.execute(
+        select(
+            func.count(ScrapedImage.id),
+            _count_where(ScrapedImage.is_hero.is_(True)),
+            _count_where(ScrapedImage.is_product.is_(True)),
+            _count_where(ScrapedImage.is_lifestyle.is_(True)),
+            func.avg(ScrapedImage.quality_score),
+            func.max(ScrapedImage.quality_score),
+            func.coalesce(func.sum(ScrapedImage.file_size), 0),
+        ).where(ScrapedImage.campaign_id == campaign_id)
+    ).one()
+    total, hero, product, lifestyle, avg, best, size = row
+    return ImageStats(
+        total_count=int(total),
+        hero_count=int(hero),
+        product_count=int(product),
+        lifestyle_count=int(lifestyle),
+        avg_quality=None if avg is None else round(float(avg), 2),
+        max_quality=None if best is None else float(best),
+        total_bytes=int(size),
+    )
+
+
+def mark_used(
+    session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID, image_id: uuid.UUID
+) -> ScrapedImage:
+    """times_used += 1 in SQL (concurrent uses all count) and last_used_at = now."""
+    own_campaign(session, user_id, campaign_id)
+    result = session.execute(
+        update(ScrapedImage)
+        .where(ScrapedImage.id == image_id, ScrapedImage.campaign_id == campaign_id)
+        .values(times_used=ScrapedImage.times_used + 1, last_used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFoundError("No image with this id in this campaign.")
+    return _own_image(session, user_id, campaign_id, image_id)
+
+
+def delete_image(
+    session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID, image_id: uuid.UUID
+) -> list[str]:
+    """Delete the image row; return its storage key for `release_objects` after the commit."""
+    image = _own_image(session, user_id, campaign_id, image_id)
+    session.execute(delete(ScrapedImage).where(ScrapedImage.id == image.id))
+    return [image.storage_key]
+
+
+def delete_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> list[str]:
+    """Delete the campaign, its jobs and its images; return the storage keys they held."""
+    own_campaign(session, user_id, campaign_id)
+    keys = list(
+        session.scalars(select(ScrapedImage.storage_key).where(ScrapedImage.campaign_id == campaign_id))
+    )
+    # Explicit, children first, rather than trusting every backend's ON DELETE CASCADE.
+    session.execute(delete(ScrapedImage).where(ScrapedImage.campaign_id == campaign_id))
+    session.execute(delete(Job).where(Job.campaign_id == campaign_id, Job.user_id == user_id))
+    session.execute(delete(Campaign).where(Campaign.id == campaign_id, Campaign.user_id == user_id))
+    return keys
+
+
+def _referenced(session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), KEY_BATCH):
+        batch = keys[start : start + KEY_BATCH]
+        found.update(
+            session.scalars(select(ScrapedImage.storage_key).where(ScrapedImage.storage_key.in_(batch)))
+        )
+    return found
+
+
+def release_objects(session: Session, store: ImageStore, keys: Iterable[str]) -> int:
+    """After the deleting commit: remove each object no remaining row references; return how many.
+
+    A storage failure is logged, not raised: the rows are already gone, and an
+    unreferenced object is harmless garbage rather than a broken image.
+    """
+    unique = sorted(set(keys))
+    if not unique:
+        return 0
+    removed = 0
+    for key in sorted(set(unique) - _referenced(session, unique)):
+        try:
+            store.delete(key)
+            removed += 1
+        except StorageError as exc:
+            logger.error(
+                "image.object_delete_failed key=%s error=%s", key, type(exc.__cause__ or exc).__name__
+            )
+    return removed

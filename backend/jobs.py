@@ -1,0 +1,190 @@
+"""Job service: submit (with Idempotency-Key), get, list and cancel, every query scoped to its owner.
+
+Functions take a Session and the caller's user id and never commit: the caller
+(a request, a CLI command) commits once at its own boundary.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import ConflictError, NotFoundError
+from backend.models import Campaign, Job, JobStatus, utcnow
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class JobKey:
+    """A position in the newest-first job listing (the keyset cursor's content)."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class JobPage:
+    items: list[Job]
+    next_key: JobKey | None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a client asks for when it submits a job."""
+
+    sales_page_url: str
+    campaign_id: uuid.UUID | None = None
+    max_images: int = 10
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The submitted job; `created` is False when an Idempotency-Key replay found an earlier one."""
+
+    job: Job
+    created: bool
+
+
+def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """The caller's job; NotFoundError if it is unknown or someone else's."""
+    job = session.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
+    if job is None:
+        raise NotFoundError("No job with this id.")
+    return job
+
+
+def _claim_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
+    """The caller's campaign, created on first use; someone else's is NotFoundError."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        try:
+            with session.begin_nested():
+                campaign = Campaign(id=campaign_id, user_id=user_id)
+                session.add(campaign)
+        except IntegrityError:
+            # A concurrent first job for the same id created it; whose is it?
+            campaign = session.scalar(
+                select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
+            )
+    if campaign is None or campaign.user_id != user_id:
+        raise NotFoundError("No campaign with this id.")
+    return campaign
+
+
+def _by_idempotency_key(session: Session, user_id: uuid.UUID, key: str) -> Job | None:
+    return session.scalar(select(Job).where(Job.idempotency_key == key, Job.user_id == user_id))
+
+
+def _replayed(job: Job, spec: JobSpec) -> Submission:
+    """The earlier job for a reused key, provided the request is the same one."""
+    same = (
+        job.sales_page_url == spec.sales_page_url
+        and job.max_images == spec.max_images
+        and job.callback_url == spec.callback_url
+        and spec.campaign_id in (None, job.campaign_id)
+    )
+    if not same:
+        raise ConflictError("This Idempotency-Key was already used for a different request.")
+    return Submission(job=job, created=False)
+
+
+def _insert_job(session: Session, user_id: uuid.UUID, spec: JobSpec, idempotency_key: str | None) -> Job:
+    """Insert the job, and its campaign on first use, under one savepoint.
+
+    If the job insert loses an Idempotency-Key race, the savepoint takes the
+    campaign it may have created with it: no empty campaign is left behind.
+    """
+    with session.begin_nested():
+        campaign = _claim_campaign(session, user_id, spec.campaign_id or uuid.uuid4())
+        job = Job(
+            user_id=user_id,
+            campaign_id=campaign.id,
+            sales_page_url=spec.sales_page_url,
+            max_images=spec.max_images,
+            callback_url=spec.callback_url,
+            idempotency_key=idempotency_key,
+            status=JobStatus.QUEUED,
+        )
+        session.add(job)
+    return job
+
+
+def submit_job(
+    session: Session, user_id: uuid.UUID, spec: JobSpec, *, idempotency_key: str | None = None
+) -> Submission:
+    """Create a queued job (and its campaign on first use), or return the job an earlier key made.
+
+    The caller commits, then enqueues the job: a message must never name an
+    uncommitted row.
+    """
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, user_id, idempotency_key)
+        if earlier is not None:
+            return _replayed(earlier, spec)
+    try:
+        job = _insert_job(session, user_id, spec, idempotency_key)
+    except IntegrityError:
+        # Two requests with one key raced; the unique (user_id, idempotency_key) picked a winner.
+        earlier = _by_idempotency_key(session, user_id, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _replayed(earlier, spec)
+    return Submission(job=job, created=True)
+
+
+def list_jobs(
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    campaign_id: uuid.UUID | None = None,
+    status: JobStatus | None = None,
+    limit: int = 20,
+    after: JobKey | None = None,
+) -> JobPage:
+    """The caller's jobs, newest first, one page after the keyset position `after`."""
+    query = select(Job).where(Job.user_id == user_id)
+    if campaign_id is not None:
+        query = query.where(Job.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if after is not None:
+        query = query.where(
+            or_(
+                Job.created_at < after.created_at, and_(Job.created_at == after.created_at, Job.id < after.id)
+            )
+        )
+    rows = list(session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)))
+    items = rows[:limit]
+    next_key = JobKey(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+    return JobPage(items=items, next_key=next_key)
+
+
+def cancel_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    """Move a queued or running job to cancelled; a finished one is a ConflictError.
+
+    One guarded UPDATE, so a worker finishing at the same moment cannot be overwritten;
+    a running worker notices the status on its next progress write and stops.
+    """
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.user_id == user_id, Job.status.in_(ACTIVE_STATUSES))
+        .values(status=JobStatus.CANCELLED, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    job = session.scalar(
+        select(Job).where(Job.id == job_id, Job.user_id == user_id).execution_options(populate_existing=True)
+    )
+    if job is None:
+        raise NotFoundError("No job with this id.")
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"The job is already {job.status.value}; only queued or running jobs can be cancelled."
+        )
+    return job
