@@ -52,6 +52,8 @@ def test_pipeline_imports_neither_flask_nor_celery():
         "backend.db",
         "backend.storage",
         "backend.migrate",
+        "backend.verify_migrations",
+        "backend.devserver",
     ],
 )
 def test_data_layer_imports_neither_flask_nor_celery(module):
