@@ -50,9 +50,15 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def _make_sqlite_engine(url: URL) -> Engine:
-    if url.database and url.database != ":memory:":
+def ensure_sqlite_directory(url: str | URL) -> None:
+    """Create the folder of a SQLite file database (SQLite creates the file, not its folder)."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         Path(url.database).resolve().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _make_sqlite_engine(url: URL) -> Engine:
+    ensure_sqlite_directory(url)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

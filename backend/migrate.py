@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from backend.db import ensure_sqlite_directory
 from backend.errors import ConfigError
 from backend.settings import get_settings
 
@@ -124,6 +125,7 @@ def _upgrade(connection: Connection, config: Config, target: str) -> None:
 
 
 def _upgrade_once(url: str, config: Config, target: str, lock_wait_seconds: float) -> None:
+    ensure_sqlite_directory(url)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:

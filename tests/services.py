@@ -168,7 +168,7 @@ class S3Server:
             region_name="us-east-1",
         )
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         paginator = self.client().get_paginator("list_objects_v2")
         return [
             obj["Key"] for page in paginator.paginate(Bucket=self.bucket) for obj in page.get("Contents", [])
@@ -176,7 +176,7 @@ class S3Server:
 
     def clear(self) -> None:
         client = self.client()
-        for key in self.keys():
+        for key in self.object_keys():
             client.delete_object(Bucket=self.bucket, Key=key)
 
     def stop(self) -> None:

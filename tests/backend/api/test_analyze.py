@@ -143,7 +143,7 @@ def test_analyze_ranks_the_pages_images_and_saves_nothing(api, shop, db, s3_serv
     assert f"{shop}/img/missing.jpg" in skipped
     assert all(set(s) == {"url", "reason", "detail"} for s in body["skipped"])
     assert count_rows(db) == 0
-    assert s3_server.keys() == []
+    assert s3_server.object_keys() == []
 
 
 def test_analyze_respects_max_images(api, shop):

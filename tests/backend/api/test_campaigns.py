@@ -192,7 +192,7 @@ def test_delete_image_removes_the_row_and_the_s3_object(api, make_campaign, make
     assert response.status_code == 204
     assert response.get_data() == b""
     assert count(db, ScrapedImage, id=image.id) == 0
-    assert s3_server.keys() == [keep.storage_key]
+    assert s3_server.object_keys() == [keep.storage_key]
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 404
 
 
@@ -208,7 +208,7 @@ def test_delete_image_keeps_an_object_another_row_still_uses(
 
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 204
 
-    assert s3_server.keys() == [sharer.storage_key]
+    assert s3_server.object_keys() == [sharer.storage_key]
 
 
 def test_delete_campaign_cascades_to_jobs_images_and_objects(
@@ -230,7 +230,7 @@ def test_delete_campaign_cascades_to_jobs_images_and_objects(
     assert count(db, Job, campaign_id=campaign) == 0
     assert count(db, ScrapedImage, campaign_id=campaign) == 0
     assert count(db, ScrapedImage, campaign_id=survivor_campaign) == 1
-    assert s3_server.keys() == [survivor.storage_key]
+    assert s3_server.object_keys() == [survivor.storage_key]
     assert api.get(f"/api/v1/campaigns/{campaign}/images").status_code == 404
 
 
@@ -258,7 +258,7 @@ def test_another_users_campaign_is_404_and_untouched(
     assert foreign_response.status_code == unknown_response.status_code == 404
     assert foreign_response.get_json() == unknown_response.get_json()
     assert count(db, ScrapedImage, id=image.id) == 1
-    assert s3_server.keys() == [image.storage_key]
+    assert s3_server.object_keys() == [image.storage_key]
     with db.session() as session:
         assert session.get(ScrapedImage, image.id).times_used == 0
 

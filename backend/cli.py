@@ -1,0 +1,148 @@
+"""`python -m backend.cli`: create-key, scrape and analyze, each a thin call into the services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.api.schemas import analysis_to_dict, image_to_dict, job_to_dict
+from backend.auth import get_or_create_user, issue_api_key
+from backend.errors import ConfigError, JobFailedError, NotFoundError
+from backend.jobs import JobSpec, submit_job
+from backend.logging import configure_logging
+from backend.migrate import upgrade_to_head
+from backend.models import Job, JobStatus, ScrapedImage
+from backend.runtime import Runtime, get_runtime
+
+CLI_USER_EMAIL = "cli@localhost"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m backend.cli", description="Product Image Scraper commands."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create_key = commands.add_parser("create-key", help="create a user if needed and print a new API key")
+    create_key.add_argument("email")
+    scrape = commands.add_parser(
+        "scrape", help="run a scrape job in this process and print the ranked images"
+    )
+    scrape.add_argument("url")
+    scrape.add_argument("--campaign", type=uuid.UUID, help="campaign UUID (a new one if omitted)")
+    scrape.add_argument("--max-images", type=int, default=10, choices=range(1, 101), metavar="N")
+    scrape.add_argument("--email", default=CLI_USER_EMAIL, help="the user who owns the job")
+    scrape.add_argument(
+        "--json", action="store_true", help="print the job and images as the API returns them"
+    )
+    analyze = commands.add_parser("analyze", help="preview what a page would yield; nothing is saved")
+    analyze.add_argument("url")
+    analyze.add_argument("--max-images", type=int, default=10, choices=range(1, 101), metavar="N")
+    analyze.add_argument("--json", action="store_true")
+    return parser
+
+
+def _prepare(runtime: Runtime) -> None:
+    # The embedded SQLite database is ours to create; a real one is migrated at deploy.
+    if runtime.db.engine.dialect.name == "sqlite":
+        upgrade_to_head(runtime.settings.effective_database_url)
+
+
+def create_key(runtime: Runtime, email: str) -> int:
+    _prepare(runtime)
+    with runtime.db.session() as session:
+        issued = issue_api_key(session, email)
+        session.commit()
+    print(f"Created an API key for {email}. It is shown once; store it now.")
+    print(issued.plaintext)
+    return 0
+
+
+def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
+    from worker.runner import execute_job  # noqa: PLC0415 - only this command needs the pipeline
+
+    _prepare(runtime)
+    spec = JobSpec(sales_page_url=args.url, campaign_id=args.campaign, max_images=args.max_images)
+    with runtime.db.session() as session:
+        user = get_or_create_user(session, args.email)
+        job_id = submit_job(session, user.id, spec).job.id
+        session.commit()
+    execute_job(runtime, job_id)
+    with runtime.db.session() as session:
+        job = session.get_one(Job, job_id)
+        images = session.scalars(
+            select(ScrapedImage)
+            .where(ScrapedImage.job_id == job_id)
+            .order_by(ScrapedImage.quality_score.desc())
+        ).all()
+        if args.json:
+            print(
+                json.dumps({"job": job_to_dict(job), "images": [image_to_dict(i) for i in images]}, indent=2)
+            )
+        else:
+            _print_job(job, images)
+    return 0 if job.status == JobStatus.SUCCEEDED else 1
+
+
+def _print_job(job: Job, images: Sequence[ScrapedImage]) -> None:
+    print(f"job {job.id} {job.status.value}: found {job.images_found}, saved {job.images_saved}, "
+          f"skipped {job.images_skipped}, failed {job.images_failed}")  # fmt: skip
+    if job.error_code:
+        print(f"error {job.error_code}: {job.error_message}", file=sys.stderr)
+    for rank, image in enumerate(images, 1):
+        print(f"{rank:>3}. {image.quality_score:5.1f} {image.image_type.value:<9} {image.width}x{image.height} "
+              f"{image.format:<4} {image.file_size:>9,} B  {image.cdn_url}")  # fmt: skip
+
+
+def analyze(runtime: Runtime, args: argparse.Namespace) -> int:
+    from worker.pipeline import run_pipeline  # noqa: PLC0415 - only this command needs the pipeline
+
+    settings = runtime.settings
+    bounded = settings.model_copy(
+        update={"scraper_timeout": min(settings.scraper_timeout, settings.analyze_timeout)}
+    )
+    try:
+        result = run_pipeline(args.url, bounded, max_images=args.max_images)
+    except JobFailedError as exc:
+        print(f"error {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    report = analysis_to_dict(args.url, result)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['images_found']} candidates on {args.url}")
+    for rank, item in enumerate(report["candidates"], 1):
+        print(f"{rank:>3}. {item['quality_score']:5.1f} {item['image_type']:<9} "
+              f"{item['width']}x{item['height']} {item['format']:<4} {item['url']}")  # fmt: skip
+    for skip in report["skipped"]:
+        print(f"  skipped ({skip['reason']}): {skip['url']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        runtime = get_runtime()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(runtime.settings)
+    handlers: dict[str, Any] = {
+        "create-key": lambda: create_key(runtime, args.email),
+        "scrape": lambda: scrape(runtime, args),
+        "analyze": lambda: analyze(runtime, args),
+    }
+    try:
+        return int(handlers[args.command]())
+    except NotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
