@@ -87,12 +87,14 @@ def ping_broker(app: Celery, timeout: float = 2.0) -> None:
 def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
     if broker_url.startswith("filesystem://"):
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # Without this kombu writes its exchange table to ./control in the working directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         }
     if broker_url.startswith(("redis://", "rediss://")):

@@ -44,7 +44,7 @@ def test_unit_of_work_is_reapplied_after_the_server_closes_the_connection(db, ad
 
 
 def test_commit_itself_failing_on_a_closed_connection_is_retried(db, admin):
-    """"server closed the connection unexpectedly" at COMMIT re-applies the whole unit once."""
+    """ "server closed the connection unexpectedly" at COMMIT re-applies the whole unit once."""
     calls = []
 
     def work(session):
