@@ -17,6 +17,7 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -41,6 +42,7 @@ SCRIPT_LOCATION = ROOT / "migrations"
 MIGRATION_LOCK_ID = 727_001_315
 LOCK_POLL_SECONDS = 1.0
 LOCK_LOG_EVERY_SECONDS = 10.0
+DEFAULT_LOCK_WAIT_SECONDS = 600.0
 
 
 class MigrationLockTimeoutError(RuntimeError):
@@ -124,20 +126,27 @@ def _upgrade(connection: Connection, config: Config, target: str) -> None:
         logger.info("migrate.upgraded from=%s to=%s", ",".join(before) or "<empty>", ",".join(after))
 
 
+@contextlib.contextmanager
+def migration_lock(connection: Connection, wait_seconds: float) -> Iterator[None]:
+    """Hold the Postgres advisory lock that serialises migrations (a no-op elsewhere)."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    _acquire_lock(connection, wait_seconds)
+    try:
+        yield
+    finally:
+        _release_lock(connection)
+
+
 def _upgrade_once(url: str, config: Config, target: str, lock_wait_seconds: float) -> None:
     ensure_sqlite_directory(url)
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
             logger.info("migrate.connected dialect=%s", connection.dialect.name)
-            if connection.dialect.name != "postgresql":
+            with migration_lock(connection, lock_wait_seconds):
                 _upgrade(connection, config, target)
-                return
-            _acquire_lock(connection, lock_wait_seconds)
-            try:
-                _upgrade(connection, config, target)
-            finally:
-                _release_lock(connection)
     finally:
         engine.dispose()
 
@@ -159,7 +168,7 @@ def upgrade_to_head(
     *,
     attempts: int = 8,
     script_location: Path | None = None,
-    lock_wait_seconds: float = 600.0,
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> None:
     """Upgrade the database to head; retry while it is unreachable; raise on any other failure."""
     url = database_url or get_settings().effective_database_url
@@ -196,7 +205,7 @@ def configure_step_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=8, help="connection attempts before giving up")
-    parser.add_argument("--lock-wait", type=float, default=600.0, help="seconds to wait for the lock")
+    parser.add_argument("--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, help="seconds to wait for the lock")
     args = parser.parse_args(argv)
     configure_step_logging()
     try:

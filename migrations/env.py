@@ -7,6 +7,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection, create_engine, pool, text
 
+from backend.db import ensure_sqlite_directory
+from backend.migrate import DEFAULT_LOCK_WAIT_SECONDS, migration_lock
 from backend.models import Base
 from backend.settings import get_settings
 
@@ -49,10 +51,17 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(_database_url(), poolclass=pool.NullPool)
-    with engine.connect() as conn:
-        _run(conn)
-    engine.dispose()
+    # Plain `alembic upgrade head`: take the same lock as `python -m backend.migrate`
+    # and commit ourselves (the SETs in _run open the transaction Alembic would own).
+    url = _database_url()
+    ensure_sqlite_directory(url)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn, migration_lock(conn, DEFAULT_LOCK_WAIT_SECONDS):
+            _run(conn)
+            conn.commit()
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():
