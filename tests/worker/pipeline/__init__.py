@@ -1,0 +1,1 @@
+"""Tests of the scraping pipeline: each stage alone, then run_pipeline against the served shop site."""

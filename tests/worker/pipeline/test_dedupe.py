@@ -1,0 +1,86 @@
+"""Exact and near-duplicate removal on real encoded images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.shopsite import encode, jpeg, product_photo, resized
+from worker.pipeline import rank_image
+from worker.pipeline.dedupe import dedupe
+from worker.pipeline.measure import measure
+from worker.pipeline.types import Candidate, RankedImage
+
+
+def ranked(data: bytes, settings: Any, name: str, *hints: str, position: int = 0) -> RankedImage:
+    candidate = Candidate(
+        url=f"https://shop.example.com/{name}", source="img", position=position, hints=frozenset(hints)
+    )
+    return rank_image(candidate, data, measure(data, settings))
+
+
+def urls(images: list[RankedImage]) -> list[str]:
+    return [image.candidate.url.rsplit("/", 1)[1] for image in images]
+
+
+def test_exact_copies_collapse_to_one(make_settings):
+    """The same bytes under two URLs are one image; the copy is skipped as duplicate."""
+    settings = make_settings()
+    data = jpeg(product_photo(1, (600, 600)))
+    kept, skips = dedupe([ranked(data, settings, "a.jpg"), ranked(data, settings, "b.jpg", position=1)])
+    assert urls(kept) == ["a.jpg"]
+    assert [(skip.reason, skip.failed) for skip in skips] == [("duplicate", False)]
+    assert "exact copy" in skips[0].detail
+
+
+def test_resized_webp_copy_is_a_near_duplicate_and_the_larger_wins(make_settings):
+    """A smaller WebP re-encode of a photo is dropped in favour of the full-size JPEG."""
+    settings = make_settings()
+    photo = product_photo(2, (1000, 1000))
+    small = ranked(encode(resized(photo, 500), "WEBP", quality=75), settings, "small.webp", position=0)
+    large = ranked(jpeg(photo), settings, "large.jpg", position=1)
+    kept, skips = dedupe([small, large])
+    assert urls(kept) == ["large.jpg"]
+    assert skips[0].url.endswith("small.webp")
+    assert "near copy" in skips[0].detail
+
+
+def test_different_products_on_white_are_kept(make_settings):
+    """Two different studio shots on the same white backdrop are not merged."""
+    settings = make_settings()
+    images = [
+        ranked(jpeg(product_photo(seed, (800, 800))), settings, f"{seed}.jpg", position=seed)
+        for seed in range(3, 9)
+    ]
+    kept, skips = dedupe(images)
+    assert len(kept) == 6
+    assert skips == []
+
+
+def test_same_picture_at_another_aspect_is_kept(make_settings):
+    """A crop to a different aspect ratio is not treated as a copy."""
+    settings = make_settings()
+    photo = product_photo(10, (1000, 1000))
+    square = ranked(jpeg(photo), settings, "square.jpg")
+    wide = ranked(jpeg(photo.crop((0, 250, 1000, 750))), settings, "wide.jpg", position=1)
+    assert len(dedupe([square, wide])[0]) == 2
+
+
+def test_kept_copy_takes_over_product_signals(make_settings):
+    """When the og:image copy is dropped, the kept original gains the og hint (not junk hints)."""
+    settings = make_settings()
+    photo = product_photo(11, (1000, 1000))
+    og_copy = ranked(encode(resized(photo, 400), "WEBP"), settings, "og.webp", "og", "chrome")
+    original = ranked(jpeg(photo), settings, "main.jpg", "gallery", position=1)
+    (kept,), _ = dedupe([og_copy, original])
+    assert kept.candidate.url.endswith("main.jpg")
+    assert kept.candidate.hints == frozenset({"gallery", "og"})
+
+
+def test_dedupe_returns_best_first(make_settings):
+    """Survivors come back ordered by score, largest first on ties."""
+    settings = make_settings()
+    images = [
+        ranked(jpeg(product_photo(seed, (size, size))), settings, f"{size}.jpg", position=seed)
+        for seed, size in ((12, 300), (13, 900), (14, 600))
+    ]
+    assert urls(dedupe(images)[0]) == ["900.jpg", "600.jpg", "300.jpg"]

@@ -1,0 +1,322 @@
+"""Candidate extraction: every image source, URL resolution, de-duplication and hints, from small HTML strings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from worker.pipeline.extract import extract_candidates, keyword_hints, load_lenient_json, product_image_urls
+from worker.pipeline.types import Candidate, Page
+
+PAGE_URL = "https://shop.example.com/p/mug.html"
+BASE = "https://shop.example.com"
+
+
+def found(body: str, *, head: str = "", url: str = PAGE_URL, limit: int = 300) -> dict[str, Candidate]:
+    html = f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+    page = Page(url=url, html=html.encode(), content_type="text/html", encoding="utf-8")
+    return {candidate.url: candidate for candidate in extract_candidates(page, limit=limit)}
+
+
+def jsonld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def test_img_src_with_alt_and_declared_size():
+    """A plain <img> gives its URL, alt text and width/height attributes."""
+    candidate = found('<img src="/a.jpg" alt="Blue mug" width="800" height="600px">')[f"{BASE}/a.jpg"]
+    assert (candidate.source, candidate.alt, candidate.width_hint, candidate.height_hint) == (
+        "img",
+        "Blue mug",
+        800,
+        600,
+    )
+
+
+def test_srcset_contributes_its_largest_entry():
+    """Only the widest srcset entry is taken, with its width as the size hint."""
+    result = found('<img src="/s.jpg" srcset="/s.jpg 300w, /l.jpg 1200w, /m.jpg 800w">')
+    assert set(result) == {f"{BASE}/s.jpg", f"{BASE}/l.jpg"}
+    assert result[f"{BASE}/l.jpg"].width_hint == 1200
+    assert result[f"{BASE}/l.jpg"].source == "srcset"
+
+
+def test_picture_sources_contribute_their_largest_entries():
+    """<picture><source srcset> entries are candidates, and the fallback <img> too."""
+    result = found(
+        '<picture><source type="image/avif" srcset="/a.avif 1x, /a2.avif 2x">'
+        '<source type="image/webp" srcset="/a.webp"><img src="/a.jpg"></picture>'
+    )
+    assert set(result) == {f"{BASE}/a2.avif", f"{BASE}/a.webp", f"{BASE}/a.jpg"}
+    assert {candidate.source for candidate in result.values()} == {"picture"}
+
+
+@pytest.mark.parametrize("attribute", ["data-src", "data-lazy-src", "data-original"])
+def test_lazy_attributes_replace_their_placeholder_src(attribute):
+    """A lazy-load attribute is the real image; the placeholder in src is not recorded."""
+    result = found(f'<img src="/static/blank.gif" {attribute}="/real.jpg">')
+    assert list(result) == [f"{BASE}/real.jpg"]
+    assert result[f"{BASE}/real.jpg"].source == "lazy"
+
+
+def test_lazy_srcset_contributes_its_largest_entry():
+    """data-srcset is parsed like srcset; a data: URI placeholder src is ignored."""
+    result = found('<img src="data:image/gif;base64,R0lG" data-srcset="/a-400.jpg 400w, /a-900.jpg 900w">')
+    assert list(result) == [f"{BASE}/a-900.jpg"]
+
+
+def test_lazy_img_keeps_a_real_src():
+    """When src is a real (small) image rather than a placeholder, it stays a candidate too."""
+    assert set(found('<img src="/thumb.jpg" data-src="/full.jpg">')) == {
+        f"{BASE}/full.jpg",
+        f"{BASE}/thumb.jpg",
+    }
+
+
+@pytest.mark.parametrize("attribute", ["data-zoom-image", "data-large_image"])
+def test_zoom_attributes_are_candidates_marked_zoom(attribute):
+    """Full-size attributes of gallery images are candidates with the zoom hint."""
+    result = found(f'<img src="/m.jpg" {attribute}="/xl.jpg">')
+    assert "zoom" in result[f"{BASE}/xl.jpg"].hints
+
+
+def test_links_to_image_files_are_candidates():
+    """<a href="…jpg"> around a thumbnail points at the full-size image; other links are ignored."""
+    result = found('<a href="/big.JPG"><img src="/small.jpg"></a><a href="/about.html">About</a>')
+    assert set(result) == {f"{BASE}/big.JPG", f"{BASE}/small.jpg"}
+    assert result[f"{BASE}/big.JPG"].source == "anchor"
+    assert "linked" in result[f"{BASE}/big.JPG"].hints
+
+
+def test_itemprop_image_on_img_is_microdata():
+    """An <img itemprop=image> carries the microdata product signal."""
+    assert "microdata" in found('<img itemprop="image" src="/p.jpg">')[f"{BASE}/p.jpg"].hints
+
+
+@pytest.mark.parametrize(
+    ("meta", "source"),
+    [
+        ('<meta property="og:image" content="/og.jpg">', "og"),
+        ('<meta property="og:image:secure_url" content="/og.jpg">', "og"),
+        ('<meta property="og:image:url" content="/og.jpg">', "og"),
+        ('<meta name="twitter:image" content="/og.jpg">', "twitter"),
+        ('<meta name="twitter:image:src" content="/og.jpg">', "twitter"),
+    ],
+)
+def test_social_meta_images_carry_the_og_hint(meta, source):
+    """Open Graph and Twitter card images are candidates with the og hint."""
+    candidate = found("", head=meta)[f"{BASE}/og.jpg"]
+    assert (candidate.source, "og" in candidate.hints) == (source, True)
+
+
+def test_link_image_src_and_itemprop_image():
+    """<link rel=image_src> and microdata itemprop=image are candidates."""
+    result = found(
+        '<div itemscope><meta itemprop="image" content="/md.jpg"></div>',
+        head='<link rel="image_src" href="/ls.jpg">',
+    )
+    assert result[f"{BASE}/ls.jpg"].source == "link"
+    assert "microdata" in result[f"{BASE}/md.jpg"].hints
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "/p.jpg",
+        ["/p.jpg", "/q.jpg"],
+        {"@type": "ImageObject", "url": "/p.jpg"},
+        [{"@type": "ImageObject", "contentUrl": "/p.jpg"}, "/q.jpg"],
+    ],
+)
+def test_jsonld_product_images_in_every_shape(image):
+    """Product.image as a string, a list, an ImageObject or a mix is read."""
+    result = found("", head=jsonld({"@context": "https://schema.org", "@type": "Product", "image": image}))
+    assert f"{BASE}/p.jpg" in result
+    assert "jsonld_product" in result[f"{BASE}/p.jpg"].hints
+
+
+def test_jsonld_graph_and_typed_lists():
+    """Products nested in @graph, with @type given as a list or a full IRI, are found; other types are not."""
+    data = {
+        "@graph": [
+            {"@type": "Organization", "logo": "/logo.png", "image": "/org.jpg"},
+            {"@type": ["Product", "Thing"], "image": "/p.jpg"},
+            {"@type": "https://schema.org/ProductGroup", "image": ["/g.jpg"]},
+        ]
+    }
+    assert set(found("", head=jsonld(data))) == {f"{BASE}/p.jpg", f"{BASE}/g.jpg"}
+
+
+def test_broken_jsonld_is_tolerated():
+    """A trailing comma is forgiven; garbage is skipped without failing the page."""
+    head = (
+        '<script type="application/ld+json">{"@type": "Product", "image": ["/p.jpg",],}</script>'
+        '<script type="application/ld+json">{"@type": "Product", "image": [</script>'
+        '<script type="application/ld+json"><!-- {"@type": "Product", "image": "/c.jpg"} --></script>'
+    )
+    assert set(found("", head=head)) == {f"{BASE}/p.jpg", f"{BASE}/c.jpg"}
+
+
+def test_deeply_nested_jsonld_is_bounded():
+    """Pathologically deep JSON-LD does not recurse without end."""
+    deep: object = {"@type": "Product", "image": "/deep.jpg"}
+    for _ in range(200):
+        deep = {"child": deep}
+    assert product_image_urls(json.dumps(deep)) == []
+    assert load_lenient_json("[" * 100_000) is None
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        "background-image: url('/bg.jpg')",
+        'background: #fff url("/bg.jpg") no-repeat',
+        "background-image:url( /bg.jpg )",
+    ],
+)
+def test_inline_style_background_images(style):
+    """url() inside an inline style attribute is a css candidate."""
+    candidate = found(f'<div class="story" style="{style.replace(chr(34), "&quot;")}"></div>')[
+        f"{BASE}/bg.jpg"
+    ]
+    assert candidate.source == "css"
+    assert "css" in candidate.hints
+
+
+def test_lazy_background_attribute():
+    """data-bg on any element is a css candidate."""
+    assert f"{BASE}/bg.jpg" in found('<section data-bg="/bg.jpg"></section>')
+
+
+def test_data_uris_and_svgs_are_recorded_with_hints():
+    """data: URIs and SVG files become candidates marked so the pipeline can skip them."""
+    result = found(
+        '<img src="data:image/png;base64,iVBORw0KGgo="><img src="/i/logo.svg?v=2"><img src="data:image/svg+xml,%3Csvg%3E">'
+    )
+    hints = [candidate.hints for candidate in result.values()]
+    assert hints[0] >= {"data_uri"}
+    assert hints[1] >= {"svg"}
+    assert hints[2] >= {"data_uri", "svg"}
+
+
+def test_base_href_resolves_relative_urls():
+    """Relative URLs resolve against <base href>, itself resolved against the page URL."""
+    result = found('<img src="a.jpg"><img src="/root.jpg">', head='<base href="/assets/v2/">')
+    assert set(result) == {f"{BASE}/assets/v2/a.jpg", f"{BASE}/root.jpg"}
+
+
+def test_page_url_is_the_base_without_base_href():
+    """Without <base>, the page's final URL is the base."""
+    assert f"{BASE}/p/img/a.jpg" in found('<img src="img/a.jpg">')
+
+
+def test_same_url_found_twice_merges_signals():
+    """One candidate per URL; it keeps the first position and gains every hint."""
+    head = '<meta property="og:image" content="/hero.jpg">'
+    result = found(
+        '<div class="product-gallery"><img src="/hero.jpg" alt="Front" width="900"></div>', head=head
+    )
+    assert len(result) == 1
+    candidate = result[f"{BASE}/hero.jpg"]
+    assert (candidate.position, candidate.source, candidate.alt, candidate.width_hint) == (
+        0,
+        "og",
+        "Front",
+        900,
+    )
+    assert {"og", "gallery"} <= candidate.hints
+
+
+def test_positions_follow_document_order():
+    """Positions count distinct URLs in order of discovery."""
+    result = found('<img src="/a.jpg"><img src="/b.jpg"><img src="/a.jpg"><img src="/c.jpg">')
+    assert [candidate.position for candidate in result.values()] == [0, 1, 2]
+
+
+def test_limit_caps_distinct_candidates():
+    """No more than `limit` distinct URLs are returned."""
+    body = "".join(f'<img src="/{index}.jpg">' for index in range(50))
+    assert len(found(body, limit=10)) == 10
+
+
+@pytest.mark.parametrize(
+    ("markup", "hint"),
+    [
+        ('<a class="site-logo" href="/"><img src="/brand.png"></a>', "logo"),
+        ('<img id="headerLogo" src="/brand.png">', "logo"),
+        ('<img alt="Acme logo" src="/brand.png">', "logo"),
+        ('<img src="/static/logo-2x.png">', "logo"),
+        ('<img class="icon-cart" src="/c.png">', "icon"),
+        ('<img src="/icons/cart32.png">', "icon"),
+        ('<span class="css-sprite" style="background:url(/s.png)"></span>', "sprite"),
+        ('<div class="payment-methods"><img src="/v.png"></div>', "badge"),
+        ('<div class="review"><img class="avatar" src="/u.jpg"></div>', "avatar"),
+        ('<img src="/t/pixel.gif?e=1">', "pixel"),
+        ('<img src="/t/x.gif" width="1" height="1">', "pixel"),
+        ('<img src="https://www.google-analytics.com/collect?v=1">', "pixel"),
+        ('<div class="promo-strip"><img src="/sale.jpg"></div>', "promo"),
+        ('<div class="product__media-gallery"><ul><li><img src="/g.jpg"></li></ul></div>', "gallery"),
+        ('<section class="hero"><img src="/h.jpg"></section>', "hero"),
+        (
+            '<section class="related-products"><div><ul><li><a><span><img src="/r.jpg"></span></a></li></ul></div></section>',
+            "related",
+        ),
+        ('<div id="upsell"><img src="/r.jpg"></div>', "related"),
+        ('<aside class="customers-also-bought"><img src="/r.jpg"></aside>', "related"),
+        ('<header><img src="/banner.jpg"></header>', "chrome"),
+    ],
+)
+def test_context_hints_from_class_id_alt_and_url(markup, hint):
+    """Class, id, short alt text, ancestors and the URL give each candidate its hints."""
+    (candidate,) = found(markup).values()
+    assert hint in candidate.hints
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<img src="/blanket-blue.jpg" alt="Blanket">',
+        '<img src="/iconic-sneaker.jpg">',
+        '<img src="/catalog/mug.jpg" alt="Mug with our logo printed on the side">',
+        '<main><header><img src="/title.jpg"></header></main>',
+    ],
+)
+def test_no_junk_hints_from_lookalike_words(markup):
+    """Words that merely contain a junk word, long alt texts and headers inside main add no junk hints."""
+    (candidate,) = found(markup).values()
+    assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome"}
+
+
+def test_keyword_hints_match_whole_tokens_and_camel_case():
+    """Phrases match whole tokens across camelCase, kebab-case and snake_case."""
+    table = {"related": ("also bought",), "icon": ("icon",)}
+    assert keyword_hints("customersAlso-bought icon_24", table) == {"related", "icon"}
+    assert keyword_hints("iconic alsobought", table) == set()
+
+
+def test_entity_encoded_and_padded_urls():
+    """Attribute entities are decoded and surrounding whitespace removed."""
+    result = found('<img src="  /a.jpg?w=1&amp;h=2\n">')
+    assert list(result) == [f"{BASE}/a.jpg?w=1&h=2"]
+
+
+def test_non_http_references_are_ignored():
+    """javascript:, fragments and empty src produce no candidates."""
+    assert found('<img src=""><img src="#"><img src="javascript:void(0)"><img>') == {}
+
+
+@pytest.mark.parametrize("html", [b"", b"   ", b"\x00\x01binary"])
+def test_empty_or_garbage_documents_give_no_candidates(html):
+    """An empty or non-markup body yields an empty list, not an error."""
+    assert extract_candidates(Page(url=PAGE_URL, html=html, content_type="text/html"), limit=10) == []
+
+
+def test_declared_encoding_is_used():
+    """The charset from the Content-Type header decodes the page."""
+    html = '<html><body><img src="/caf\u00e9.jpg" alt="Caf\u00e9"></body></html>'.encode("latin-1")
+    (candidate,) = extract_candidates(
+        Page(url=PAGE_URL, html=html, content_type="text/html", encoding="latin-1"), limit=10
+    )
+    assert candidate.alt == "Caf\u00e9"
+    assert candidate.url == f"{BASE}/caf%C3%A9.jpg"

@@ -1,0 +1,159 @@
+"""Measuring image bytes: format sniffing, sizes, EXIF orientation, features, hashes and hostile inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+
+import imagehash
+import pytest
+from PIL import Image, ImageFilter
+
+from backend.errors import ImageRejectedError
+from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
+from worker.pipeline.measure import measure, refuse_bomb
+
+
+def png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims a huge size; the pixel data is a few bytes (a decompression bomb)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_measure_jpeg(make_settings):
+    """A JPEG is measured from its bytes: format, size, file size, hashes and features."""
+    data = jpeg(product_photo(7, (640, 480)))
+    info = measure(data, make_settings())
+    assert (info.format, info.mime, info.width, info.height, info.file_size) == (
+        "JPEG",
+        "image/jpeg",
+        640,
+        480,
+        len(data),
+    )
+    assert info.content_hash == hashlib.sha256(data).hexdigest()
+    assert info.phash is not None
+    assert len(info.phash) == 64
+    assert set(info.features) >= {"sharpness", "border_plain", "border_std", "entropy", "colors", "frames"}
+
+
+@pytest.mark.parametrize(
+    ("image_format", "mime"), [("PNG", "image/png"), ("WEBP", "image/webp"), ("GIF", "image/gif")]
+)
+def test_format_is_sniffed_from_bytes(make_settings, image_format, mime):
+    """PNG, WebP and GIF are recognised by content, whatever the URL said."""
+    info = measure(encode(product_photo(8, (300, 300)), image_format), make_settings())
+    assert (info.format, info.mime) == (image_format, mime)
+
+
+def test_exif_orientation_swaps_reported_dimensions(make_settings):
+    """A JPEG stored landscape with EXIF orientation 6 (rotate 90°) is reported portrait."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer_data = encode(product_photo(9, (400, 300)), "JPEG", exif=exif.tobytes())
+    info = measure(buffer_data, make_settings())
+    assert (info.width, info.height) == (300, 400)
+
+
+def test_studio_shot_and_scene_features_differ(make_settings):
+    """A product on white has a plain border; a lifestyle scene does not."""
+    studio = measure(jpeg(product_photo(10, (600, 600))), make_settings()).features
+    scene = measure(jpeg(lifestyle_photo(10, (600, 400))), make_settings()).features
+    assert studio["border_plain"] > 0.95
+    assert scene["border_plain"] < 0.75
+    assert studio["border_brightness"] > 240
+
+
+def test_blur_lowers_sharpness(make_settings):
+    """Edge variance falls when the same photo is blurred."""
+    photo = product_photo(11, (600, 600))
+    sharp = measure(jpeg(photo), make_settings()).features["sharpness"]
+    blurred = measure(jpeg(photo.filter(ImageFilter.GaussianBlur(6))), make_settings()).features["sharpness"]
+    assert blurred < sharp / 2
+
+
+def test_transparent_png_is_flattened_on_white(make_settings):
+    """Transparency is measured, and the backdrop counts as plain white."""
+    features = measure(encode(logo_image(), "PNG"), make_settings()).features
+    assert features["transparent_fraction"] > 0.3
+    assert features["border_brightness"] > 240
+    assert features["colors"] < 64
+
+
+def test_animated_gif_frames_are_counted(make_settings):
+    """The frame count of an animation is recorded."""
+    frames = [Image.new("RGB", (300, 300), color) for color in ("red", "blue", "green")]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    assert measure(data, make_settings()).features["frames"] == 3
+
+
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (9_000, 9_000)])
+def test_decompression_bomb_is_refused_before_decoding(make_settings, width, height):
+    """A header claiming more than MAX_IMAGE_PIXELS is refused as a bomb (failed), both far above and just above."""
+    with pytest.raises(ImageRejectedError) as caught:
+        measure(png_header_claiming(width, height), make_settings(max_image_pixels=60_000_000))
+    assert (caught.value.reason, caught.value.failed) == ("bomb", True)
+
+
+def test_small_pixel_limit_applies_to_real_images(make_settings):
+    """MAX_IMAGE_PIXELS is honoured for ordinary images too."""
+    with pytest.raises(ImageRejectedError, match="bomb"):
+        measure(jpeg(product_photo(12, (300, 300))), make_settings(max_image_pixels=50_000))
+
+
+def test_refuse_bomb_checks_the_product_of_sides():
+    """refuse_bomb passes at the limit and refuses above it."""
+    refuse_bomb(1000, 1000, 1_000_000)
+    with pytest.raises(ImageRejectedError, match="bomb"):
+        refuse_bomb(1000, 1001, 1_000_000)
+
+
+def test_truncated_jpeg_is_undecodable(make_settings):
+    """A JPEG cut in half fails as undecodable (failed), not as a crash."""
+    data = jpeg(product_photo(13, (600, 600)))
+    with pytest.raises(ImageRejectedError) as caught:
+        measure(data[: len(data) // 2], make_settings())
+    assert (caught.value.reason, caught.value.failed) == ("undecodable", True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00", b"<svg xmlns='http://www.w3.org/2000/svg'/>"],
+)
+def test_garbage_is_undecodable(make_settings, data):
+    """Bytes Pillow cannot identify are undecodable."""
+    with pytest.raises(ImageRejectedError, match="undecodable"):
+        measure(data, make_settings())
+
+
+def test_same_photo_resized_and_reencoded_keeps_its_phash(make_settings):
+    """A WebP re-encode at a smaller size has nearly the same perceptual hash."""
+    photo = product_photo(14, (1000, 1000))
+    small = photo.resize((500, 500))
+    first = measure(jpeg(photo), make_settings()).phash
+    second = measure(encode(small, "WEBP", quality=75), make_settings()).phash
+    assert first is not None
+    assert second is not None
+    assert imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second) <= 4
+
+
+def test_risky_decoders_are_never_tried(make_settings):
+    """An EPS file (which Pillow would hand to Ghostscript) is undecodable, not opened."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 300 300\nshowpage\n"
+    with pytest.raises(ImageRejectedError, match="undecodable"):
+        measure(eps, make_settings())
+
+
+def test_bmp_is_measured_and_left_to_the_format_rule(make_settings):
+    """Harmless formats outside the kept set are measured so junk_reason can say unsupported_format."""
+    assert measure(encode(product_photo(15, (300, 300)), "BMP"), make_settings()).format == "BMP"

@@ -1,0 +1,204 @@
+"""URL resolution, normalization, srcset parsing and the SSRF guard."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.errors import BlockedUrlError, InvalidUrlError
+from worker.pipeline.urls import (
+    SrcsetEntry,
+    check_url,
+    clean_url_text,
+    largest_srcset_entry,
+    normalize_url,
+    parse_srcset,
+    resolve_url,
+)
+
+PAGE = "https://shop.example.com/products/mug.html"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("img/a.jpg", "https://shop.example.com/products/img/a.jpg"),
+        ("/img/a.jpg", "https://shop.example.com/img/a.jpg"),
+        ("../img/a.jpg", "https://shop.example.com/img/a.jpg"),
+        ("//cdn.example.net/a.jpg", "https://cdn.example.net/a.jpg"),
+        ("  \n/img/a.jpg\t ", "https://shop.example.com/img/a.jpg"),
+        ("/a.jpg?w=1&amp;h=2", "https://shop.example.com/a.jpg?w=1&h=2"),
+        ("/a.jpg?x=1&copy=2", "https://shop.example.com/a.jpg?x=1&copy=2"),
+        ("/a b.jpg", "https://shop.example.com/a%20b.jpg"),
+        ("/a.jpg#zoom", "https://shop.example.com/a.jpg"),
+        ("HTTPS://CDN.Example.NET:443/A.jpg", "https://cdn.example.net/A.jpg"),
+        ("http://cdn.example.net:8080/a.jpg", "http://cdn.example.net:8080/a.jpg"),
+        (
+            "https://b\u00fccher.example/\u00e4.jpg?q=\u00fc",
+            "https://xn--bcher-kva.example/%C3%A4.jpg?q=%C3%BC",
+        ),
+        ("/a%20b.jpg", "https://shop.example.com/a%20b.jpg"),
+        ("http://[2001:db8::1]:8080/a.jpg", "http://[2001:db8::1]:8080/a.jpg"),
+    ],
+)
+def test_resolve_url_makes_absolute_normalized_urls(raw, expected):
+    """Relative, protocol-relative, padded and entity-encoded references resolve against the page."""
+    assert expected == resolve_url(raw, PAGE)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "   ", "#", "#top", "javascript:void(0)", "about:blank", "mailto:a@b.c", "blob:x"]
+)
+def test_resolve_url_ignores_non_image_references(raw):
+    """Empty values, fragments and script/mail/blob URLs are not image addresses."""
+    assert resolve_url(raw, PAGE) is None
+
+
+def test_resolve_url_keeps_data_uris_shortened():
+    """data: URIs come back (shortened) so the pipeline can record why it skipped them."""
+    data_uri = "data:image/png;base64," + "A" * 500
+    resolved = resolve_url(data_uri, PAGE)
+    assert resolved is not None
+    assert resolved.startswith("data:image/png;base64,")
+    assert len(resolved) == 100
+
+
+def test_resolve_url_against_base_href():
+    """A <base href> (already absolute) is the base for relative references."""
+    assert (
+        resolve_url("a.jpg", "https://cdn.example.net/assets/p/") == "https://cdn.example.net/assets/p/a.jpg"
+    )
+
+
+def test_clean_url_text_only_decodes_closed_entities():
+    """`&amp;` is decoded, but `&copy=` in a query is data, not an entity."""
+    assert clean_url_text(" /a?x=1&amp;y=2&copy=3 ") == "/a?x=1&y=2&copy=3"
+
+
+def test_normalize_url_adds_root_path_and_drops_default_port():
+    """The default port and fragment disappear and an empty path becomes '/'."""
+    assert normalize_url("HTTP://Example.COM:80?q=1#frag") == "http://example.com/?q=1"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a.jpg 400w, b.jpg 800w", [SrcsetEntry("a.jpg", 400), SrcsetEntry("b.jpg", 800)]),
+        ("a.jpg, b.jpg 2x", [SrcsetEntry("a.jpg", density=1.0), SrcsetEntry("b.jpg", density=2.0)]),
+        ("a.jpg 1.5x,b.jpg 3x", [SrcsetEntry("a.jpg", density=1.5), SrcsetEntry("b.jpg", density=3.0)]),
+        (
+            "/c_fill,w_400/a.jpg 400w, /c_fill,w_800/a.jpg 800w",
+            [SrcsetEntry("/c_fill,w_400/a.jpg", 400), SrcsetEntry("/c_fill,w_800/a.jpg", 800)],
+        ),
+        ("a.jpg,, b.jpg 2x", [SrcsetEntry("a.jpg", density=1.0), SrcsetEntry("b.jpg", density=2.0)]),
+        ("\n  a.jpg   100w ,\n b.jpg 200w  ", [SrcsetEntry("a.jpg", 100), SrcsetEntry("b.jpg", 200)]),
+        ("a.jpg 100w 50h", [SrcsetEntry("a.jpg", 100)]),
+        ("a.jpg 10q, b.jpg -2x, c.jpg 100w 2x, d.jpg 50h, e.jpg 0w", []),
+        ("a.jpg 100w (min-width: 1px, x), b.jpg 200w", [SrcsetEntry("b.jpg", 200)]),
+        ("", []),
+    ],
+)
+def test_parse_srcset_follows_the_html_standard(value, expected):
+    """Entries split at commas after URLs/descriptors; invalid descriptors drop their entry."""
+    assert expected == parse_srcset(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected_url"),
+    [
+        ("s.jpg 400w, l.jpg 1200w, m.jpg 800w", "l.jpg"),
+        ("a.jpg, b.jpg 2x, c.jpg 1.5x", "b.jpg"),
+        ("only.jpg", "only.jpg"),
+    ],
+)
+def test_largest_srcset_entry_prefers_widest_then_densest(value, expected_url):
+    """The widest `w` entry wins; without widths the densest `x` entry wins."""
+    entry = largest_srcset_entry(value)
+    assert entry is not None
+    assert expected_url == entry.url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/a",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "example.com/page",
+        "http://",
+        "http:///path",
+        "http://example.com:99999/",
+        "http://[::1/",
+    ],
+)
+def test_check_url_rejects_malformed_or_non_web_urls(url):
+    """Only well-formed http(s) URLs with a host may be fetched."""
+    with pytest.raises(InvalidUrlError):
+        check_url(url, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://127.8.9.10:8080/",
+        "http://10.0.0.5/",
+        "http://172.16.3.4/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+        "http://255.255.255.255/",
+        "http://[::1]/",
+        "http://[::]/",
+        "http://[fe80::1]/",
+        "http://[fd00::1]/",
+        "http://[ff02::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[2002:7f00:1::]/",
+        "http://[64:ff9b::a00:1]/",
+        "http://user@example.com@127.0.0.1/",
+        "http://example.com:80@10.1.2.3/",
+    ],
+)
+def test_check_url_blocks_non_public_addresses(url):
+    """Loopback, private, link-local (metadata), CGNAT, multicast, reserved and mapped addresses are refused."""
+    with pytest.raises(BlockedUrlError):
+        check_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost/",
+        "http://LOCALHOST./admin",
+        "http://api.localhost/",
+        "http://metadata.google.internal/",
+        "http://postgres.railway.internal:5432/",
+        "http://printer.local/",
+        "http://redis:6379/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://127.1/",
+    ],
+)
+def test_check_url_blocks_internal_names(url):
+    """Internal names, single-label names and numeric host spellings of loopback are refused without DNS."""
+    with pytest.raises(BlockedUrlError):
+        check_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://93.184.216.34/page", "https://[2606:4700:4700::1111]/x", "http://8.8.8.8:8080/a?b=c"]
+)
+def test_check_url_accepts_public_addresses(url):
+    """Public IP literals pass (no connection is made here)."""
+    assert check_url(url, allow_private=False).startswith(url.split(":")[0])
+
+
+def test_check_url_with_allow_private_only_checks_shape():
+    """With allow_private (tests, loopback shop site) loopback and localhost pass."""
+    assert check_url(" http://127.0.0.1:8000/a ", allow_private=True) == "http://127.0.0.1:8000/a"
+    assert check_url("http://localhost", allow_private=True) == "http://localhost/"

@@ -1,0 +1,167 @@
+"""Measure downloaded image bytes with Pillow: sniffed format, header size, a cheap decode, features and hashes.
+
+The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
+pixel is decoded. The decode is cheap: JPEGs are decoded at reduced scale (draft mode),
+and every image is shrunk to FEATURE_SIDE pixels before features are computed. The bytes
+themselves are never changed; `content_hash` is their SHA-256. Only the decoders in
+OPENED_FORMATS are tried; anything else is `undecodable`.
+
+Features (all on the reduced copy, transparent pixels composited on white):
+- sharpness: variance of an edge filter on grayscale; blurry or flat images score low.
+- border_brightness / border_std: mean and spread of the outer band.
+- border_plain: share of the outer band within PLAIN_TOLERANCE gray levels of its median;
+  a studio backdrop is near 1.0 even where the product touches an edge, a scene is not.
+- entropy: grayscale histogram entropy (bits); flat placeholders are near zero.
+- colors: distinct colors of the decoded image (before shrinking), capped above
+  MAX_COUNTED_COLORS; flat graphics have few.
+- transparent_fraction: share of (almost) transparent pixels.
+- frames: frame count (animated GIF/WebP spinners).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from io import BytesIO
+from typing import Any
+
+import imagehash
+from PIL import ExifTags, Image, ImageFilter, ImageOps, ImageStat
+
+from backend.errors import ImageRejectedError
+from backend.settings import Settings
+from worker.pipeline.types import ImageInfo
+
+FEATURE_SIDE = 256
+BORDER_FRACTION = 0.06
+MAX_COUNTED_COLORS = 4096
+TRANSPARENT_ALPHA = 16
+# 16×16 = 256 bits (64 hex chars, the phash column): 8×8 cannot tell two products on white apart.
+PHASH_SIZE = 16
+PLAIN_TOLERANCE = 12  # gray levels around the border median that still count as the same backdrop
+# Only decoders worth the risk: never EPS (it runs Ghostscript), PSD, TIFF or the rarer plugins.
+WANTED_DECODERS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "BMP", "ICO")  # JPEG also opens MPO
+Image.init()  # registers every plugin, so the names below resolve (a missing codec is left out)
+OPENED_FORMATS = tuple(name for name in WANTED_DECODERS if name in Image.OPEN)
+FORMAT_ALIASES = {"MPO": "JPEG"}  # Pillow names multi-picture camera JPEGs "MPO"; the bytes are a JPEG
+ROTATING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+# Pillow only warns between MAX_IMAGE_PIXELS and twice that; a warning would let a bomb through.
+warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def measure(data: bytes, settings: Settings) -> ImageInfo:
+    """Measure one image; ImageRejectedError(failed=True) for undecodable, truncated or oversized bytes."""
+    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    try:
+        with Image.open(BytesIO(data), formats=OPENED_FORMATS) as image:
+            width, height = image.size
+            refuse_bomb(width, height, settings.max_image_pixels)
+            image_format = FORMAT_ALIASES.get(image.format or "", image.format or "UNKNOWN")
+            frames = int(getattr(image, "n_frames", 1))
+            orientation = _orientation(image)
+            reduced, colors = decode_reduced(image, orientation)
+    except ImageRejectedError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRejectedError("bomb", str(exc), failed=True) from None
+    except Exception as exc:  # Pillow's decoders raise many types on hostile bytes; all mean "broken"
+        raise ImageRejectedError("undecodable", f"{type(exc).__name__}: {exc}"[:200], failed=True) from None
+    if orientation in ROTATING_ORIENTATIONS:
+        width, height = height, width
+    return ImageInfo(
+        format=image_format,
+        mime=Image.MIME.get(image_format, "application/octet-stream"),
+        width=width,
+        height=height,
+        file_size=len(data),
+        content_hash=hashlib.sha256(data).hexdigest(),
+        phash=str(imagehash.phash(flatten_on_white(reduced), hash_size=PHASH_SIZE)),
+        features={**image_features(reduced), "colors": colors, "frames": frames},
+    )
+
+
+def refuse_bomb(width: int, height: int, max_pixels: int) -> None:
+    """Refuse an image whose header claims more pixels than allowed, before decoding it."""
+    if width <= 0 or height <= 0:
+        raise ImageRejectedError("undecodable", f"impossible size {width}x{height}", failed=True)
+    if width * height > max_pixels:
+        raise ImageRejectedError("bomb", f"{width}x{height} is more than {max_pixels} pixels", failed=True)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # a broken EXIF block does not make the pixels unusable
+        return 1
+
+
+def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, int]:
+    """A small upright RGB/RGBA copy and the decoded image's color count; raises if the bytes are broken.
+
+    JPEGs decode at reduced scale (draft). Colors are counted before shrinking, because
+    resampling invents in-between colors and would make a flat logo look like a photo.
+    """
+    image.draft("RGB", (FEATURE_SIDE, FEATURE_SIDE))
+    image.load()
+    upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
+    has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+    reduced = upright.convert("RGBA" if has_alpha else "RGB")
+    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))
+    return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1
+
+
+def image_features(reduced: Image.Image) -> dict[str, Any]:
+    """Cheap numbers that tell photos from graphics and studio shots from scenes."""
+    rgb = flatten_on_white(reduced)
+    gray = rgb.convert("L")
+    mask = border_mask(rgb.size)
+    stat = ImageStat.Stat(rgb, mask)
+    return {
+        "sharpness": round(ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0], 2),
+        "border_brightness": round(sum(stat.mean) / len(stat.mean), 2),
+        "border_std": round(max(stat.stddev), 2),
+        "border_plain": round(plain_share(gray.histogram(mask)), 3),
+        "entropy": round(gray.entropy(), 3),
+        "transparent_fraction": round(transparent_fraction(reduced), 3),
+    }
+
+
+def flatten_on_white(reduced: Image.Image) -> Image.Image:
+    """An RGB copy with transparent pixels composited on white, as a browser shows them on a white page."""
+    if reduced.mode != "RGBA":
+        return reduced.convert("RGB")
+    return Image.alpha_composite(Image.new("RGBA", reduced.size, "white"), reduced).convert("RGB")
+
+
+def transparent_fraction(reduced: Image.Image) -> float:
+    if reduced.mode != "RGBA":
+        return 0.0
+    alpha_histogram = reduced.getchannel("A").histogram()
+    return sum(alpha_histogram[:TRANSPARENT_ALPHA]) / (reduced.width * reduced.height)
+
+
+def border_mask(size: tuple[int, int]) -> Image.Image:
+    """A mask selecting the outer band (BORDER_FRACTION of the short side) of an image of `size`."""
+    width, height = size
+    band = max(2, round(min(size) * BORDER_FRACTION))
+    mask = Image.new("L", size, 255)
+    if width > 2 * band and height > 2 * band:
+        mask.paste(0, (band, band, width - band, height - band))
+    return mask
+
+
+def plain_share(histogram: list[int]) -> float:
+    """Share of pixels within PLAIN_TOLERANCE gray levels of the median: 1.0 for a seamless backdrop."""
+    total = sum(histogram)
+    if total == 0:
+        return 0.0
+    running, median = 0, 0
+    for level, count in enumerate(histogram):
+        running += count
+        if running * 2 >= total:
+            median = level
+            break
+    near = histogram[max(0, median - PLAIN_TOLERANCE) : median + PLAIN_TOLERANCE + 1]
+    return sum(near) / total

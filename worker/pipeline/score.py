@@ -1,0 +1,227 @@
+"""Score image quality (0–100), classify hero/product/lifestyle, and name junk; the rules are documented here.
+
+Quality score (every factor is in [0, 1] and never decreases as its input improves):
+
+    score = 100 × (0.35·resolution + 0.20·sharpness + 0.10·aspect + 0.05·format + 0.30·signals)
+
+- resolution = log2(pixels / 40 000) / log2(2 000 000 / 40 000), clamped: 200×200 → 0, 2 MP → 1.
+- sharpness  = ln(1 + edge variance) / ln(1 + SHARPNESS_REFERENCE), clamped (see measure.py).
+- aspect     = 1 up to 2:1, falling linearly to 0 at 4:1 (strips and banners are rarely photos).
+- format     = 1 for JPEG/PNG/WebP, 0.4 for GIF (256 colors at most).
+- signals    = 0.3 + the SIGNAL_WEIGHTS of the candidate's hints, clamped: named by og:image or
+  twitter:image (+0.35), JSON-LD/microdata Product (+0.35), in the product gallery (+0.25),
+  marked hero/main (+0.2), offered as zoom/full size (+0.15), the target of a link (+0.1); in
+  the header/footer/nav (−0.2).
+
+Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
+outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
+a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
+`choose_hero`: the best-scored image named by og:image/twitter:image or marked hero, else by
+JSON-LD/microdata Product, else the best-scored product shot. `image_type` is hero for the
+hero, else lifestyle or product.
+
+Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
+tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `promo`, and
+`related` → related_product (an image inside a related/recommended/upsell block). Name-based
+hints lose to strong product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a
+word in a class or file name is weak evidence; `related` only loses to og/JSON-LD/microdata.
+From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
+ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
+short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
+ad) → too_small; formats other than JPEG/PNG/WebP/GIF → unsupported_format; at most
+PLACEHOLDER_MAX_COLORS colors or near-zero entropy → placeholder; at most GRAPHIC_MAX_COLORS
+colors → graphic (flat artwork: logos, text banners); over MAX_ASPECT → extreme_aspect, unless a
+strong product signal names the image (a wide hero banner).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from backend.models import ImageType
+from worker.pipeline.types import Candidate, ImageInfo, RankedImage
+
+WEIGHTS = {"resolution": 0.35, "sharpness": 0.20, "aspect": 0.10, "format": 0.05, "signals": 0.30}
+MIN_PIXELS, FULL_PIXELS = 40_000, 2_000_000
+SHARPNESS_REFERENCE = 1500.0
+FLAT_ASPECT, ZERO_ASPECT = 2.0, 4.0
+FORMAT_FACTORS = {"JPEG": 1.0, "PNG": 1.0, "WEBP": 1.0, "GIF": 0.4}
+SIGNAL_BASE = 0.3
+SIGNAL_WEIGHTS = {
+    "og": 0.35,
+    "jsonld_product": 0.35,
+    "microdata": 0.35,
+    "gallery": 0.25,
+    "hero": 0.2,
+    "zoom": 0.15,
+    "linked": 0.1,
+    "chrome": -0.2,
+}
+
+PLAIN_BORDER_SHARE = 0.75
+HERO_TIERS = (frozenset({"og", "hero"}), frozenset({"jsonld_product", "microdata"}))
+
+KEPT_FORMATS = frozenset(FORMAT_FACTORS)
+MIN_SHORT_SIDE = 200
+ICON_MAX_SIDE = 64
+PIXEL_MAX_SIDE, PIXEL_MAX_AREA = 2, 16
+SPRITE_MIN_ASPECT, SPRITE_MAX_SHORT_SIDE = 4.0, 128
+MAX_ASPECT = 4.0
+PLACEHOLDER_MAX_COLORS, PLACEHOLDER_MAX_ENTROPY = 4, 0.5
+GRAPHIC_MAX_COLORS = 64
+STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "gallery", "hero", "zoom"})
+PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata"})
+SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
+NAME_JUNK = (
+    ("pixel", "tracking_pixel"),
+    ("placeholder", "placeholder"),
+    ("logo", "logo"),
+    ("icon", "icon"),
+    ("sprite", "sprite"),
+    ("badge", "badge"),
+    ("avatar", "avatar"),
+    ("promo", "promo"),
+)
+
+
+def quality_score(info: ImageInfo, candidate: Candidate) -> float:
+    """The 0–100 quality score (formula in the module docstring)."""
+    factors = score_factors(info, candidate)
+    return round(100 * sum(WEIGHTS[name] * value for name, value in factors.items()), 2)
+
+
+def score_factors(info: ImageInfo, candidate: Candidate) -> dict[str, float]:
+    return {
+        "resolution": resolution_factor(info.width, info.height),
+        "sharpness": sharpness_factor(float(info.features.get("sharpness", 0.0))),
+        "aspect": aspect_factor(info.width, info.height),
+        "format": FORMAT_FACTORS.get(info.format, 0.0),
+        "signals": signal_factor(candidate.hints),
+    }
+
+
+def _clamp(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def resolution_factor(width: int, height: int) -> float:
+    pixels = max(1, width * height)
+    return _clamp(math.log2(pixels / MIN_PIXELS) / math.log2(FULL_PIXELS / MIN_PIXELS))
+
+
+def sharpness_factor(edge_variance: float) -> float:
+    return _clamp(math.log1p(max(0.0, edge_variance)) / math.log1p(SHARPNESS_REFERENCE))
+
+
+def aspect_factor(width: int, height: int) -> float:
+    ratio = max(width, height) / max(1, min(width, height))
+    return _clamp(1 - (ratio - FLAT_ASPECT) / (ZERO_ASPECT - FLAT_ASPECT))
+
+
+def signal_factor(hints: frozenset[str]) -> float:
+    return _clamp(SIGNAL_BASE + sum(SIGNAL_WEIGHTS.get(hint, 0.0) for hint in hints))
+
+
+def classify(
+    info: ImageInfo, candidate: Candidate, *, is_hero: bool = False
+) -> tuple[ImageType, bool, bool, bool]:
+    """(image_type, is_hero, is_product, is_lifestyle); the caller decides the hero (see `choose_hero`)."""
+    lifestyle = is_lifestyle_shot(info, candidate)
+    image_type = ImageType.LIFESTYLE if lifestyle else ImageType.PRODUCT
+    if is_hero:
+        image_type = ImageType.HERO
+    return image_type, is_hero, not lifestyle, lifestyle
+
+
+def is_lifestyle_shot(info: ImageInfo, candidate: Candidate) -> bool:
+    """A scene rather than a studio shot: a busy border, unless the backdrop is transparent."""
+    if "lifestyle" in candidate.hints:
+        return True
+    if float(info.features.get("transparent_fraction", 0.0)) > 0.05:
+        return False
+    return float(info.features.get("border_plain", 1.0)) < PLAIN_BORDER_SHARE
+
+
+def choose_hero(images: Sequence[RankedImage]) -> int | None:
+    """The index of the page's hero image, or None (rules in the module docstring)."""
+    for tier in HERO_TIERS:
+        named = [index for index, image in enumerate(images) if image.candidate.hints & tier]
+        if named:
+            return max(named, key=lambda index: images[index].quality_score)
+    products = [index for index, image in enumerate(images) if image.is_product]
+    return max(products, key=lambda index: images[index].quality_score, default=None)
+
+
+def best_first_key(image: RankedImage) -> tuple[float, int, int]:
+    """Sort key: higher score first, then more pixels, then earlier in the page."""
+    return (-image.quality_score, -(image.info.width * image.info.height), image.candidate.position)
+
+
+def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
+    """Why this image is junk, or None; with `info` None only the markup signals are judged."""
+    reason = markup_junk_reason(candidate.hints)
+    if reason is not None or info is None:
+        return reason
+    reason = pixel_junk_reason(info)
+    if reason in SIGNAL_EXEMPT_RULES and candidate.hints & STRONG_SIGNALS:
+        return None
+    return reason
+
+
+def markup_junk_reason(hints: frozenset[str]) -> str | None:
+    if "related" in hints and not hints & PAGE_SIGNALS:
+        return "related_product"
+    if hints & STRONG_SIGNALS:
+        return None
+    return next((reason for hint, reason in NAME_JUNK if hint in hints), None)
+
+
+def pixel_junk_reason(info: ImageInfo) -> str | None:
+    """The first pixel rule (in PIXEL_RULES order) that calls this image junk, or None."""
+    return next((reason for reason, applies in PIXEL_RULES if applies(info)), None)
+
+
+def _sides(info: ImageInfo) -> tuple[int, int]:
+    short, long = sorted((info.width, info.height))
+    return short, long
+
+
+def _colors(info: ImageInfo) -> int:
+    return int(info.features.get("colors", GRAPHIC_MAX_COLORS + 1))
+
+
+def _is_pixel(info: ImageInfo) -> bool:
+    short, long = _sides(info)
+    return short <= PIXEL_MAX_SIDE or short * long <= PIXEL_MAX_AREA
+
+
+def _is_icon(info: ImageInfo) -> bool:
+    return info.format == "ICO" or _sides(info)[1] <= ICON_MAX_SIDE
+
+
+def _is_sprite(info: ImageInfo) -> bool:
+    short, long = _sides(info)
+    return long / short > SPRITE_MIN_ASPECT and short <= SPRITE_MAX_SHORT_SIDE
+
+
+def _is_flat(info: ImageInfo) -> bool:
+    entropy = float(info.features.get("entropy", PLACEHOLDER_MAX_ENTROPY))
+    return _colors(info) <= PLACEHOLDER_MAX_COLORS or entropy < PLACEHOLDER_MAX_ENTROPY
+
+
+def _is_extreme_aspect(info: ImageInfo) -> bool:
+    short, long = _sides(info)
+    return long / short > MAX_ASPECT
+
+
+PIXEL_RULES: tuple[tuple[str, Callable[[ImageInfo], bool]], ...] = (
+    ("tracking_pixel", _is_pixel),
+    ("icon", _is_icon),
+    ("sprite", _is_sprite),
+    ("too_small", lambda info: _sides(info)[0] < MIN_SHORT_SIDE),
+    ("unsupported_format", lambda info: info.format not in KEPT_FORMATS),
+    ("placeholder", _is_flat),
+    ("graphic", lambda info: _colors(info) <= GRAPHIC_MAX_COLORS),
+    ("extreme_aspect", _is_extreme_aspect),
+)

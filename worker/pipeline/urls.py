@@ -1,0 +1,261 @@
+"""Normalize and resolve URLs found in pages (srcset included), and refuse private, loopback or metadata hosts.
+
+`check_url` is the SSRF guard: every URL the scraper is about to request (the page, each
+redirect hop, each image) goes through it. A host passes only if it is a public name or
+address: names such as `localhost`, `*.internal`, `*.local` and single-label names (which
+resolve through search domains to internal services) are refused outright, and every
+address a name resolves to must be globally routable (no loopback, private, link-local incl.
+169.254.169.254, CGNAT, multicast, reserved or unspecified ranges; IPv4 embedded in IPv6 is
+unwrapped first). Limitation: the name is resolved again when the request connects, so a
+DNS answer that changes between the check and the connection (rebinding) is not caught.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from requests.utils import requote_uri
+
+from backend.errors import BlockedUrlError, FetchFailedError, InvalidUrlError
+
+WEB_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+INTERNAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".intranet", ".lan")
+NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+DATA_URI_KEEP_CHARS = 100  # a data: URI is never fetched; its head is enough to name it in a skip
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Only entities closed by ";" are decoded: "&copy=1" in a query string is data, not "©=1".
+_ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_IGNORED_PREFIXES = ("javascript:", "about:", "mailto:", "tel:", "blob:", "#")
+
+
+def clean_url_text(raw: str) -> str:
+    """Strip surrounding whitespace and decode leftover HTML entities (e.g. `&amp;` in JSON-LD)."""
+    text = raw.strip(" \t\n\r\f\v")
+    if "&" in text:
+        text = _ENTITY.sub(lambda match: html.unescape(match.group(0)), text)
+    return text
+
+
+def normalize_url(url: str) -> str:
+    """Lower-case scheme and host (IDNA-encoded), drop the default port and the fragment, percent-encode the rest.
+
+    Raises ValueError (UnicodeError included) for a port or host name that cannot be encoded.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    port = parts.port
+    netloc = host if port is None or port == DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    if parts.username is not None:
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
+    return f"{scheme}://{netloc}" + requote_uri(urlunsplit(("", "", parts.path or "/", parts.query, "")))
+
+
+def resolve_url(raw: str | None, base_url: str) -> str | None:
+    """The absolute, normalized form of a URL found in a page; None when it is not an image address.
+
+    Handles whitespace padding, leftover entities, protocol-relative (`//cdn/x.jpg`) and relative
+    references. `data:` URIs come back as they are (shortened) so the caller can record them.
+    """
+    if not raw:
+        return None
+    text = clean_url_text(raw)
+    lowered = text.lower()
+    if not text or lowered.startswith(_IGNORED_PREFIXES):
+        return None
+    if lowered.startswith("data:"):
+        return text[:DATA_URI_KEEP_CHARS]
+    try:
+        absolute = urljoin(base_url, text)
+        parts = urlsplit(absolute)
+        if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
+            return None
+        return normalize_url(absolute)
+    except ValueError:  # bad port, bad IPv6 literal
+        return None
+
+
+def check_url(url: str, allow_private: bool) -> str:
+    """The normalized URL if it may be requested; InvalidUrlError or BlockedUrlError otherwise.
+
+    With `allow_private` (tests, a loopback shop site) only the scheme and shape are checked.
+    A name that does not resolve raises FetchFailedError (it could not be reached, not refused).
+    """
+    host = _checked_host(url)
+    if not allow_private:
+        _refuse_internal_host(host)
+    try:
+        return normalize_url(url.strip())
+    except ValueError as exc:
+        raise InvalidUrlError(f"malformed URL: {exc}") from None
+
+
+def _checked_host(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # parsing it is the check: "host:99999" or "host:x" raise ValueError
+    except ValueError as exc:
+        raise InvalidUrlError(f"malformed URL: {exc}") from None
+    if parts.scheme.lower() not in WEB_SCHEMES:
+        raise InvalidUrlError(f"only http and https URLs can be scraped, not {parts.scheme or 'no scheme'!r}")
+    if not parts.hostname:
+        raise InvalidUrlError("the URL has no host")
+    if port == 0:
+        raise InvalidUrlError("port 0 is not a valid port")
+    return parts.hostname.rstrip(".").lower()
+
+
+def _refuse_internal_host(host: str) -> None:
+    literal = _ip_literal(host)
+    if literal is None and (host in INTERNAL_NAMES or host.endswith(INTERNAL_SUFFIXES) or "." not in host):
+        raise BlockedUrlError(f"{host} is an internal host name")
+    for address in [literal] if literal is not None else _resolve(host):
+        if not is_public_address(address):
+            raise BlockedUrlError(f"{host} points at a non-public address ({address})")
+
+
+def _ip_literal(host: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return None
+
+
+def _resolve(host: str) -> list[IpAddress]:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except UnicodeError:
+        raise InvalidUrlError(f"{host!r} is not a valid host name") from None
+    except OSError as exc:
+        raise FetchFailedError(f"cannot resolve {host}: {exc}") from None
+    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+
+
+def is_public_address(address: IpAddress) -> bool:
+    """True if the address is globally routable (IPv4 embedded in IPv6 is judged by its IPv4)."""
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return is_public_address(embedded)
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def _embedded_ipv4(address: IpAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+@dataclass(frozen=True)
+class SrcsetEntry:
+    """One image candidate of a srcset: its URL and its width (`w`) or pixel density (`x`) descriptor."""
+
+    url: str
+    width: int | None = None
+    density: float | None = None
+
+
+SRCSET_SPACE = " \t\n\r\f"
+_FLOAT = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def parse_srcset(value: str) -> list[SrcsetEntry]:
+    """The entries of a srcset attribute, parsed as the HTML standard says; invalid entries are dropped.
+
+    URLs may contain commas (`/c_fill,w_400/a.jpg 400w`); a comma ends an entry only after
+    its URL, or after descriptors outside parentheses.
+    """
+    entries: list[SrcsetEntry] = []
+    position = 0
+    while True:
+        while position < len(value) and value[position] in SRCSET_SPACE + ",":
+            position += 1
+        if position >= len(value):
+            return entries
+        end = position
+        while end < len(value) and value[end] not in SRCSET_SPACE:
+            end += 1
+        url, position = value[position:end], end
+        descriptors: list[str] = []
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            descriptors, position = _srcset_descriptors(value, position)
+        entry = _srcset_entry(url, descriptors)
+        if entry is not None:
+            entries.append(entry)
+
+
+def _srcset_descriptors(value: str, position: int) -> tuple[list[str], int]:
+    tokens: list[str] = []
+    current, in_parens = "", False
+    while position < len(value):
+        char = value[position]
+        position += 1
+        if in_parens:
+            current += char
+            in_parens = char != ")"
+        elif char == ",":
+            break
+        elif char in SRCSET_SPACE:
+            if current:
+                tokens.append(current)
+            current = ""
+        else:
+            current += char
+            in_parens = char == "("
+    if current:
+        tokens.append(current)
+    return tokens, position
+
+
+def _srcset_entry(url: str, descriptors: list[str]) -> SrcsetEntry | None:
+    width: int | None = None
+    density: float | None = None
+    height: int | None = None
+    for descriptor in descriptors:
+        number, kind = descriptor[:-1], descriptor[-1:].lower()
+        if kind == "w" and width is None and density is None and number.isdigit() and int(number) > 0:
+            width = int(number)
+        elif kind == "x" and width is None and density is None and _FLOAT.fullmatch(number):
+            density = float(number)
+        elif kind == "h" and height is None and number.isdigit() and int(number) > 0:
+            height = int(number)
+        else:
+            return None
+    if not url or (height is not None and width is None):
+        return None
+    if width is None and density is None:
+        density = 1.0  # the standard's default for an entry without descriptors
+    return SrcsetEntry(url=url, width=width, density=density)
+
+
+def largest_srcset_entry(value: str) -> SrcsetEntry | None:
+    """The srcset entry meant for the largest display: widest `w`, else densest `x` (no descriptor = 1x)."""
+    entries = parse_srcset(value)
+    widths = [entry for entry in entries if entry.width is not None]
+    if widths:
+        return max(widths, key=lambda entry: entry.width or 0)
+    return max(entries, key=lambda entry: entry.density or 0.0, default=None)
