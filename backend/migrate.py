@@ -205,7 +205,9 @@ def configure_step_logging() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=8, help="connection attempts before giving up")
-    parser.add_argument("--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, help="seconds to wait for the lock")
+    parser.add_argument(
+        "--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, help="seconds to wait for the lock"
+    )
     args = parser.parse_args(argv)
     configure_step_logging()
     try:
