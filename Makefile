@@ -43,7 +43,7 @@ verify-migrations: venv ## One head, database at head, every model table/column/
 	$(BIN)/python -m backend.verify_migrations
 
 worker: venv ## A Celery worker: celery -A worker worker
-	$(BIN)/celery -A worker worker --loglevel INFO -Q scrape
+	$(BIN)/celery -A worker worker --loglevel INFO
 
 beat: venv ## The periodic sweeps: celery -A worker beat
 	@mkdir -p var

@@ -95,7 +95,7 @@ args=(
     --loglevel "${LOG_LEVEL:-INFO}"
     --concurrency "$CELERY_CONCURRENCY"
     --max-tasks-per-child "$CELERY_MAX_TASKS_PER_CHILD"
-    -Q scrape
+    -Q "${CELERY_QUEUE:-scrape}"
     --hostname "worker@%h"
 )
 if [[ "${CELERY_EMBED_BEAT:-false}" == "true" ]]; then

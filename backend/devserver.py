@@ -106,7 +106,7 @@ def worker_command(var_dir: Path) -> list[str]:
     # on a filesystem broker they only add start-up delay and files.
     return [
         sys.executable, "-m", "celery", "-A", "worker", "worker", "-B",
-        "--concurrency", "1", "--loglevel", "INFO", "-Q", "scrape",
+        "--concurrency", "1", "--loglevel", "INFO",
         "--hostname", f"devserver@{socket.gethostname()}",
         "--schedule", str(var_dir / "celerybeat-schedule"),
         "--without-mingle", "--without-gossip", "--without-heartbeat",

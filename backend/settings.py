@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     redis_tls: bool = False
     celery_broker_url: str | None = None
     celery_concurrency: int = Field(default=2, ge=1, le=64)
+    celery_queue: str = Field(default="scrape", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     storage_backend: Literal["local", "s3"] = "local"
     local_storage_dir: Path | None = None

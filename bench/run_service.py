@@ -83,7 +83,7 @@ def start_children(
     )  # fmt: skip
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "WARNING",
-         "--concurrency", str(workers), "-Q", "scrape", "--without-gossip", "--without-mingle"],
+         "--concurrency", str(workers), "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=worker_log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     return [api, worker]

@@ -55,12 +55,17 @@ def redis_server() -> Iterator[services.RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(redis_server: services.RedisServer) -> Iterator[str]:
+def celery_queue() -> str:
+    """A queue name of this test session's own, so test runs side by side never take each other's jobs."""
+    return f"scrape-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: services.RedisServer, celery_queue: str) -> Iterator[str]:
     url = redis_server.url(REDIS_TEST_DB)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
     yield url
-    client.flushdb()
+    client = redis.Redis.from_url(url)
+    client.delete(celery_queue)
     client.close()
 
 
@@ -81,12 +86,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Any:
-    """Build Settings for a test: test env, private dirs, loopback scraping allowed."""
+def make_settings(tmp_path: Path, celery_queue: str) -> Any:
+    """Build Settings for a test: test env, private dirs, the session's queue, loopback scraping allowed."""
 
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "app_env": "test",
+            "celery_queue": celery_queue,
             "var_dir": tmp_path / "var",
             "scraper_allow_private": True,
         }

@@ -82,7 +82,7 @@ def worker_process(
 ) -> ServiceProcess:
     args = [
         sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel", "INFO",
-        "--concurrency", str(concurrency), "--pool", "prefork", "-Q", "scrape",
+        "--concurrency", str(concurrency), "--pool", "prefork",
         "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h",
     ]  # fmt: skip
     return ServiceProcess(name, args, env, log_dir)

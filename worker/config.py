@@ -15,7 +15,6 @@ from backend.settings import Settings
 
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
-QUEUE = "scrape"
 SWEEP_INTERVAL_SECONDS = 30.0
 
 
@@ -57,8 +56,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
         task_send_sent_event=True,
-        task_default_queue=QUEUE,
-        task_routes={RUN_JOB_TASK: {"queue": QUEUE}, SWEEP_TASK: {"queue": QUEUE}},
+        # One named queue; a worker started without -Q consumes it. Tests run side by side on
+        # one Redis by giving each session its own queue name.
+        task_default_queue=settings.celery_queue,
         beat_schedule={
             "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(SWEEP_INTERVAL_SECONDS)},
         },

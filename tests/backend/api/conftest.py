@@ -20,7 +20,6 @@ from backend.auth import IssuedKey, issue_api_key
 from backend.db import Database
 from backend.models import Campaign, ImageType, Job, JobStatus, ScrapedImage
 from backend.settings import Settings
-from worker.config import QUEUE
 
 
 def shutdown_app(app: Flask) -> None:
@@ -172,16 +171,17 @@ def make_image(db: Database) -> Callable[..., ScrapedImage]:
 class ScrapeQueue:
     """The kombu Redis list named after the "scrape" queue, read without consuming workers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, queue: str) -> None:
         self.redis = redis.Redis.from_url(url)
+        self.queue = queue
 
     def clear(self) -> None:
-        self.redis.delete(QUEUE)
+        self.redis.delete(self.queue)
 
     def messages(self) -> list[dict[str, Any]]:
         """Every waiting message as {task, args}, oldest first (kombu LPUSHes, workers BRPOP)."""
         found = []
-        for raw in reversed(self.redis.lrange(QUEUE, 0, -1)):
+        for raw in reversed(self.redis.lrange(self.queue, 0, -1)):
             envelope = json.loads(raw)
             args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
             found.append({"task": envelope["headers"]["task"], "args": args})
@@ -189,9 +189,9 @@ class ScrapeQueue:
 
 
 @pytest.fixture(autouse=True)
-def scrape_queue(redis_url: str) -> Iterator[ScrapeQueue]:
-    """The session Redis's scrape queue, emptied around each test so no stale message reaches a worker."""
-    queue = ScrapeQueue(redis_url)
+def scrape_queue(redis_url: str, celery_queue: str) -> Iterator[ScrapeQueue]:
+    """The session's job queue in Redis, emptied around each test so no stale message reaches a worker."""
+    queue = ScrapeQueue(redis_url, celery_queue)
     queue.clear()
     yield queue
     queue.clear()
