@@ -76,6 +76,8 @@ class User(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    # Signs job callbacks (HMAC-SHA256); shown to its owner, so stored as is, never logged.
+    webhook_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -148,6 +150,8 @@ class ScrapedImage(Base):
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     cdn_url: Mapped[str] = mapped_column(Text)
     storage_key: Mapped[str] = mapped_column(String(512))
+    thumbnail_url: Mapped[str | None] = mapped_column(Text)
+    thumbnail_key: Mapped[str | None] = mapped_column(String(512))
     original_url: Mapped[str] = mapped_column(Text)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
