@@ -1,0 +1,110 @@
+"""`python -m backend.cli` as an operator runs it: a real process against Postgres, S3 and the shop site."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from backend.auth import authenticate, hash_key
+from backend.models import ApiKey, ScrapedImage
+from tests.conftest import settings_env
+from tests.processes import ROOT
+from tests.shopsite import build_site, serve_site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-shop")
+    manifest = build_site(root)
+    with serve_site(root) as base_url:
+        yield base_url, manifest
+
+
+def run_cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", **settings_env(settings)}
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", *args],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_create_key_prints_the_key_alone_on_the_last_line_and_stores_its_hash(settings, db):
+    """create-key makes the user and a working key; only the key's hash is in the database."""
+    result = run_cli(settings, "create-key", "ops@example.test")
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    with db.session() as session:
+        assert authenticate(session, key).email == "ops@example.test"
+        assert session.scalar(select(ApiKey.key_hash)) == hash_key(key)
+
+
+def test_scrape_runs_the_job_in_process_and_prints_the_api_objects(settings, db, store, site):
+    """scrape --json stores images like a worker would and prints the job and the API's image objects."""
+    base_url, manifest = site
+    campaign = str(uuid.uuid4())
+    url = base_url + manifest.pages["basic"].path
+    result = run_cli(settings, "scrape", url, "--campaign", campaign, "--max-images", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["job"]["status"] == "succeeded"
+    assert report["job"]["campaign_id"] == campaign
+    images = report["images"]
+    assert len(images) == 3 == report["job"]["progress"]["images_saved"]
+    assert [image["quality_score"] for image in images] == sorted(
+        (i["quality_score"] for i in images), reverse=True
+    )
+    assert {"id", "cdn_url", "storage_key", "content_hash", "image_type"} <= set(images[0])
+    for image in images:
+        assert store.exists(image["storage_key"])
+    with db.session() as session:
+        assert len(session.scalars(select(ScrapedImage)).all()) == 3
+
+
+def test_scrape_of_a_missing_page_exits_1_with_the_error_code(settings, db, store, site):
+    """A failed job is reported on stderr with its code and a non-zero exit."""
+    base_url, manifest = site
+    result = run_cli(settings, "scrape", base_url + manifest.missing)
+    assert result.returncode == 1
+    assert "http_error" in result.stderr
+
+
+def test_analyze_previews_without_saving(settings, db, store, site, s3_server):
+    """analyze --json ranks candidates and lists skips; nothing reaches the database or storage."""
+    base_url, manifest = site
+    result = run_cli(settings, "analyze", base_url + manifest.pages["basic"].path, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["images_found"] >= len(report["candidates"]) > 0
+    assert any(skip["reason"] for skip in report["skipped"])
+    assert s3_server.object_keys() == []
+    with db.session() as session:
+        assert session.scalars(select(ScrapedImage)).all() == []
+
+
+def test_analyze_refuses_a_private_address_when_not_allowed(make_settings):
+    """Without SCRAPER_ALLOW_PRIVATE the preview of a loopback URL is blocked_url, exit 1."""
+    result = run_cli(make_settings(scraper_allow_private=False), "analyze", "http://127.0.0.1:9/x.html")
+    assert result.returncode == 1
+    assert "blocked_url" in result.stderr
+
+
+def test_a_bad_setting_is_one_clear_line(make_settings):
+    """An invalid environment stops the command with one line naming the variable."""
+    settings = make_settings()
+    env = {"PATH": "/usr/bin:/bin", **settings_env(settings), "APP_ENV": "production"}
+    result = subprocess.run(
+        [sys.executable, "-m", "backend.cli", "create-key", "x@example.test"],
+        check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == "configuration error: DATABASE_URL is required in production"
