@@ -92,9 +92,9 @@ def start_children(
 def wait_ready(base: str, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{base}/health", timeout=2).status_code == 200:
+            if requests.get(f"{base}/health", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     raise TimeoutError("the API did not become healthy")
