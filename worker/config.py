@@ -15,7 +15,6 @@ from backend.settings import Settings
 
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
-SWEEP_INTERVAL_SECONDS = 30.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -59,8 +58,10 @@ def make_celery(settings: Settings) -> Celery:
         # One named queue; a worker started without -Q consumes it. Tests run side by side on
         # one Redis by giving each session its own queue name.
         task_default_queue=settings.celery_queue,
+        # The sweep is how a job whose worker vanished, or whose enqueue failed, is found again;
+        # its interval bounds how long such a job waits beyond JOB_STALE_SECONDS.
         beat_schedule={
-            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(SWEEP_INTERVAL_SECONDS)},
+            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(settings.sweep_interval_seconds)},
         },
         timezone="UTC",
     )
