@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from celery import Celery
 from celery.schedules import schedule
@@ -110,11 +111,18 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
     return {}
 
 
+UNVERIFIED_CERT_REQS = {"none", "cert_none", "optional", "cert_optional"}
+
+
 def _broker_ssl(broker_url: str) -> dict[str, Any] | None:
     if not broker_url.startswith("rediss://"):
         return None
     # Certificates are verified, always: an unverified TLS link is refused, not allowed quietly.
-    if "ssl_cert_reqs=none" in broker_url.lower() or "ssl_cert_reqs=cert_none" in broker_url.lower():
+    # kombu lets ssl_cert_reqs in the URL override broker_use_ssl, so the URL is checked too
+    # (CERT_OPTIONAL is refused as well: a server that sends no certificate would pass).
+    query = parse_qs(urlsplit(broker_url).query)
+    requested = {value.strip().lower() for value in query.get("ssl_cert_reqs", [])}
+    if requested & UNVERIFIED_CERT_REQS:
         raise ConfigError(
             "REDIS_URL: ssl_cert_reqs=none is refused; TLS to Redis must verify the certificate"
         )
