@@ -1,0 +1,176 @@
+"""Fault-test harness: a private Redis per test, short sweep/stale settings, and processes to kill and restart."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from backend.db import Database
+from backend.models import Job, ScrapedImage
+from backend.settings import Settings
+from tests import processes, services
+from tests.conftest import settings_env
+from tests.e2e.conftest import RunningSystem, new_api_key, shop  # noqa: F401 - shared fixtures
+from tests.services import free_port
+
+# Fast enough that a lost job is found within seconds, slow enough that a live heartbeat
+# (every stale/4 s) is never mistaken for a dead one.
+FAULT_SETTINGS: dict[str, Any] = {
+    "job_stale_seconds": 5,
+    "job_queued_grace_seconds": 5,
+    "sweep_interval_seconds": 1.0,
+    "job_retry_backoff_seconds": 1.0,
+    "job_max_attempts": 3,
+}
+
+
+@pytest.fixture
+def private_redis() -> Iterator[services.RedisServer]:
+    """A redis-server of this test's own, which it may kill and start again."""
+    server = services.start_redis(private=True)
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.stop()
+
+
+@pytest.fixture
+def fault_settings(
+    make_settings: Any, database_url: str, private_redis: services.RedisServer, s3_settings: dict[str, Any]
+) -> Callable[..., Settings]:
+    """Settings on the test database, the private Redis and S3, with short fault timings; overridable."""
+
+    def build(**overrides: Any) -> Settings:
+        values = {
+            "database_url": database_url,
+            "redis_url": private_redis.url(0),
+            "celery_queue": f"faults-{uuid.uuid4().hex[:8]}",
+            **s3_settings,
+            **FAULT_SETTINGS,
+            **overrides,
+        }
+        return make_settings(**values)
+
+    return build
+
+
+@dataclass
+class Cluster:
+    """API, worker and beat processes of one fault test; everything started is stopped at the end."""
+
+    settings: Settings
+    log_dir: Path
+    api_key: str
+    port: int = field(default_factory=free_port)
+    started: list[processes.ServiceProcess] = field(default_factory=list)
+    worker: processes.ServiceProcess | None = None
+    api: processes.ServiceProcess | None = None
+    _workers: int = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        return settings_env(self.settings) | {"PORT": str(self.port)}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_api(self) -> processes.ServiceProcess:
+        self.api = processes.api_process(self.port, self.env, self.log_dir).start()
+        self.started.append(self.api)
+        processes.wait_for_http(f"{self.base_url}/health/live", self.api)
+        return self.api
+
+    def start_worker(self, *, concurrency: int = 1, beat: bool = False) -> processes.ServiceProcess:
+        """A new worker process (a fresh log, so readiness is judged on its own output)."""
+        self._workers += 1
+        worker = processes.worker_process(
+            self.env, self.log_dir, name=f"worker{self._workers}", concurrency=concurrency
+        )
+        if beat:
+            worker.args += ["-B", "--schedule", str(self.log_dir / f"beat{self._workers}")]
+        worker.start()
+        self.started.append(worker)
+        processes.wait_for_worker(worker)
+        self.worker = worker
+        return worker
+
+    def start_beat(self) -> processes.ServiceProcess:
+        beat = processes.beat_process(self.env, self.log_dir).start()
+        self.started.append(beat)
+        return beat
+
+    @property
+    def client(self) -> RunningSystem:
+        assert self.api is not None and self.worker is not None
+        return RunningSystem(self.base_url, self.api_key, self.api, self.worker, self.settings)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            process.stop(timeout=15)
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name} ---\n{p.log_tail(40)}" for p in self.started)
+
+
+@pytest.fixture
+def cluster(
+    fault_settings: Callable[..., Settings], db: Database, store: Any, new_api_key: str, tmp_path: Path
+) -> Iterator[Callable[..., Cluster]]:
+    """Build a Cluster from settings overrides; its processes are stopped after the test."""
+    built: list[Cluster] = []
+
+    def build(**overrides: Any) -> Cluster:
+        made = Cluster(fault_settings(**overrides), tmp_path, new_api_key)
+        built.append(made)
+        return made
+
+    yield build
+    for made in built:
+        made.stop_all()
+
+
+def job_row(db: Database, job_id: str) -> Job:
+    with db.session() as session:
+        job = session.get(Job, uuid.UUID(job_id))
+        assert job is not None
+        return job
+
+
+def image_rows(db: Database) -> list[ScrapedImage]:
+    with db.session() as session:
+        return list(session.scalars(select(ScrapedImage)))
+
+
+def assert_nothing_doubled_or_orphaned(db: Database, object_keys: list[str]) -> list[ScrapedImage]:
+    """Each job's rows match its images_saved, no content twice per campaign, no object without a row."""
+    rows = image_rows(db)
+    with db.session() as session:
+        jobs = list(session.scalars(select(Job)))
+    for job in jobs:
+        assert job.images_saved == sum(row.job_id == job.id for row in rows), job.id
+    pairs = [(row.campaign_id, row.content_hash) for row in rows]
+    assert len(pairs) == len(set(pairs)), "an image row is doubled"
+    orphans = set(object_keys) - {row.storage_key for row in rows}
+    assert not orphans, f"objects without a row: {sorted(orphans)}"
+    return rows
+
+
+def our_backends(db: Database, database_name: str) -> list[tuple[int, str, str]]:
+    """(pid, application_name, query) of the service's own server connections (this test process excluded)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT pid, application_name, query FROM pg_stat_activity "
+                "WHERE datname = :name AND application_name LIKE 'image-scraper:%' "
+                "AND application_name <> :me"
+            ),
+            {"name": database_name, "me": f"image-scraper:{os.getpid()}"},
+        ).all()
+    return [(int(pid), str(app), str(query)) for pid, app, query in rows]
