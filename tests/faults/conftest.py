@@ -17,8 +17,13 @@ from backend.models import Job, ScrapedImage
 from backend.settings import Settings
 from tests import processes, services
 from tests.conftest import settings_env
-from tests.e2e.conftest import RunningSystem, new_api_key, shop  # noqa: F401 - shared fixtures
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import RunningSystem
 from tests.services import free_port
+
+# The end-to-end fixtures, shared: the shop site (with its stalled page) and an API key.
+shop = e2e.shop
+new_api_key = e2e.new_api_key
 
 # Fast enough that a lost job is found within seconds, slow enough that a live heartbeat
 # (every stale/4 s) is never mistaken for a dead one.
