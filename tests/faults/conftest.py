@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from backend.db import Database
 from backend.models import Job, ScrapedImage
@@ -139,6 +141,74 @@ def cluster(
     yield build
     for made in built:
         made.stop_all()
+
+
+TINY_PAGE = "/products/tiny.html"
+
+
+def tiny_page(shop: Any) -> str:
+    """The URL of a page with one small photo: a job on it takes a fraction of a second."""
+    path = shop.root / TINY_PAGE.lstrip("/")
+    if not path.exists():
+        path.write_text('<html><body><img src="/img/basic/hero.jpg" alt="hero"></body></html>')
+    return str(shop.url(TINY_PAGE))
+
+
+def submit_many(system: RunningSystem, url: str, count: int, *, threads: int = 8) -> list[str]:
+    """Submit `count` jobs from `threads` client threads as fast as the API takes them; their ids."""
+
+    def one(_index: int) -> str:
+        response = system.post("/api/v1/jobs", json={"sales_page_url": url})
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def wait_all_finished(db: Database, ids: list[str], timeout: float) -> dict[str, int]:
+    """Wait until every job is terminal; the count per status."""
+    wanted = [uuid.UUID(job_id) for job_id in ids]
+
+    def counts() -> dict[str, int] | None:
+        with db.session() as session:
+            rows = session.execute(
+                select(Job.status, func.count()).where(Job.id.in_(wanted)).group_by(Job.status)
+            ).all()
+        found = {status.value: int(count) for status, count in rows}
+        done = sum(found.get(name, 0) for name in ("succeeded", "failed", "cancelled"))
+        return found if done == len(wanted) else None
+
+    return processes.wait_until(counts, timeout=timeout, interval=0.5, what=f"{len(ids)} jobs")  # type: ignore[return-value]
+
+
+class ConnectionSampler:
+    """Counts the service's Postgres connections in pg_stat_activity from a thread, every few ms."""
+
+    def __init__(self, db: Database, database_name: str, interval: float = 0.02) -> None:
+        self.db, self.database_name, self.interval = db, database_name, interval
+        self.samples: list[int] = []
+        self.queries: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            backends = our_backends(self.db, self.database_name)
+            self.samples.append(len(backends))
+            self.queries.update(query for _pid, _app, query in backends)
+
+    def __enter__(self) -> ConnectionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples, default=0)
 
 
 def job_row(db: Database, job_id: str) -> Job:
