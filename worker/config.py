@@ -47,6 +47,10 @@ def make_celery(settings: Settings) -> Celery:
         # lost. run_job is idempotent by the job row's state, so a redelivery is safe.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A broker connection loss lets running jobs finish (their late ack may then be lost with a
+        # restarted Redis; the job row is already terminal, so a redelivery is a no-op). Cancelling
+        # them would throw away work that the sweep would only have to redo.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # One message at a time per process: a slow page does not hold others hostage.
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.job_soft_time_limit,

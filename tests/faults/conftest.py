@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -119,8 +121,16 @@ class Cluster:
         return RunningSystem(self.base_url, self.api_key, self.api, self.worker, self.settings)
 
     def stop_all(self) -> None:
-        for process in reversed(self.started):
-            process.stop(timeout=15)
+        """SIGTERM every live process at once, then wait for each (SIGKILL to its group after 15 s)."""
+        live = [process for process in self.started if process.alive()]
+        for process in live:
+            process.signal(signal.SIGTERM)
+        for process in live:
+            assert process.process is not None
+            try:
+                process.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill_group()
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} ---\n{p.log_tail(40)}" for p in self.started)
