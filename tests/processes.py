@@ -88,6 +88,24 @@ def worker_process(
     return ServiceProcess(name, args, env, log_dir)
 
 
+def beat_process(env: dict[str, str], log_dir: Path) -> ServiceProcess:
+    """`celery -A worker beat`: sends the stuck-job sweep every SWEEP_INTERVAL_SECONDS."""
+    args = [
+        sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO",
+        "--schedule", str(log_dir / "celerybeat-schedule"),
+    ]  # fmt: skip
+    return ServiceProcess("beat", args, env, log_dir)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of `pid` (a Celery worker's pool processes), read from /proc."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return sorted(set(children))
+
+
 def wait_until(
     predicate: Callable[[], object], *, timeout: float, interval: float = 0.2, what: str = ""
 ) -> object:

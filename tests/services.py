@@ -121,9 +121,17 @@ class RedisServer:
 
     def restart(self) -> None:
         """Kill and start again on the same port (fault tests); only for a private server."""
-        assert self.process is not None, "restart needs a private redis-server"
+        self.kill()
+        self.start_again()
+
+    def kill(self) -> None:
+        """SIGKILL a private server: everything it held in memory is gone, as in a crash."""
+        assert self.process is not None, "kill needs a private redis-server"
         self.process.kill()
         self.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """Start a killed private server again on the same port, empty."""
         self.process = _spawn_redis(self.port)
         wait_for_port(self.host, self.port)
 
@@ -182,15 +190,108 @@ class S3Server:
     def stop(self) -> None:
         self.server.stop()  # type: ignore[attr-defined]
 
+    def start_again(self) -> None:
+        """Start a stopped server again on the same port and make sure the bucket exists (fault tests)."""
+        port = int(urlsplit(self.endpoint).port or 0)
+        self.server = _spawn_moto(port)
+        with contextlib.suppress(self.client().exceptions.BucketAlreadyOwnedByYou):
+            self.client().create_bucket(Bucket=self.bucket)
 
-def start_s3(bucket: str = "scraper-test") -> S3Server:
-    """moto's S3 server in a thread on a loopback port; boto3 talks HTTP to it."""
+
+def _spawn_moto(port: int) -> object:
     from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy import, only when S3 is wanted
 
-    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     wait_for_port("127.0.0.1", port)
-    s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=server)
+    return server
+
+
+def start_s3(bucket: str = "scraper-test") -> S3Server:
+    """moto's S3 server in a thread on a loopback port; boto3 talks HTTP to it."""
+    port = free_port()
+    s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=_spawn_moto(port))
     s3.client().create_bucket(Bucket=bucket)
     return s3
+
+
+@dataclass
+class PgBouncer:
+    """A private PgBouncer in transaction mode in front of a Postgres (fault tests)."""
+
+    port: int
+    workdir: Path
+    process: subprocess.Popen[bytes]
+
+    def url(self, database_url: str) -> str:
+        """`database_url` with its host and port replaced by this bouncer's."""
+        parts = urlsplit(database_url)
+        auth = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        return parts._replace(netloc=f"{auth}127.0.0.1:{self.port}").geturl()
+
+    def log_text(self) -> str:
+        path = self.workdir / "pgbouncer.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def pgbouncer_binary() -> str | None:
+    return shutil.which("pgbouncer") or next(
+        (str(path) for path in (Path("/usr/sbin/pgbouncer"),) if path.exists()), None
+    )
+
+
+def start_pgbouncer(
+    postgres_url: str, *, max_client_conn: int, default_pool_size: int, binary: str
+) -> PgBouncer:
+    """PgBouncer on a free loopback port, transaction pooling, trust auth, every database passed through."""
+    parts = urlsplit(postgres_url)
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="scraper-pgbouncer-"))
+    user = parts.username or "postgres"
+    (workdir / "users.txt").write_text(f'"{user}" "{parts.password or ""}"\n')
+    password = f" password={parts.password}" if parts.password else ""
+    (workdir / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={parts.hostname or '127.0.0.1'} port={parts.port or 5432} user={user}{password}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
+        "pool_mode = transaction\n"
+        f"max_client_conn = {max_client_conn}\ndefault_pool_size = {default_pool_size}\n"
+        "reserve_pool_size = 0\nmax_db_connections = 0\n"
+        f"logfile = {workdir / 'pgbouncer.log'}\npidfile = {workdir / 'pgbouncer.pid'}\n"
+        "ignore_startup_parameters = extra_float_digits\n"
+        "server_reset_query =\nlog_connections = 0\nlog_disconnections = 0\n"
+    )
+    # PgBouncer refuses to run as root; -u drops to the postgres user (which must read the files).
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres")
+        for child in workdir.iterdir():
+            shutil.chown(child, "postgres")
+        run_as = ["-u", "postgres"]
+    process = subprocess.Popen(
+        [binary, *run_as, str(workdir / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=15)
+    except TimeoutError:
+        process.kill()
+        log = (
+            (workdir / "pgbouncer.log").read_text(errors="replace")
+            if (workdir / "pgbouncer.log").exists()
+            else ""
+        )
+        raise RuntimeError(f"pgbouncer did not start:\n{log}") from None
+    return PgBouncer(port=port, workdir=workdir, process=process)

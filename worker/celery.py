@@ -14,10 +14,10 @@ from worker.config import make_celery
 
 try:
     settings = get_settings()
+    app = make_celery(settings)
 except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
 
-app = make_celery(settings)
 app.autodiscover_tasks(["worker"], force=True)
 
 

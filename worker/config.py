@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from celery import Celery
 from celery.schedules import schedule
@@ -15,7 +16,6 @@ from backend.settings import Settings
 
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
-SWEEP_INTERVAL_SECONDS = 30.0
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -47,6 +47,10 @@ def make_celery(settings: Settings) -> Celery:
         # lost. run_job is idempotent by the job row's state, so a redelivery is safe.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A broker connection loss lets running jobs finish (their late ack may then be lost with a
+        # restarted Redis; the job row is already terminal, so a redelivery is a no-op). Cancelling
+        # them would throw away work that the sweep would only have to redo.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         # One message at a time per process: a slow page does not hold others hostage.
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.job_soft_time_limit,
@@ -59,8 +63,10 @@ def make_celery(settings: Settings) -> Celery:
         # One named queue; a worker started without -Q consumes it. Tests run side by side on
         # one Redis by giving each session its own queue name.
         task_default_queue=settings.celery_queue,
+        # The sweep is how a job whose worker vanished, or whose enqueue failed, is found again;
+        # its interval bounds how long such a job waits beyond JOB_STALE_SECONDS.
         beat_schedule={
-            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(SWEEP_INTERVAL_SECONDS)},
+            "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(settings.sweep_interval_seconds)},
         },
         timezone="UTC",
     )
@@ -109,11 +115,18 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
     return {}
 
 
+UNVERIFIED_CERT_REQS = {"none", "cert_none", "optional", "cert_optional"}
+
+
 def _broker_ssl(broker_url: str) -> dict[str, Any] | None:
     if not broker_url.startswith("rediss://"):
         return None
     # Certificates are verified, always: an unverified TLS link is refused, not allowed quietly.
-    if "ssl_cert_reqs=none" in broker_url.lower() or "ssl_cert_reqs=cert_none" in broker_url.lower():
+    # kombu lets ssl_cert_reqs in the URL override broker_use_ssl, so the URL is checked too
+    # (CERT_OPTIONAL is refused as well: a server that sends no certificate would pass).
+    query = parse_qs(urlsplit(broker_url).query)
+    requested = {value.strip().lower() for value in query.get("ssl_cert_reqs", [])}
+    if requested & UNVERIFIED_CERT_REQS:
         raise ConfigError(
             "REDIS_URL: ssl_cert_reqs=none is refused; TLS to Redis must verify the certificate"
         )

@@ -172,17 +172,26 @@ def fail_job(
     safe_commit(db.session_factory, work)
 
 
-def release_job(db: Database, job_id: uuid.UUID, reason: str) -> None:
-    """Hand a running job back to `queued` after a transient failure, so a retry can claim it at once."""
+def release_job(db: Database, job_id: uuid.UUID, reason: str, *, max_attempts: int | None = None) -> bool:
+    """Hand a running job back to `queued` after a transient failure, so a retry can claim it at once.
 
-    def work(session: Session) -> None:
+    With `max_attempts`, a job that has used them all is failed instead, with `reason`
+    in its message (a retry would only find it out of attempts). True if released.
+    """
+
+    def work(session: Session) -> bool:
         job = _lock_job(session, job_id)
-        if job is not None and job.status == JobStatus.RUNNING:
-            job.status = JobStatus.QUEUED
-            job.heartbeat_at = None
-            job.error_message = reason
+        if job is None or job.status != JobStatus.RUNNING:
+            return False
+        if max_attempts is not None and job.attempts >= max_attempts:
+            mark_failed(job, "internal", f"gave up after {job.attempts} attempts: {reason}")
+            return False
+        job.status = JobStatus.QUEUED
+        job.heartbeat_at = None
+        job.error_message = f"retrying: {reason}"[:2000]
+        return True
 
-    safe_commit(db.session_factory, work)
+    return safe_commit(db.session_factory, work)
 
 
 def mark_failed(job: Job, code: str, message: str) -> None:

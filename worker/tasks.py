@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import NoReturn
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,8 +22,8 @@ logger = logging.getLogger(__name__)
 BUSY_RETRIES = 20
 
 
-def _backoff(retries: int) -> int:
-    return min(300, 10 * 2**retries)
+def _backoff(base: float, retries: int) -> float:
+    return min(300.0, base * 2**retries)
 
 
 @shared_task(name=RUN_JOB_TASK, bind=True, max_retries=None)
@@ -46,14 +45,21 @@ def run_job(self: Task, job_id: str) -> str:
         return outcome.value
 
 
-def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Exception) -> NoReturn:
+def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Exception) -> str:
+    """Hand the job back and retry it later with backoff; fail it with the error once out of attempts."""
+    settings = runtime.settings
     logger.warning("job.transient_error error=%s retries=%d", type(exc).__name__, task.request.retries)
+    reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
     try:
-        lifecycle.release_job(runtime.db, job_id, f"retrying after {type(exc).__name__}")
+        released = lifecycle.release_job(runtime.db, job_id, reason, max_attempts=settings.job_max_attempts)
     except DBAPIError:
         logger.warning("job.release_failed")  # the sweep finds it once its heartbeat is stale
+        released = True
+    if not released:
+        logger.warning("job.gave_up error=%s", type(exc).__name__)
+        return Outcome.FAILED.value
     # claim_job counts attempts and fails the job past the limit, so this cannot loop forever.
-    raise task.retry(exc=exc, countdown=_backoff(task.request.retries))
+    raise task.retry(exc=exc, countdown=_backoff(settings.job_retry_backoff_seconds, task.request.retries))
 
 
 @shared_task(name=SWEEP_TASK)

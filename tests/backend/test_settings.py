@@ -201,3 +201,18 @@ def test_env_example_lists_every_setting():
         if field.default is not None and not isinstance(field.default, Path):
             expected = str(field.default).lower() if isinstance(field.default, bool) else str(field.default)
             assert listed[name.upper()] == expected, name
+
+
+@pytest.mark.parametrize("value", ["optional", "CERT_OPTIONAL", "None", " cert_none"])
+def test_rediss_with_optional_or_any_spelling_of_none_is_refused(monkeypatch, value):
+    """Every spelling that would let an unverified certificate through is refused at start."""
+    monkeypatch.setenv("REDIS_URL", f"rediss://cache.example.com:6380/0?ssl_cert_reqs={value}")
+    with pytest.raises(ConfigError, match=r"^REDIS_URL: ssl_cert_reqs=none is refused"):
+        make_celery(load_settings())
+
+
+def test_redis_tls_flag_verifies_certificates(monkeypatch):
+    """REDIS_TLS=true on a redis:// URL gets TLS with verification required, too."""
+    monkeypatch.setenv("REDIS_URL", "redis://cache.example.com:6380/0")
+    monkeypatch.setenv("REDIS_TLS", "true")
+    assert make_celery(load_settings()).conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}

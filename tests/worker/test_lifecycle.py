@@ -167,6 +167,15 @@ def test_release_hands_a_running_job_back_to_the_queue(db):
     assert lifecycle.claim_job(db, job.id, max_attempts=3, stale_after=STALE)[0] == Claim.CLAIMED
 
 
+def test_release_out_of_attempts_fails_the_job_with_the_reason(db):
+    """A transient failure on the last attempt fails the job, naming the error, instead of requeueing it."""
+    job = _job(db, status=JobStatus.RUNNING, attempts=3, heartbeat_at=utcnow())
+    assert lifecycle.release_job(db, job.id, "StorageError: put failed", max_attempts=3) is False
+    stored = _reload(db, job.id)
+    assert (stored.status, stored.error_code) == (JobStatus.FAILED, "internal")
+    assert stored.error_message == "gave up after 3 attempts: StorageError: put failed"
+
+
 def test_sweep_requeues_stale_and_stranded_jobs_and_fails_hopeless_ones(runtime):
     """The sweep re-enqueues lost and never-enqueued jobs and fails those out of attempts."""
     db = runtime.db

@@ -1,0 +1,44 @@
+"""Connection budget: 200 submissions as fast as a client sends them, 2 worker processes, pg_stat_activity sampled."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.faults.conftest import ConnectionSampler, submit_many, tiny_page, wait_all_finished
+
+pytestmark = pytest.mark.faults
+
+WEB_PROCESSES = 1  # tests/processes.py api_process: gunicorn --workers 1
+WORKER_PROCESSES = 2  # celery --concurrency 2
+
+
+def test_connections_stay_within_the_budget_under_a_burst(cluster, db, shop, database_url, tmp_path):
+    """The peak of the service's Postgres connections never exceeds what its pool settings allow; all 200 jobs end."""
+    system = cluster(db_pool_size=2, db_max_overflow=1, storage_backend="local")
+    settings = system.settings
+    per_process = settings.db_pool_size + settings.db_max_overflow
+    budget = (WEB_PROCESSES + WORKER_PROCESSES) * per_process
+    system.start_api()
+    system.start_beat()
+    system.start_worker(concurrency=WORKER_PROCESSES)
+    url = tiny_page(shop)
+
+    started = time.monotonic()
+    with ConnectionSampler(db, make_url(database_url).database) as sampler:
+        ids = submit_many(system.client, url, 200)
+        submitted_in = time.monotonic() - started
+        counts = wait_all_finished(db, ids, timeout=150)
+    finished_in = time.monotonic() - started
+
+    assert counts == {"succeeded": 200}, (counts, system.logs())
+    assert len(sampler.samples) > 100
+    assert 0 < sampler.peak <= budget, f"peak {sampler.peak} > budget {budget}"
+    logs = "".join(process.log_path.read_text(errors="replace") for process in system.started)
+    assert "QueuePool limit" not in logs
+    print(
+        f"200 jobs: submitted in {submitted_in:.1f}s, all succeeded in {finished_in:.1f}s; "
+        f"peak connections {sampler.peak} / budget {budget} over {len(sampler.samples)} samples"
+    )
