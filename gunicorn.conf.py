@@ -33,6 +33,8 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # The app writes one structured `http.request` line per request (route template, status,
 # duration, request id), so gunicorn's own access log stays off. Gunicorn's error log is
 # handed to the root logger, which configure_logging formats (JSON in production).
+# No runtime control socket: nothing uses it, and it would need a writable $HOME.
+control_socket_disable = True
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
