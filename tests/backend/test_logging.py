@@ -10,9 +10,11 @@ from backend.logging import (
     TextFormatter,
     _ContextFilter,
     bind_log_context,
+    configure_logging,
     log_context,
     unbind_log_context,
 )
+from backend.settings import load_settings
 
 
 def render(formatter: logging.Formatter, message: str, *args: object) -> str:
@@ -43,3 +45,29 @@ def test_context_ends_with_the_block():
     unbind_log_context(token)
     assert bound == "http.request request_id=r-1"
     assert "job_id" not in json.loads(render(JsonFormatter(), "later"))
+
+
+def test_production_logs_json_development_logs_text():
+    """configure_logging picks JSON for APP_ENV=production and text otherwise."""
+    production = load_settings(
+        app_env="production",
+        database_url="postgresql://app@db.internal:5432/scraper",
+        redis_url="redis://redis.internal:6379/0",
+        storage_backend="s3",
+        r2_account_id="acct",
+        r2_access_key_id="id",
+        r2_secret_access_key="secret",
+        r2_bucket="bucket",
+    )
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(production)
+        production_formatter = root.handlers[0].formatter
+        configure_logging(load_settings(app_env="development"))
+        development_formatter = root.handlers[0].formatter
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    assert isinstance(production_formatter, JsonFormatter)
+    assert isinstance(development_formatter, TextFormatter)
