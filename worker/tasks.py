@@ -67,7 +67,11 @@ def sweep() -> dict[str, int]:
     """Periodic (celery beat): re-enqueue stuck jobs, fail the hopeless ones."""
     from worker.celery import app  # noqa: PLC0415 - the app module imports this one
 
-    report = sweep_stuck_jobs(get_runtime(), lambda job_id: enqueue_run_job(app, job_id))
+    report = sweep_stuck_jobs(
+        get_runtime(),
+        lambda job_id: enqueue_run_job(app, job_id),
+        on_failed=lambda job_id: enqueue_callback(app, job_id),
+    )
     logger.info(
         "sweep.done stale=%d queued=%d failed=%d",
         report.requeued_stale,

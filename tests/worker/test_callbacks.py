@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from backend.models import JobStatus
+from backend.models import JobStatus, utcnow
 from backend.runtime import Runtime
 from backend.webhooks import SIGNATURE_HEADER, ensure_webhook_secret, verify
 from tests.factories import create_job
 from worker.callbacks import CallbackRetryError, Delivery, deliver_callback, retry_delay
+from worker.sweep import sweep_stuck_jobs
 
 
 @pytest.fixture
@@ -99,3 +102,23 @@ def test_backoff_grows_and_is_capped(make_settings):
     assert 8.0 <= delays[1] <= 10.0
     assert all(delay <= 30.0 for delay in delays)
     assert delays[-1] >= 24.0
+
+
+def test_sweep_announces_the_jobs_it_fails(runtime):
+    """A job the sweep gives up on is handed to on_failed (which queues its callback); revived ones are not."""
+    long_ago = utcnow() - timedelta(hours=1)
+    with runtime.db.session() as session:
+        hopeless = create_job(
+            session,
+            status=JobStatus.RUNNING,
+            attempts=runtime.settings.job_max_attempts,
+            heartbeat_at=long_ago,
+        )
+        create_job(session, status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago)
+        session.commit()
+        hopeless_id = hopeless.id
+    announced: list[uuid.UUID] = []
+
+    sweep_stuck_jobs(runtime, lambda _job_id: None, on_failed=announced.append)
+
+    assert announced == [hopeless_id]
