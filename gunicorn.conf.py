@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -28,6 +30,51 @@ max_requests_jitter = 200
 preload_app = False
 # The platform's proxy terminates TLS; trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
-accesslog = "-"
+# The app writes one structured `http.request` line per request (route template, status,
+# duration, request id), so gunicorn's own access log stays off. Gunicorn's error log is
+# handed to the root logger, which configure_logging formats (JSON in production).
+# No runtime control socket: nothing uses it, and it would need a writable $HOME.
+control_socket_disable = True
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": True},
+    },
+}
+
+
+def _configure_logging() -> None:
+    from backend.errors import ConfigError  # noqa: PLC0415 - gunicorn imports this file before the app
+    from backend.logging import configure_logging  # noqa: PLC0415
+    from backend.settings import get_settings  # noqa: PLC0415
+
+    try:
+        configure_logging(get_settings())
+    except ConfigError as exc:
+        # Refuse to start with one clear line instead of a traceback per worker.
+        print(f"web: configuration error: {exc}", file=sys.stderr, flush=True)  # noqa: T201
+        sys.exit(78)
+
+
+def on_starting(_server: Any) -> None:
+    """Master: structured logs before anything else is said."""
+    _configure_logging()
+
+
+def post_worker_init(_worker: Any) -> None:
+    """Each worker process: the same logging (the fork copied handlers, this re-reads settings)."""
+    _configure_logging()
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges from the shared prometheus_client files."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess  # noqa: PLC0415
+
+        multiprocess.mark_process_dead(worker.pid)

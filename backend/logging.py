@@ -73,3 +73,13 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     # Third-party chatter that would bury our own events (and may echo URLs with tokens).
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def bind_log_context(**fields: str) -> contextvars.Token[dict[str, str]]:
+    """Bind fields until `unbind_log_context(token)`; for hooks that cannot use a with-block (requests)."""
+    return _context.set({**_context.get(), **fields})
+
+
+def unbind_log_context(token: contextvars.Token[dict[str, str]]) -> None:
+    """Undo the matching `bind_log_context`."""
+    _context.reset(token)

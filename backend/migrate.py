@@ -215,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         logger.error("migrate.failed config error: %s", exc)
         return 1
+    except OperationalError as exc:
+        # Unreachable after every retry: one line says why; a traceback would bury it.
+        first_line = str(exc.orig or exc).strip().splitlines()[0]
+        logger.error("migrate.failed attempts=%d error=OperationalError: %s", args.attempts, first_line)
+        return 1
     except Exception as exc:
         logger.exception("migrate.failed error=%s", type(exc).__name__)
         return 1

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     job_retry_backoff_seconds: float = Field(default=10.0, gt=0, le=300)
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 
+    worker_heartbeat_file: Path | None = None
+    worker_heartbeat_interval: float = Field(default=10.0, gt=0, le=300)
+    worker_heartbeat_max_age: float = Field(default=60.0, gt=0, le=3600)
+
+    callback_timeout: float = Field(default=10.0, gt=0, le=60)
+    callback_max_attempts: int = Field(default=8, ge=1, le=20)
+    callback_backoff_base: float = Field(default=5.0, gt=0, le=600)
+    callback_backoff_max: float = Field(default=600.0, gt=0, le=3600)
+
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
         if self.app_env == "production":
@@ -107,6 +116,11 @@ class Settings(BaseSettings):
     @property
     def broker_folder(self) -> Path:
         return (self.var_dir / "broker").resolve()
+
+    @property
+    def heartbeat_path(self) -> Path:
+        """The file the worker's consumer loop touches and `python -m worker.liveness` checks."""
+        return (self.worker_heartbeat_file or self.var_dir / "worker-heartbeat").resolve()
 
     @property
     def storage_dir(self) -> Path:

@@ -16,5 +16,11 @@ else
     echo "web-start: MIGRATE_ON_START=${MIGRATE_ON_START}; skipping migrations"
 fi
 
+# gunicorn workers share HTTP latency figures through prometheus_client's multiprocess
+# files; a fresh directory per start, so a previous run's numbers never leak in.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus-multiproc}"
+rm -rf "${PROMETHEUS_MULTIPROC_DIR:?}"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+
 echo "web-start: starting gunicorn on port ${PORT:-8000}"
 exec gunicorn 'backend:create_app()' --config gunicorn.conf.py

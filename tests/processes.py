@@ -89,7 +89,7 @@ def worker_process(
 
 
 def beat_process(env: dict[str, str], log_dir: Path) -> ServiceProcess:
-    """`celery -A worker beat`: sends the stuck-job sweep every SWEEP_INTERVAL_SECONDS."""
+    """`celery -A worker beat`: sends the stuck-job sweep every SWEEP_INTERVAL_SECONDS (a setting)."""
     args = [
         sys.executable, "-m", "celery", "-A", "worker", "beat", "--loglevel", "INFO",
         "--schedule", str(log_dir / "celerybeat-schedule"),

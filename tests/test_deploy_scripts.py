@@ -115,14 +115,18 @@ def test_web_start_migrates_then_serves(tmp_path, pg_url, redis_url):
         REDIS_URL=redis_url,
         VAR_DIR=str(tmp_path / "var"),
         PORT=str(port),
-        WEB_CONCURRENCY="1",
+        WEB_CONCURRENCY="2",
         GUNICORN_GRACEFUL_TIMEOUT="5",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
     )
     log = (tmp_path / "web.log").open("w+")
     process = subprocess.Popen([str(WEB_START)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         services.wait_for_port("127.0.0.1", port, timeout=60)
         health = requests.get(f"http://127.0.0.1:{port}/health", timeout=10)
+        for _ in range(6):
+            requests.get(f"http://127.0.0.1:{port}/api/v1/jobs", timeout=10)
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=30)
     finally:
@@ -135,3 +139,16 @@ def test_web_start_migrates_then_serves(tmp_path, pg_url, redis_url):
     assert health.json()["database"] == "ok"
     assert "migrate.upgraded" in output
     assert code == 0, output
+    # Six requests, whichever of the two gunicorn workers answered each, all in one scrape.
+    route = 'method="GET",route="/api/v1/jobs",status="401"'
+    assert f"scraper_http_request_duration_seconds_count{{{route}}} 6.0" in metrics, metrics
+
+
+def test_web_refuses_missing_setting_in_one_line():
+    """In production without DATABASE_URL gunicorn stops at start with one line naming it (exit 78)."""
+    result = run_script(
+        WEB_START, MIGRATE_ON_START="false", APP_ENV="production", REDIS_URL="redis://redis.internal:6379/0"
+    )
+    assert result.returncode == 78, result.stderr
+    assert "web: configuration error: DATABASE_URL is required in production" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import ssl
 import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.schedules import schedule
+from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from backend.errors import BrokerUnavailableError, ConfigError
@@ -16,6 +19,9 @@ from backend.settings import Settings
 
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
+CALLBACK_TASK = "scraper.deliver_callback"
+
+logger = logging.getLogger(__name__)
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -70,7 +76,41 @@ def make_celery(settings: Settings) -> Celery:
         },
         timezone="UTC",
     )
+    app.steps["consumer"].add(_liveness_step(settings))
     return app
+
+
+def _liveness_step(settings: Settings) -> type[bootsteps.StartStopStep]:
+    """A consumer bootstep that touches the heartbeat file from the consumer's own event loop.
+
+    The timer fires only while the consumer loop runs, and the step is stopped while the
+    consumer reconnects, so a worker that is alive but no longer consuming (the known
+    kombu reconnect hang) stops touching the file and `python -m worker.liveness` fails.
+    """
+    from worker.liveness import touch_heartbeat  # noqa: PLC0415 - worker.liveness stays Celery-free
+
+    path, interval = settings.heartbeat_path, settings.worker_heartbeat_interval
+
+    class ConsumerHeartbeat(bootsteps.StartStopStep):
+        requires = ("celery.worker.consumer.tasks:Tasks",)
+
+        def __init__(self, parent: Any, **kwargs: Any) -> None:
+            super().__init__(parent, **kwargs)
+            self.tref: Any = None
+
+        def start(self, consumer: Any) -> None:
+            touch_heartbeat(path)
+            self.tref = consumer.timer.call_repeatedly(interval, touch_heartbeat, (path,), priority=10)
+
+        def stop(self, consumer: Any) -> None:  # noqa: ARG002 - the bootstep signature
+            if self.tref is not None:
+                self.tref.cancel()
+                self.tref = None
+
+        def shutdown(self, consumer: Any) -> None:
+            self.stop(consumer)
+
+    return ConsumerHeartbeat
 
 
 def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
@@ -79,6 +119,28 @@ def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
         app.send_task(RUN_JOB_TASK, args=[str(job_id)])
     except (KombuOperationalError, OSError) as exc:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+
+
+def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
+    """Queue the delivery of a finished job's callback; a broker failure is logged, not raised."""
+    try:
+        app.send_task(CALLBACK_TASK, args=[str(job_id)])
+    except (KombuOperationalError, OSError) as exc:
+        logger.warning("callback.enqueue_failed job_id=%s error=%s", job_id, type(exc).__name__)
+
+
+def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:
+    """Messages waiting in `queue` (Redis list length, AMQP message count); 0 if it does not exist yet."""
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1, timeout=timeout)
+        channel = connection.channel()
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        except ChannelError:
+            return 0
+        finally:
+            with contextlib.suppress(Exception):
+                channel.close()
 
 
 def ping_broker(app: Celery, timeout: float = 2.0) -> None:

@@ -27,24 +27,32 @@ class SweepReport:
     failed: int
 
 
-def sweep_stuck_jobs(runtime: Runtime, enqueue: Callable[[uuid.UUID], None]) -> SweepReport:
-    """Re-enqueue jobs whose worker vanished or whose enqueue failed; fail those out of attempts."""
+def sweep_stuck_jobs(
+    runtime: Runtime,
+    enqueue: Callable[[uuid.UUID], None],
+    on_failed: Callable[[uuid.UUID], None] | None = None,
+) -> SweepReport:
+    """Re-enqueue jobs whose worker vanished or whose enqueue failed; fail those out of attempts.
+
+    `on_failed` is called, after the commit, with each job this sweep failed (to announce it).
+    """
     settings = runtime.settings
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.job_stale_seconds)
     queued_before = now - timedelta(seconds=settings.job_queued_grace_seconds)
 
-    def work(session: Session) -> tuple[list[uuid.UUID], list[uuid.UUID], int]:
+    def work(session: Session) -> tuple[list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]]:
         stale = session.scalars(
             select(Job)
             .where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < stale_before)
             .with_for_update()
         ).all()
-        failed, revived = 0, []
+        failed: list[uuid.UUID] = []
+        revived: list[uuid.UUID] = []
         for job in stale:
             if job.attempts >= settings.job_max_attempts:
                 lifecycle.mark_failed(job, "internal", f"worker lost; gave up after {job.attempts} attempts")
-                failed += 1
+                failed.append(job.id)
             else:
                 job.status, job.heartbeat_at = JobStatus.QUEUED, None
                 revived.append(job.id)
@@ -64,4 +72,7 @@ def sweep_stuck_jobs(runtime: Runtime, enqueue: Callable[[uuid.UUID], None]) -> 
             # They stay queued; the next sweep tries again once the broker is back.
             logger.warning("sweep.enqueue_failed remaining=%d", len(revived) + len(waiting))
             break
-    return SweepReport(requeued_stale=len(revived), requeued_queued=len(waiting), failed=failed)
+    if on_failed is not None:
+        for job_id in failed:
+            on_failed(job_id)
+    return SweepReport(requeued_stale=len(revived), requeued_queued=len(waiting), failed=len(failed))

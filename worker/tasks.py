@@ -12,14 +12,17 @@ from sqlalchemy.exc import DBAPIError
 from backend.errors import TransientError
 from backend.logging import log_context
 from backend.runtime import Runtime, get_runtime
-from worker import lifecycle
-from worker.config import RUN_JOB_TASK, SWEEP_TASK, enqueue_run_job
+from worker import callbacks, lifecycle
+from worker.config import CALLBACK_TASK, RUN_JOB_TASK, SWEEP_TASK, enqueue_callback, enqueue_run_job
 from worker.runner import Outcome, execute_job
 from worker.sweep import sweep_stuck_jobs
 
 logger = logging.getLogger(__name__)
 
 BUSY_RETRIES = 20
+# Outcomes after which this worker ended the job, so it owes the job's callback
+# (a cancellation is announced by the API, which ended the job).
+ANNOUNCED_OUTCOMES = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.GAVE_UP})
 
 
 def _backoff(base: float, retries: int) -> float:
@@ -36,12 +39,15 @@ def run_job(self: Task, job_id: str) -> str:
             outcome = execute_job(runtime, job_uuid)
         except SoftTimeLimitExceeded:
             lifecycle.fail_job(runtime.db, job_uuid, "timeout", "the job exceeded its time limit")
+            enqueue_callback(self.app, job_id)
             return Outcome.FAILED.value
         except (TransientError, DBAPIError) as exc:
             return _retry_transient(self, runtime, job_uuid, exc)
         if outcome is Outcome.BUSY and self.request.retries < BUSY_RETRIES:
             # Another delivery holds the job; look again once its heartbeat could be stale.
             raise self.retry(countdown=runtime.settings.job_stale_seconds)
+        if outcome in ANNOUNCED_OUTCOMES:
+            enqueue_callback(self.app, job_id)
         return outcome.value
 
 
@@ -67,7 +73,11 @@ def sweep() -> dict[str, int]:
     """Periodic (celery beat): re-enqueue stuck jobs, fail the hopeless ones."""
     from worker.celery import app  # noqa: PLC0415 - the app module imports this one
 
-    report = sweep_stuck_jobs(get_runtime(), lambda job_id: enqueue_run_job(app, job_id))
+    report = sweep_stuck_jobs(
+        get_runtime(),
+        lambda job_id: enqueue_run_job(app, job_id),
+        on_failed=lambda job_id: enqueue_callback(app, job_id),
+    )
     logger.info(
         "sweep.done stale=%d queued=%d failed=%d",
         report.requeued_stale,
@@ -75,3 +85,18 @@ def sweep() -> dict[str, int]:
         report.failed,
     )
     return vars(report)
+
+
+@shared_task(name=CALLBACK_TASK, bind=True, max_retries=None)
+def deliver_callback(self: Task, job_id: str) -> str:
+    """POST a finished job to its callback_url; retried with capped backoff up to CALLBACK_MAX_ATTEMPTS."""
+    settings = get_runtime().settings
+    attempt = self.request.retries + 1
+    with log_context(job_id=job_id, task_id=str(self.request.id)):
+        try:
+            return callbacks.deliver_callback(get_runtime(), uuid.UUID(job_id), attempt).value
+        except callbacks.CallbackRetryError:
+            if attempt >= settings.callback_max_attempts:
+                logger.error("callback.gave_up attempts=%d", attempt)
+                return "gave_up"
+            raise self.retry(countdown=callbacks.retry_delay(settings, attempt)) from None

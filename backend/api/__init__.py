@@ -57,3 +57,12 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(health.bp)
     app.register_blueprint(files.bp)
+    _register_observability(app)
+
+
+def _register_observability(app: Flask) -> None:
+    """Request ids, latency, /metrics (backend/api/metrics.py) and the account routes."""
+    from backend.api import account, metrics  # noqa: PLC0415
+
+    metrics.register(app)
+    app.register_blueprint(account.bp, url_prefix=API_PREFIX)

@@ -15,7 +15,7 @@ from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cur
 from backend.api.security import current_user_id, require_api_key
 from backend.errors import BrokerUnavailableError
 from backend.models import Job, JobStatus
-from worker.config import enqueue_run_job
+from worker.config import enqueue_callback, enqueue_run_job
 
 logger = logging.getLogger(__name__)
 
@@ -107,4 +107,6 @@ def cancel_job(job_id: uuid.UUID) -> Response:
     job = jobs.cancel_job(session, current_user_id(), job_id)
     session.commit()
     logger.info("job.cancelled job_id=%s", job.id)
+    if job.callback_url:
+        enqueue_callback(services().celery, job.id)
     return _job_response(job, 202)

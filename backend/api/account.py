@@ -1,0 +1,28 @@
+"""/api/v1/account/webhook-secret: the caller's secret for checking job callback signatures."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from backend.api import db_session
+from backend.api.security import current_user_id, require_api_key
+from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret
+
+bp = Blueprint("account", __name__)
+
+
+@bp.get("/account/webhook-secret")
+@require_api_key
+def webhook_secret() -> Response:
+    """The secret (created on first request) and how callbacks are signed with it."""
+    session = db_session()
+    secret = ensure_webhook_secret(session, current_user_id())
+    session.commit()
+    response = jsonify(
+        webhook_secret=secret,
+        signature_header=SIGNATURE_HEADER,
+        timestamp_header=TIMESTAMP_HEADER,
+        algorithm="HMAC-SHA256 of the raw request body, hex, prefixed 'sha256='",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

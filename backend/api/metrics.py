@@ -1,0 +1,75 @@
+"""Per-request observability: a request id bound to every log line, latency by route, and GET /metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Blueprint, Flask, Response, g, request
+
+from backend.api import services
+from backend.logging import bind_log_context, unbind_log_context
+from backend.metrics import CONTENT_TYPE, HTTP_LATENCY, JobCollector, QueueCollector, render_metrics
+from worker.config import queue_depth
+
+logger = logging.getLogger("backend.http")
+
+bp = Blueprint("metrics", __name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's own id is kept only when it is short and plain, so it cannot forge log lines.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def _request_id() -> str:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    return supplied if _SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+
+
+def _start() -> None:
+    g.request_id = _request_id()
+    g.request_started = time.perf_counter()
+    g.log_token = bind_log_context(request_id=g.request_id)
+
+
+def _finish(response: Response) -> Response:
+    elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    HTTP_LATENCY.labels(route=route, method=request.method, status=str(response.status_code)).observe(elapsed)
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    # The route template, never the raw path or query string, so no id or token ends up in the log.
+    logger.info(
+        "http.request method=%s route=%s status=%d duration_ms=%.1f",
+        request.method,
+        route,
+        response.status_code,
+        elapsed * 1000,
+    )
+    return response
+
+
+def _unbind(_exc: BaseException | None) -> None:
+    token = g.pop("log_token", None)
+    if token is not None:
+        unbind_log_context(token)
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    app = services()
+    queue = app.settings.celery_queue
+    body = render_metrics(
+        JobCollector(app.db),
+        QueueCollector(queue, lambda: queue_depth(app.celery, queue)),
+    )
+    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+def register(app: Flask) -> None:
+    """Install the request hooks and the /metrics route."""
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.teardown_request(_unbind)
+    app.register_blueprint(bp)
