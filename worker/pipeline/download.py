@@ -13,6 +13,7 @@ import requests
 from backend.errors import ImageRejectedError, JobFailedError
 from backend.settings import Settings
 from worker.pipeline.fetch import Deadline, open_response, parse_content_type, read_limited
+from worker.pipeline.http import session_resolver
 from worker.pipeline.types import Candidate
 from worker.pipeline.urls import check_url
 
@@ -39,7 +40,7 @@ def download_image(candidate: Candidate, settings: Settings, http: requests.Sess
 
 
 def _download(url: str, settings: Settings, http: requests.Session, referer: str) -> bytes:
-    url = check_url(url, settings.scraper_allow_private)
+    url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
     deadline = Deadline(settings.scraper_timeout)
     response = open_response(http, url, settings, headers=image_headers(referer), deadline=deadline)
     if response.status_code == 403 and referer:
