@@ -67,7 +67,16 @@ HttpUrl = Annotated[
     AfterValidator(_check_http_url),
     WithJsonSchema(HTTP_URL_JSON_SCHEMA),
 ]
-MaxImages = Annotated[int, Field(ge=1, le=100, strict=True)]
+
+
+def _integral_number(value: Any) -> Any:
+    # JSON does not tell 50 from 50.0 and JSON Schema calls both integers; strings and booleans stay refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+MaxImages = Annotated[int, Field(ge=1, le=100, strict=True), BeforeValidator(_integral_number)]
 
 
 class _Body(BaseModel):
