@@ -25,11 +25,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from backend.errors import BlockedUrlError, FetchFailedError, ImageRejectedError
+from backend.models import Job, JobStatus
+from backend.runtime import Runtime
+from tests.factories import create_job
 from worker.pipeline import make_http_session
 from worker.pipeline.download import download_image
 from worker.pipeline.fetch import fetch_page
 from worker.pipeline.http import PinnedAdapter
 from worker.pipeline.types import Candidate
+from worker.runner import Outcome, execute_job
 
 PUBLIC_V4 = "93.184.216.34"
 PAGE = b"<!DOCTYPE html><html><head><title>p</title></head><body><p>hi</p></body></html>"
@@ -245,3 +249,48 @@ def test_vetted_address_list_is_what_the_socket_connects_to(server, make_setting
     with make_http_session(make_settings(scraper_allow_private=True), resolver=resolver) as http:
         assert http.get(f"http://shop.test:{port}/", timeout=5).status_code == 200
     assert len(seen) == 1
+
+
+# --- through execute_job: a refused URL fails the job with blocked_url and touches nothing -------
+
+
+def _job_for(runtime, url: str):
+    with runtime.db.session() as session:
+        job = create_job(session, url=url)
+        session.commit()
+        return job.id
+
+
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/latest/meta-data/", "http://0x7f.1/", "http://redis.railway.internal/"]
+)
+def test_job_for_a_blocked_url_fails_with_blocked_url(runtime, url):
+    """A job whose page is internal ends failed with code blocked_url."""
+
+    settings = runtime.settings.model_copy(update={"scraper_allow_private": False})
+    job_id = _job_for(runtime, url)
+    outcome = execute_job(Runtime(settings=settings, db=runtime.db, store=runtime.store), job_id)
+    assert outcome == Outcome.FAILED
+    with runtime.db.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert (job.status, job.error_code) == (JobStatus.FAILED, "blocked_url")
+
+
+def test_rebinding_job_fails_blocked_url_and_the_server_sees_nothing(runtime, server):
+    """A name that answers public, then loopback, fails the job with blocked_url before any request."""
+
+    port, seen = server
+    settings = runtime.settings.model_copy(update={"scraper_allow_private": False})
+    job_id = _job_for(runtime, f"http://shop.example.com:{port}/")
+    resolver = ScriptedResolver([PUBLIC_V4], ["127.0.0.1"])
+    with make_http_session(settings, resolver=resolver) as http:
+        outcome = execute_job(
+            Runtime(settings=settings, db=runtime.db, store=runtime.store), job_id, http=http
+        )
+    assert outcome == Outcome.FAILED
+    with runtime.db.session() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        assert job.error_code == "blocked_url"
+    assert seen == []

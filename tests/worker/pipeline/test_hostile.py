@@ -188,11 +188,9 @@ def test_20000_img_tags_are_capped_and_finish_in_bounded_time(site, make_setting
 
 @pytest.mark.parametrize("page", ["/p/nested.html", "/p/garbage.html"])
 def test_malformed_html_still_yields_its_images(site, make_settings, page):
-    """20 000 unclosed <div>s, NUL bytes and broken tags: the parser recovers and the good image is kept.
-
-    libxml2 stops descending at its depth limit (256), so markup nested deeper than that is
-    dropped: that bounds the parser's work, and the run still succeeds with what it found.
-    """
+    """20 000 unclosed <div>s, NUL bytes and broken tags: the parser recovers and the good image is kept."""
+    # libxml2 stops descending at its depth limit (256): markup nested deeper is dropped, which
+    # bounds the parser's work; the run still succeeds with what it found above that depth.
     started = time.monotonic()
     result = run_pipeline(site.url(page), hostile_settings(make_settings), max_images=10)
     kept = {image.candidate.url.removeprefix(site.base_url) for image in result.kept}
