@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from limits import parse_many
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
@@ -78,6 +79,20 @@ class Settings(BaseSettings):
     callback_backoff_base: float = Field(default=5.0, gt=0, le=600)
     callback_backoff_max: float = Field(default=600.0, gt=0, le=3600)
 
+    rate_limit_enabled: bool = True
+    rate_limit: str = "600 per minute"
+    rate_limit_analyze: str = "30 per minute"
+    rate_limit_storage_url: str | None = None
+
+    @field_validator("rate_limit", "rate_limit_analyze")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '600 per minute'") from None
+        return value
+
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
         if self.app_env == "production":
@@ -112,6 +127,11 @@ class Settings(BaseSettings):
         if self.redis_tls and url.startswith("redis://"):
             url = "rediss://" + url.removeprefix("redis://")
         return url
+
+    @property
+    def rate_limit_storage(self) -> str:
+        """Where the API's rate-limit counters live: the explicit URL, else Redis, else process memory."""
+        return self.rate_limit_storage_url or self.redis_url or "memory://"
 
     @property
     def broker_folder(self) -> Path:

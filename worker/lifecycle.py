@@ -120,7 +120,7 @@ def existing_hashes(
                 ScrapedImage.campaign_id == campaign_id, ScrapedImage.content_hash.in_(list(hashes))
             )
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())  # type: ignore[arg-type] - each Row is a (hash, job_id) pair
 
 
 def finish_job(

@@ -1,4 +1,4 @@
-"""register(app): blueprints, error handlers and the per-request session, in one place."""
+"""register(app): blueprints, error handlers, rate limits and the per-request session, in one place."""
 
 from __future__ import annotations
 
@@ -49,14 +49,16 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def register(app: Flask) -> None:
     """Attach every blueprint and the problem+json error handlers to `app`."""
-    from backend.api import analyze, campaigns, files, health, jobs, problems  # noqa: PLC0415
+    from backend.api import analyze, campaigns, files, health, jobs, openapi, problems  # noqa: PLC0415
+    from backend.api.ratelimit import init_rate_limits  # noqa: PLC0415
 
     app.teardown_appcontext(_close_session)
     problems.register_handlers(app)
-    for blueprint in (jobs.bp, campaigns.bp, analyze.bp):
+    for blueprint in (jobs.bp, campaigns.bp, analyze.bp, openapi.bp):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(health.bp)
     app.register_blueprint(files.bp)
+    init_rate_limits(app, app.extensions["scraper"].settings)
     _register_observability(app)
 
 

@@ -13,9 +13,10 @@ from backend.api import API_PREFIX, db_session, services
 from backend.api.problems import ApiProblem, field_errors_problem, json_body, query_args, unavailable
 from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor, job_to_dict
 from backend.api.security import current_user_id, require_api_key
-from backend.errors import BrokerUnavailableError
+from backend.errors import BlockedUrlError, BrokerUnavailableError, FetchFailedError, InvalidUrlError
 from backend.models import Job, JobStatus
 from worker.config import enqueue_callback, enqueue_run_job
+from worker.pipeline.urls import check_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,24 @@ def _idempotency_key() -> str | None:
         ) from None
 
 
+def _check_callback_url(url: str | None) -> None:
+    """The callback_url passes the scraper's SSRF guard now, or the submission is a 422 naming the field.
+
+    A name that does not resolve at the moment is accepted: whatever sends the callback
+    re-checks it then, through the same guard.
+    """
+    if url is None:
+        return
+    try:
+        check_url(url, services().settings.scraper_allow_private)
+    except (BlockedUrlError, InvalidUrlError) as exc:
+        raise field_errors_problem(
+            [{"field": "callback_url", "message": f"{exc.code}: {exc.message}"}]
+        ) from None
+    except FetchFailedError:
+        logger.info("job.callback_unresolved")
+
+
 def _enqueue(job: Job) -> None:
     """Hand the committed job to the broker; if it is down the row stays queued for the sweep."""
     try:
@@ -62,6 +81,7 @@ def _enqueue(job: Job) -> None:
 @require_api_key
 def submit_job() -> Response:
     body = json_body(JobCreate)
+    _check_callback_url(body.callback_url)
     key = _idempotency_key()
     session = db_session()
     spec = jobs.JobSpec(**body.model_dump())

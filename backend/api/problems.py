@@ -12,7 +12,7 @@ import logging
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -97,6 +97,15 @@ def unavailable(detail: str) -> ApiProblem:
     )
 
 
+def _refuse_truncated_body() -> None:
+    """413 for a chunked body that reached MAX_CONTENT_LENGTH (werkzeug stops reading there silently)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None or request.content_length is not None:
+        return  # a declared length over the limit is refused by werkzeug before this
+    if len(request.get_data(cache=True)) >= limit:
+        raise ApiProblem(413, f"The request body is larger than {limit} bytes.")
+
+
 def json_body(model: type[Model]) -> Model:
     """The request body validated as `model`: 415 if not JSON, 400 if malformed, 422 if invalid."""
     if not request.is_json:
@@ -105,6 +114,7 @@ def json_body(model: type[Model]) -> Model:
             "The request body must be JSON (Content-Type: application/json).",
             headers={"Accept-Post": "application/json"},
         )
+    _refuse_truncated_body()
     try:
         payload = request.get_json()
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting

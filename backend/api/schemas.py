@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -51,12 +52,31 @@ def _check_http_url(value: str) -> str:
     return value
 
 
+# What the OpenAPI description promises: an absolute http(s) URL without spaces or control characters.
+HTTP_URL_JSON_SCHEMA = {
+    "type": "string",
+    "format": "uri",
+    "minLength": 1,
+    "maxLength": MAX_URL_LENGTH,
+    "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]+(\.[A-Za-z0-9]+)*(:[1-9][0-9]{0,3})?(/[\x21-\x7e]*)?$",
+}
+
 HttpUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL_LENGTH),
     AfterValidator(_check_http_url),
+    WithJsonSchema(HTTP_URL_JSON_SCHEMA),
 ]
-MaxImages = Annotated[int, Field(ge=1, le=100, strict=True)]
+
+
+def _integral_number(value: Any) -> Any:
+    # JSON does not tell 50 from 50.0 and JSON Schema calls both integers; strings and booleans stay refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+MaxImages = Annotated[int, Field(ge=1, le=100, strict=True), BeforeValidator(_integral_number)]
 
 
 class _Body(BaseModel):

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from backend.errors import ImageRejectedError, JobCancelledError
 from backend.settings import Settings
@@ -31,6 +30,7 @@ from worker.pipeline.dedupe import dedupe
 from worker.pipeline.download import download_image
 from worker.pipeline.extract import extract_candidates
 from worker.pipeline.fetch import fetch_page
+from worker.pipeline.http import make_pinned_session
 from worker.pipeline.measure import measure
 from worker.pipeline.score import best_first_key, choose_hero, classify, junk_reason, quality_score
 from worker.pipeline.types import (
@@ -42,6 +42,7 @@ from worker.pipeline.types import (
     RankedImage,
     Skip,
 )
+from worker.pipeline.urls import Resolver
 
 __all__ = ["make_http_session", "run_pipeline"]
 
@@ -51,21 +52,19 @@ POOLED_HOSTS = 10  # distinct hosts (page, CDNs) whose connections are kept aliv
 IMAGE_BUDGET_SHARE = 0.5  # of JOB_SOFT_TIME_LIMIT; the rest is for the page, uploads and the commit
 
 
-def make_http_session(settings: Settings) -> requests.Session:
+def make_http_session(settings: Settings, resolver: Resolver | None = None) -> requests.Session:
     """A keep-alive session for one job: our User-Agent, a pool as wide as the download workers.
 
-    trust_env is off: proxy variables and ~/.netrc must not redirect or credential requests
-    to URLs chosen by users, and the SSRF checks assume a direct connection.
+    Page and image requests both go through it, so every connection is pinned to an address
+    the SSRF guard vetted (worker.pipeline.http); trust_env is off (no proxies, no netrc).
     """
-    session = requests.Session()
-    session.trust_env = False
-    session.headers.update(
-        {"User-Agent": settings.scraper_user_agent, "Accept-Language": "en;q=0.9, *;q=0.5"}
+    return make_pinned_session(
+        allow_private=settings.scraper_allow_private,
+        user_agent=settings.scraper_user_agent,
+        pool_connections=POOLED_HOSTS,
+        pool_maxsize=settings.scraper_download_workers,
+        resolver=resolver,
     )
-    adapter = HTTPAdapter(pool_connections=POOLED_HOSTS, pool_maxsize=settings.scraper_download_workers)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
 
 
 @dataclasses.dataclass

@@ -1,9 +1,15 @@
 """Download one candidate image with a byte cap, timeouts and re-checked redirects; failures become ImageRejectedError.
 
+What the bytes are is decided by the bytes, never by Content-Type: a JPEG labelled text/html
+is a JPEG, and an HTML error page labelled image/jpeg is not an image. The body is streamed
+under MAX_IMAGE_BYTES (a larger Content-Length is refused before reading) and the total
+deadline; only then is it sniffed.
+
 Reasons raised (all `failed=True` except `svg`, which is a deliberate skip):
 `invalid_url`, `blocked_url`, `download_failed` (connection, DNS, too many redirects),
 `http_error` (4xx/5xx, detail names the status), `timeout`, `too_large` (more than
-MAX_IMAGE_BYTES), `not_image` (the server sent HTML/JSON/text), `svg`.
+MAX_IMAGE_BYTES), `empty` (zero bytes), `not_image` (the bytes are HTML/JSON/text), `svg`
+(the bytes are SVG: never parsed, so its external references are never fetched).
 """
 
 from __future__ import annotations
@@ -13,12 +19,28 @@ import requests
 from backend.errors import ImageRejectedError, JobFailedError
 from backend.settings import Settings
 from worker.pipeline.fetch import Deadline, open_response, parse_content_type, read_limited
+from worker.pipeline.http import session_resolver
 from worker.pipeline.types import Candidate
 from worker.pipeline.urls import check_url
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8,*/*;q=0.5"
-NOT_IMAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/plain"})
-SVG_TYPES = frozenset({"image/svg+xml"})
+SNIFF_BYTES = 1024
+# JPEG, PNG, GIF, BMP, ICO/CUR, TIFF (both byte orders), JPEG XL (codestream and container).
+IMAGE_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"\x00\x00\x01\x00",
+    b"\x00\x00\x02\x00",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\xff\x0a",
+    b"\x00\x00\x00\x0cJXL ",
+)
+ISO_BMFF_BRANDS = frozenset({b"ftypavif", b"ftypavis", b"ftypheic", b"ftypheix", b"ftypmif1"})
+TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
 REASON_BY_CODE = {
     "invalid_url": "invalid_url",
     "blocked_url": "blocked_url",
@@ -39,7 +61,7 @@ def download_image(candidate: Candidate, settings: Settings, http: requests.Sess
 
 
 def _download(url: str, settings: Settings, http: requests.Session, referer: str) -> bytes:
-    url = check_url(url, settings.scraper_allow_private)
+    url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
     deadline = Deadline(settings.scraper_timeout)
     response = open_response(http, url, settings, headers=image_headers(referer), deadline=deadline)
     if response.status_code == 403 and referer:
@@ -47,12 +69,13 @@ def _download(url: str, settings: Settings, http: requests.Session, referer: str
         # image directly send none, so that is worth one more try.
         response.close()
         response = open_response(http, url, settings, headers=image_headers(None), deadline=deadline)
-    try:
-        _require_image_response(response)
-    except ImageRejectedError:
+    if response.status_code >= 400:
         response.close()
-        raise
-    return read_limited(response, settings.max_image_bytes, deadline)
+        raise ImageRejectedError("http_error", f"HTTP {response.status_code}", failed=True)
+    declared, _charset = parse_content_type(response.headers.get("Content-Type", ""))
+    data = read_limited(response, settings.max_image_bytes, deadline)
+    require_image_bytes(data, declared)
+    return data
 
 
 def image_headers(referer: str | None) -> dict[str, str]:
@@ -62,11 +85,35 @@ def image_headers(referer: str | None) -> dict[str, str]:
     return headers
 
 
-def _require_image_response(response: requests.Response) -> None:
-    if response.status_code >= 400:
-        raise ImageRejectedError("http_error", f"HTTP {response.status_code}", failed=True)
-    media_type, _charset = parse_content_type(response.headers.get("Content-Type", ""))
-    if media_type in SVG_TYPES:
+def sniff(data: bytes) -> str:
+    """What the bytes are: `image` (a raster magic number), `svg`, `markup`, `text`, `empty` or `unknown`."""
+    if not data:
+        return "empty"
+    if data.startswith(IMAGE_MAGIC) or data[4:12] in ISO_BMFF_BRANDS or _is_webp(data):
+        return "image"
+    head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if b"<svg" in head:
+        return "svg"
+    if head.startswith((b"<", b"{", b"[")):
+        return "markup"
+    if all(byte in TEXT_BYTES for byte in head):
+        return "text"
+    return "unknown"
+
+
+def _is_webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+def require_image_bytes(data: bytes, declared: str) -> None:
+    """Refuse bytes that are not a raster image, whatever the Content-Type said."""
+    kind = sniff(data)
+    if kind in ("image", "unknown"):
+        return  # unknown bytes go to Pillow, which only opens the formats measure.py allows
+    if kind == "svg":
         raise ImageRejectedError("svg", "vector images are not kept", failed=False)
-    if media_type in NOT_IMAGE_TYPES:
-        raise ImageRejectedError("not_image", f"the server sent {media_type}", failed=True)
+    if kind == "empty":
+        raise ImageRejectedError("empty", "the server sent zero bytes", failed=True)
+    raise ImageRejectedError(
+        "not_image", f"the bytes are {kind}, not an image (declared {declared or 'nothing'})", failed=True
+    )

@@ -7,7 +7,8 @@ Limits (all from Settings):
   so the worst case is about twice the budget.
 - MAX_PAGE_BYTES caps the body as it streams (decoded, so a gzip bomb is cut off too); a
   larger Content-Length is refused before anything is read.
-- SCRAPER_MAX_REDIRECTS hops at most; each hop's target goes through `check_url` again.
+- SCRAPER_MAX_REDIRECTS hops at most; each hop's target goes through `check_url` again,
+  and every connection is pinned to the addresses it vetted (worker.pipeline.http).
 
 `open_response` and `read_limited` are shared with the image downloader.
 """
@@ -29,6 +30,7 @@ from backend.errors import (
     PageTooLargeError,
 )
 from backend.settings import Settings
+from worker.pipeline.http import session_resolver
 from worker.pipeline.types import Page
 from worker.pipeline.urls import check_url
 
@@ -64,7 +66,7 @@ class Deadline:
 
 def fetch_page(url: str, settings: Settings, http: requests.Session) -> Page:
     """Download an HTML page; raises the JobFailedError subclass that names what went wrong."""
-    url = check_url(url, settings.scraper_allow_private)
+    url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
     deadline = Deadline(settings.scraper_timeout)
     response = open_response(http, url, settings, headers={"Accept": PAGE_ACCEPT}, deadline=deadline)
     try:
@@ -96,7 +98,9 @@ def open_response(
             return response
         location = http.get_redirect_target(response) or ""  # undoes servers' raw UTF-8 in Location
         response.close()
-        url = check_url(urljoin(url, location), settings.scraper_allow_private)
+        url = check_url(
+            urljoin(url, location), settings.scraper_allow_private, resolver=session_resolver(http)
+        )
     raise FetchFailedError(f"more than {settings.scraper_max_redirects} redirects")
 
 

@@ -1,13 +1,20 @@
 """Normalize and resolve URLs found in pages (srcset included), and refuse private, loopback or metadata hosts.
 
 `check_url` is the SSRF guard: every URL the scraper is about to request (the page, each
-redirect hop, each image) goes through it. A host passes only if it is a public name or
-address: names such as `localhost`, `*.internal`, `*.local` and single-label names (which
-resolve through search domains to internal services) are refused outright, and every
-address a name resolves to must be globally routable (no loopback, private, link-local incl.
-169.254.169.254, CGNAT, multicast, reserved or unspecified ranges; IPv4 embedded in IPv6 is
-unwrapped first). Limitation: the name is resolved again when the request connects, so a
-DNS answer that changes between the check and the connection (rebinding) is not caught.
+redirect hop, each image) goes through it, and so does a job's callback_url at submission.
+A host passes only if it is a public name or address: names such as `localhost`,
+`*.internal` (`*.railway.internal`), `*.local` and single-label names (which resolve through
+search domains to internal services) are refused outright, and every address a name
+resolves to must be globally routable. "Globally routable" is the `ipaddress` module's
+judgement (`is_global` and none of loopback/private/link-local incl. 169.254.169.254/
+multicast/reserved/unspecified; CGNAT 100.64/10 is not global), after unwrapping IPv4
+embedded in IPv6 (mapped ::ffff:a.b.c.d, 6to4 2002::/16, NAT64 64:ff9b::/96; the deprecated
+IPv4-compatible ::a.b.c.d form is reserved). Hosts that a browser or libc reads as IPv4
+(`2130706433`, `0x7f.1`, `017700000001`, `127.1`) are parsed as addresses, never looked up.
+
+`vet_host` is the same decision for a bare host name; worker.pipeline.http calls it when a
+connection is opened and connects to exactly the addresses it vetted, so a second DNS
+answer (rebinding) cannot move the connection elsewhere.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import html
 import ipaddress
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -31,6 +39,9 @@ NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 DATA_URI_KEEP_CHARS = 100  # a data: URI is never fetched; its head is enough to name it in a skip
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# host name -> the addresses it resolves to, as strings (socket.getaddrinfo's answer by default).
+Resolver = Callable[[str], list[str]]
+_NUMERIC_HOST = re.compile(r"^[0-9a-fA-Fx.]+$")
 
 # Only entities closed by ";" are decoded: "&copy=1" in a query string is data, not "©=1".
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
@@ -85,7 +96,7 @@ def resolve_url(raw: str | None, base_url: str) -> str | None:
         return None
 
 
-def check_url(url: str, allow_private: bool) -> str:
+def check_url(url: str, allow_private: bool, *, resolver: Resolver | None = None) -> str:
     """The normalized URL if it may be requested; InvalidUrlError or BlockedUrlError otherwise.
 
     With `allow_private` (tests, a loopback shop site) only the scheme and shape are checked.
@@ -93,11 +104,29 @@ def check_url(url: str, allow_private: bool) -> str:
     """
     host = _checked_host(url)
     if not allow_private:
-        _refuse_internal_host(host)
+        vet_host(host, allow_private=False, resolver=resolver)
     try:
         return normalize_url(url.strip())
     except ValueError as exc:
         raise InvalidUrlError(f"malformed URL: {exc}") from None
+
+
+def vet_host(host: str, *, allow_private: bool, resolver: Resolver | None = None) -> list[IpAddress]:
+    """The addresses `host` may be reached at; BlockedUrlError if any of them (or the name) is internal.
+
+    IP literals and numeric IPv4 spellings are used as they are; names go through `resolver`
+    (the system resolver by default) exactly once. With `allow_private` nothing is refused.
+    """
+    host = host.strip("[]").rstrip(".").lower()
+    literal = ip_literal(host)
+    if literal is None and not allow_private and _is_internal_name(host):
+        raise BlockedUrlError(f"{host} is an internal host name")
+    addresses = [literal] if literal is not None else _resolve(host, resolver or system_resolver)
+    if not allow_private:
+        for address in addresses:
+            if not is_public_address(address):
+                raise BlockedUrlError(f"{host} points at a non-public address ({address})")
+    return addresses
 
 
 def _checked_host(url: str) -> str:
@@ -115,30 +144,43 @@ def _checked_host(url: str) -> str:
     return parts.hostname.rstrip(".").lower()
 
 
-def _refuse_internal_host(host: str) -> None:
-    literal = _ip_literal(host)
-    if literal is None and (host in INTERNAL_NAMES or host.endswith(INTERNAL_SUFFIXES) or "." not in host):
-        raise BlockedUrlError(f"{host} is an internal host name")
-    for address in [literal] if literal is not None else _resolve(host):
-        if not is_public_address(address):
-            raise BlockedUrlError(f"{host} points at a non-public address ({address})")
+def _is_internal_name(host: str) -> bool:
+    return host in INTERNAL_NAMES or host.endswith(INTERNAL_SUFFIXES) or "." not in host
 
 
-def _ip_literal(host: str) -> IpAddress | None:
+def ip_literal(host: str) -> IpAddress | None:
+    """The address a host spells, IPv6 or any IPv4 form libc accepts (`0x7f.1`, `2130706433`); else None."""
+    bare = host.strip("[]").partition("%")[0]
     try:
-        return ipaddress.ip_address(host.partition("%")[0])
+        return ipaddress.ip_address(bare)
     except ValueError:
+        pass
+    if not _NUMERIC_HOST.match(bare):
+        return None
+    try:
+        # The WHATWG URL parser and getaddrinfo both read these as IPv4: decimal, octal, hex, short forms.
+        return ipaddress.IPv4Address(socket.inet_aton(bare))
+    except OSError:
         return None
 
 
-def _resolve(host: str) -> list[IpAddress]:
+def system_resolver(host: str) -> list[str]:
+    """The addresses the system resolver gives for `host` (raises OSError/UnicodeError as getaddrinfo does)."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _resolve(host: str, resolver: Resolver) -> list[IpAddress]:
     try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        answers = resolver(host)
     except UnicodeError:
         raise InvalidUrlError(f"{host!r} is not a valid host name") from None
     except OSError as exc:
         raise FetchFailedError(f"cannot resolve {host}: {exc}") from None
-    return [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(answer.partition("%")[0]) for answer in answers]
+    if not addresses:
+        raise FetchFailedError(f"cannot resolve {host}: no addresses")
+    return addresses
 
 
 def is_public_address(address: IpAddress) -> bool:
@@ -153,6 +195,7 @@ def is_public_address(address: IpAddress) -> bool:
         or address.is_multicast
         or address.is_reserved
         or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)  # deprecated fec0::/10
     )
 
 

@@ -1,0 +1,244 @@
+"""API hardening: callback_url SSRF guard, body size limit, per-key rate limits in Redis, hashed keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from sqlalchemy import select
+
+from backend import MAX_CONTENT_LENGTH, create_app
+from backend.api.ratelimit import KEY_PREFIX
+from backend.auth import authenticate
+from backend.models import ApiKey, Job
+from tests.backend.api.conftest import Api, shutdown_app
+
+PAGE = "https://shop.example.test/p/1"
+
+
+@pytest.fixture
+def make_app(settings, db, store) -> Iterator[Callable[..., Flask]]:
+    """Build the app on the session's real services with some settings changed."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        application = create_app(settings.model_copy(update=overrides))
+        apps.append(application)
+        return application
+
+    yield build
+    for application in apps:
+        shutdown_app(application)
+
+
+def api_for(application: Flask, key) -> Api:
+    return Api(application.test_client(), key)
+
+
+# --- callback_url goes through the same SSRF guard as scraped URLs -----------------------
+
+
+@pytest.mark.parametrize(
+    "callback_url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "http://2130706433/hook",
+        "http://0x7f.1/hook",
+        "http://hooks.railway.internal/x",
+        "http://localhost:5000/hook",
+        "http://printer.local/",
+        "http://redis/",
+    ],
+)
+def test_private_callback_url_is_refused_at_submission(make_app, user_key, db, callback_url):
+    """A callback_url on an internal address is 422 naming blocked_url, and no job is created."""
+    api = api_for(make_app(scraper_allow_private=False), user_key)
+    response = api.post("/api/v1/jobs", json={"sales_page_url": PAGE, "callback_url": callback_url})
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    [error] = response.get_json()["errors"]
+    assert error["field"] == "callback_url"
+    assert error["message"].startswith("blocked_url")
+    with db.session() as session:
+        assert session.scalars(select(Job)).all() == []
+
+
+def test_public_callback_url_is_accepted(make_app, user_key):
+    """A callback_url on a public address passes the guard."""
+    api = api_for(make_app(scraper_allow_private=False), user_key)
+    response = api.post(
+        "/api/v1/jobs", json={"sales_page_url": PAGE, "callback_url": "https://93.184.216.34/hook"}
+    )
+    assert response.status_code == 202
+
+
+def test_analyze_of_a_private_page_is_422_blocked_url(make_app, user_key):
+    """/analyze refuses an internal page with 422 code blocked_url before fetching anything."""
+    api = api_for(make_app(scraper_allow_private=False), user_key)
+    response = api.post("/api/v1/analyze", json={"url": "http://169.254.169.254/latest/meta-data/"})
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "blocked_url"
+
+
+# --- request body size ------------------------------------------------------------------
+
+
+def test_oversized_body_is_413_problem_json(api):
+    """A body over the limit (declared length) is 413 problem+json, unread."""
+    body = b'{"sales_page_url": "' + b"a" * MAX_CONTENT_LENGTH + b'"}'
+    response = api.post("/api/v1/jobs", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 413
+
+
+def test_oversized_chunked_body_is_413(api):
+    """A body without Content-Length is cut off at the limit too."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"sales_page_url": "'
+        for _ in range(MAX_CONTENT_LENGTH // 1024 + 2):
+            yield b"a" * 1024
+        yield b'"}'
+
+    response = api.post(
+        "/api/v1/jobs",
+        input_stream=io.BytesIO(b"".join(chunks())),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+# --- rate limits ------------------------------------------------------------------------
+
+
+def _rate_limit_keys(redis_url: str) -> list[bytes]:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return list(client.scan_iter(f"*{KEY_PREFIX}*"))
+    finally:
+        client.close()
+
+
+def test_rate_limit_per_key_is_429_with_retry_after(make_app, user_key, other_user_key, redis_url):
+    """Past RATE_LIMIT a key gets 429 problem+json with Retry-After; another key is unaffected."""
+    application = make_app(rate_limit="3 per minute")
+    api, other = api_for(application, user_key), api_for(application, other_user_key)
+    assert [api.get("/api/v1/jobs").status_code for _ in range(3)] == [200, 200, 200]
+    refused = api.get("/api/v1/jobs")
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["status"] == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+    assert other.get("/api/v1/jobs").status_code == 200
+    digest = hashlib.sha256(user_key.plaintext.encode()).hexdigest()[:32]
+    keys = [key.decode() for key in _rate_limit_keys(redis_url)]
+    assert any(digest in key for key in keys), keys
+    assert not any(user_key.plaintext in key for key in keys)
+
+
+def test_rate_limit_is_shared_by_every_app_on_the_same_redis(make_app, user_key):
+    """Two API processes (two apps) count against one budget, because the counters live in Redis."""
+    first = api_for(make_app(rate_limit="2 per minute"), user_key)
+    second = api_for(make_app(rate_limit="2 per minute"), user_key)
+    assert first.get("/api/v1/jobs").status_code == 200
+    assert second.get("/api/v1/jobs").status_code == 200
+    assert first.get("/api/v1/jobs").status_code == 429
+
+
+def test_health_is_exempt_from_rate_limits(make_app):
+    """/health/live answers however often it is asked."""
+    client = make_app(rate_limit="1 per minute").test_client()
+    assert {client.get("/health/live").status_code for _ in range(5)} == {200}
+
+
+def test_requests_without_a_key_are_limited_by_address(make_app):
+    """Requests with no key count against their client address (401 until the limit, then 429)."""
+    client = make_app(rate_limit="2 per minute").test_client()
+    address = {"REMOTE_ADDR": f"192.0.2.{uuid.uuid4().int % 250 + 1}"}
+    statuses = [client.get("/api/v1/jobs", environ_base=address).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def test_analyze_has_its_own_tighter_limit(make_app, user_key):
+    """RATE_LIMIT_ANALYZE applies to /analyze on top of the general limit."""
+    api = api_for(make_app(rate_limit="100 per minute", rate_limit_analyze="1 per minute"), user_key)
+    assert api.post("/api/v1/analyze", json={"url": "ftp://x.example/"}).status_code == 422
+    assert api.post("/api/v1/analyze", json={"url": "ftp://x.example/"}).status_code == 429
+    assert api.get("/api/v1/jobs").status_code == 200
+
+
+def test_rate_limit_can_be_turned_off(make_app, user_key):
+    """RATE_LIMIT_ENABLED=false lets everything through."""
+    api = api_for(make_app(rate_limit="1 per minute", rate_limit_enabled=False), user_key)
+    assert {api.get("/api/v1/jobs").status_code for _ in range(3)} == {200}
+
+
+def test_embedded_mode_counts_in_memory(make_settings, tmp_path):
+    """Without REDIS_URL the limiter keeps its counters in process memory and still limits."""
+    settings = make_settings(rate_limit="1 per minute")
+    assert settings.rate_limit_storage == "memory://"
+    application = create_app(settings)
+    try:
+        client = application.test_client()
+        assert client.get("/api/v1/openapi.json").status_code == 200
+        assert client.get("/api/v1/openapi.json").status_code == 429
+    finally:
+        shutdown_app(application)
+
+
+def test_bad_rate_limit_setting_stops_the_start(make_settings):
+    """A rate limit that does not parse is a one-line ConfigError naming the variable."""
+    from backend.errors import ConfigError  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match="RATE_LIMIT"):
+        make_settings(rate_limit="lots")
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+
+def test_only_the_hash_of_a_key_is_stored(db, user_key):
+    """api_keys holds the SHA-256 of the key and a short prefix, never the key itself."""
+    with db.session() as session:
+        row = session.scalar(select(ApiKey).where(ApiKey.user_id == user_key.user_id))
+        assert row is not None
+        assert row.key_hash == hashlib.sha256(user_key.plaintext.encode()).hexdigest()
+        assert user_key.plaintext not in {row.key_hash, row.prefix}
+        assert len(row.prefix) < len(user_key.plaintext) // 3
+
+
+def test_key_check_uses_a_constant_time_compare(db, user_key, monkeypatch):
+    """authenticate decides with hmac.compare_digest on the hashes, not with ==."""
+    calls: list[tuple[str, str]] = []
+    real_compare = hmac.compare_digest
+
+    def recording_compare(a: Any, b: Any) -> bool:
+        calls.append((a, b))
+        return real_compare(a, b)
+
+    monkeypatch.setattr("backend.auth.hmac.compare_digest", recording_compare)
+    with db.session() as session:
+        assert authenticate(session, user_key.plaintext) is not None
+    digest = hashlib.sha256(user_key.plaintext.encode()).hexdigest()
+    assert calls == [(digest, digest)]
+
+
+def test_a_key_one_character_off_is_refused(api, user_key):
+    """A near-miss key is 401: the lookup is by full hash."""
+    near = user_key.plaintext[:-1] + ("A" if user_key.plaintext[-1] != "A" else "B")
+    response = api.client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {near}"})
+    assert response.status_code == 401
