@@ -60,7 +60,7 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
-HERO_TIERS = (frozenset({"og", "hero"}), frozenset({"jsonld_product", "microdata"}))
+HERO_TIERS = (frozenset({"hero"}), frozenset({"og"}), frozenset({"jsonld_product", "microdata"}))
 
 KEPT_FORMATS = frozenset(FORMAT_FACTORS)
 MIN_SHORT_SIDE = 200
