@@ -52,6 +52,7 @@ SIGNAL_WEIGHTS = {
     "og": 0.35,
     "jsonld_product": 0.35,
     "microdata": 0.35,
+    "platform": 0.35,
     "gallery": 0.25,
     "hero": 0.2,
     "zoom": 0.15,
@@ -60,7 +61,7 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
-HERO_TIERS = (frozenset({"hero"}), frozenset({"og"}), frozenset({"jsonld_product", "microdata"}))
+HERO_TIERS = (frozenset({"hero"}), frozenset({"og"}), frozenset({"jsonld_product", "microdata", "platform"}))
 
 KEPT_FORMATS = frozenset(FORMAT_FACTORS)
 MIN_SHORT_SIDE = 200
@@ -70,8 +71,8 @@ SPRITE_MIN_ASPECT, SPRITE_MAX_SHORT_SIDE = 4.0, 128
 MAX_ASPECT = 4.0
 PLACEHOLDER_MAX_COLORS, PLACEHOLDER_MAX_ENTROPY = 4, 0.5
 GRAPHIC_MAX_COLORS = 64
-STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "gallery", "hero", "zoom"})
-PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata"})
+STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform", "gallery", "hero", "zoom"})
+PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
 NAME_JUNK = (
     ("pixel", "tracking_pixel"),

@@ -42,13 +42,14 @@ def test_srcset_contributes_its_largest_entry():
     assert result[f"{BASE}/l.jpg"].source == "srcset"
 
 
-def test_picture_sources_contribute_their_largest_entries():
-    """<picture><source srcset> entries are candidates, and the fallback <img> too."""
+def test_picture_sources_contribute_their_largest_decodable_entries():
+    """<picture><source srcset> of a decodable type (or untyped) count; AVIF/JXL sources are passed over."""
     result = found(
         '<picture><source type="image/avif" srcset="/a.avif 1x, /a2.avif 2x">'
-        '<source type="image/webp" srcset="/a.webp"><img src="/a.jpg"></picture>'
+        '<source type="image/jxl" srcset="/a.jxl">'
+        '<source type="image/webp" srcset="/a.webp, /a2.webp 2x"><img src="/a.jpg"></picture>'
     )
-    assert set(result) == {f"{BASE}/a2.avif", f"{BASE}/a.webp", f"{BASE}/a.jpg"}
+    assert set(result) == {f"{BASE}/a2.webp", f"{BASE}/a.jpg"}
     assert {candidate.source for candidate in result.values()} == {"picture"}
 
 

@@ -1,0 +1,113 @@
+"""Hints from the markup around an image: class/id/alt words, page chrome, related-product blocks, URL words.
+
+`element_hints` reads the element's own class, id, aria-label and short alt text and those
+of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PHRASES
+(camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
+block adds `related`, and header/footer/nav outside main/article adds `chrome`. `url_hints`
+reads only unambiguous words from the file path, tracking hosts, SVGs and data: URIs. The
+hints are explained in docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
+SHORT_ALT_WORDS = 4  # "Acme logo" names a logo; "Mug with our logo printed" describes a product
+CHROME_TAGS = frozenset({"header", "footer", "nav"})
+CONTENT_TAGS = frozenset({"main", "article"})
+
+# hint -> comma-separated phrases matched against the tokens of class, id, short alt text and
+# (for URL_HINTS only) the URL path.
+HINT_PHRASES: dict[str, str] = {
+    "logo": "logo, logos, site logo, brand logo",
+    "icon": "icon, icons, ico, favicon, glyph, emoji",
+    "sprite": "sprite, sprites",
+    "badge": "badge, badges, payment, payments, pay, trust, seal, visa, mastercard, paypal, amex, rating, stars, flag, flags, award",
+    "avatar": "avatar, avatars, gravatar, reviewer, author photo, user photo, profile photo",
+    "placeholder": "placeholder, spacer, spinner, loader, no image, noimage, coming soon",
+    "pixel": "pixel, tracking, tracker, beacon, 1x1",
+    "promo": "promo, promotion, advert, advertisement, sponsored",
+    "gallery": "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
+    "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media",
+    "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
+    "lifestyle": "lifestyle, in use, scene, lookbook",
+}
+RELATED_PHRASES_TEXT = (
+    "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
+    "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
+    "more products, other products, customers also"
+)
+
+
+def _phrases(text: str) -> tuple[str, ...]:
+    return tuple(phrase.strip() for phrase in text.split(","))
+
+
+HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
+RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
+# Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
+URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
+TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
+
+
+def element_hints(element: Any) -> frozenset[str]:
+    """Hints from the element's own class/id/short alt and its ancestors' class/id and tags."""
+    ancestors = list(element.iterancestors())
+    near = [_describe(element, with_alt=True), *(_describe(node) for node in ancestors[:NEAR_ANCESTORS])]
+    hints = keyword_hints(" ".join(near), HINT_KEYWORDS)
+    if keyword_hints(" ".join(_describe(node) for node in ancestors), {"related": RELATED_PHRASES}):
+        hints.add("related")
+    if _in_page_chrome(ancestors):
+        hints.add("chrome")
+    return frozenset(hints)
+
+
+def _describe(element: Any, *, with_alt: bool = False) -> str:
+    parts = [element.get("class") or "", element.get("id") or "", element.get("aria-label") or ""]
+    alt = element.get("alt") or ""
+    if with_alt and len(alt.split()) <= SHORT_ALT_WORDS:
+        parts.append(alt)
+    return " ".join(parts)
+
+
+def _in_page_chrome(ancestors: list[Any]) -> bool:
+    tags = [str(node.tag).lower() for node in ancestors]
+    return any(tag in CHROME_TAGS for tag in tags) and not any(tag in CONTENT_TAGS for tag in tags)
+
+
+CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
+NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def tokens_of(text: str) -> list[str]:
+    """Lower-case word tokens; camelCase, kebab-case and snake_case are split."""
+    return [token for token in NON_WORD.split(CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()) if token]
+
+
+def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+    """The hints whose phrases occur as whole tokens in `text` ("icon32" counts as "icon")."""
+    tokens = tokens_of(text)
+    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
+    joined = f" {' '.join(tokens)} "
+    return {
+        hint
+        for hint, phrases in table.items()
+        if any((f" {phrase} " in joined) if " " in phrase else (phrase in words) for phrase in phrases)
+    }
+
+
+def url_hints(url: str) -> frozenset[str]:
+    """Hints read from the URL: unambiguous file-name words, tracking hosts, SVG and data: URIs."""
+    if url.startswith("data:"):
+        return frozenset({"data_uri", "svg"} if url.lower().startswith("data:image/svg") else {"data_uri"})
+    parts = urlsplit(url)
+    table = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
+    hints = keyword_hints(parts.path, table)
+    if set(tokens_of(parts.hostname or "")) & TRACKING_HOST_WORDS:
+        hints.add("pixel")
+    if parts.path.lower().endswith((".svg", ".svgz")):
+        hints.add("svg")
+    return frozenset(hints)
