@@ -39,6 +39,8 @@ CLOUDINARY_TRANSFORM = re.compile(r"(/image/upload/)(?:[a-z]{1,3}_[^/]*,?)+/", r
 
 def largest_variant(url: str) -> str | None:
     """The URL of the largest copy this CDN URL is a resized variant of, or None."""
+    if not CDN_MARKERS.search(url):
+        return None
     parts = urlsplit(url)
     where = parts.netloc.lower() + parts.path
     for markers, upgrade in RULES:
@@ -86,3 +88,4 @@ RULES: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = (
     (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),
     (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
 )
+CDN_MARKERS = re.compile("|".join(re.escape(marker) for markers, _upgrade in RULES for marker in markers))

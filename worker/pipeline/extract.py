@@ -31,7 +31,14 @@ from worker.pipeline.extract_structured import (
     script_images,
     woocommerce_variation_images,
 )
-from worker.pipeline.hints import element_hints, keyword_hints, tokens_of, url_hints
+from worker.pipeline.hints import (
+    AncestorCache,
+    element_hints,
+    keyword_hints,
+    lineage_of,
+    tokens_of,
+    url_hints,
+)
 from worker.pipeline.types import Candidate, Page
 from worker.pipeline.urls import largest_srcset_entry, resolve_url
 
@@ -75,11 +82,15 @@ PLATFORM_ATTRS = (
 )
 BACKGROUND_ATTRS_ALL = ("style", *BACKGROUND_ATTRS)
 # One XPath union returns every element worth a look, in document order, without a Python-level walk.
-CANDIDATE_XPATH = " | ".join(
-    [
-        "//img | //source | //meta | //link | //a[@href] | //script | //noscript",
-        "//*[" + " or ".join(f"@{name}" for name in (*BACKGROUND_ATTRS_ALL, *PLATFORM_ATTRS)) + "]",
-    ]
+# One XPath union returns the elements and attributes worth a look, in document order; a
+# Python-level walk over every element, or a predicate on every element, costs several parses.
+CANDIDATE_XPATH = etree.XPath(
+    " | ".join(
+        [
+            *(f"//{tag}" for tag in ("img", "source", "script", "noscript", "meta", "link", "a")),
+            *(f"//@{name}" for name in (*BACKGROUND_ATTRS_ALL, *PLATFORM_ATTRS)),
+        ]
+    )
 )
 DECODABLE_TYPES = frozenset(
     {"", "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
@@ -100,6 +111,7 @@ class CandidateCollector:
     base_url: str
     limit: int
     found: dict[str, Candidate] = field(default_factory=dict)
+    ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
 
     def add(
         self,
@@ -137,15 +149,14 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
     if document is None:
         return []
     collector = CandidateCollector(base_url=document_base_url(document, page.url), limit=limit)
-    for element in document.xpath(CANDIDATE_XPATH):
-        handler = ELEMENT_HANDLERS.get(element.tag)
-        if handler is not None:
-            handler(element, collector)
-        attributes = element.attrib
-        if any(name in attributes for name in BACKGROUND_ATTRS_ALL):
-            collect_backgrounds(element, collector)
-        if element.tag != "img" and any(name in attributes for name in PLATFORM_ATTRS):
-            collect_platform_attributes(element, collector)
+    for node in CANDIDATE_XPATH(document):
+        if not isinstance(node, str):
+            ELEMENT_HANDLERS[node.tag](node, collector)
+        elif node.attrname in PLATFORM_ATTRS:
+            if node.getparent().tag != "img":  # collect_img reads its own zoom attributes
+                collect_platform_attributes(node.getparent(), node.attrname, collector)
+        else:
+            collect_backgrounds(node.getparent(), node.attrname, collector)
     return list(collector.found.values())
 
 
@@ -189,11 +200,11 @@ def _larger(a: int | None, b: int | None) -> int | None:
 
 def collect_img(element: Any, collector: CandidateCollector) -> None:
     """`<img>`: lazy attributes first, then src (unless it is the lazy loader's placeholder), srcset, zoom."""
-    hints = element_hints(element)
+    hints = element_hints(element, collector.ancestors)
     if (element.get("itemprop") or "").strip().lower() == "image":
         hints |= {"microdata"}
-    source = "noscript" if _has_ancestor(element, {"noscript"}) else "img"
-    if _has_ancestor(element, {"picture"}):
+    source = "noscript" if _has_ancestor(element, {"noscript"}, collector) else "img"
+    if _has_ancestor(element, {"picture"}, collector):
         source = "picture"
     alt = element.get("alt")
     width, height = int_attr(element.get("width")), int_attr(element.get("height"))
@@ -216,11 +227,11 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
 
 def collect_source(element: Any, collector: CandidateCollector) -> None:
     """`<picture><source srcset>`: the largest entry of each source whose type we can decode."""
-    if not _has_ancestor(element, {"picture"}):
+    if not _has_ancestor(element, {"picture"}, collector):
         return
     if (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
         return  # AVIF/JPEG XL/HEIC: the browser's choice, not ours; the fallback <img> is still there
-    hints = element_hints(element)
+    hints = element_hints(element, collector.ancestors)
     for name in ("srcset", *LAZY_SRCSET_ATTRS):
         collect_srcset(element.get(name), "picture", hints, None, collector)
 
@@ -268,8 +279,11 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
 def collect_anchor(element: Any, collector: CandidateCollector) -> None:
     """`<a href="…/large.jpg">`: a link to an image file, often the full-size version of a thumbnail."""
     href = element.get("href") or ""
-    if urlsplit(href.strip()).path.lower().endswith(IMAGE_EXTENSIONS):
-        collector.add(href, "anchor", element_hints(element) | {"linked"})
+    lowered = href.lower()
+    if any(ext in lowered for ext in IMAGE_EXTENSIONS) and urlsplit(href.strip()).path.lower().endswith(
+        IMAGE_EXTENSIONS
+    ):
+        collector.add(href, "anchor", element_hints(element, collector.ancestors) | {"linked"})
 
 
 def collect_script(element: Any, collector: CandidateCollector) -> None:
@@ -296,19 +310,18 @@ def collect_noscript(element: Any, collector: CandidateCollector) -> None:
         collect_img(image, collector)
 
 
-def collect_platform_attributes(element: Any, collector: CandidateCollector) -> None:
+def collect_platform_attributes(element: Any, name: str, collector: CandidateCollector) -> None:
     """WooCommerce variations, Magento `data-gallery`, BigCommerce gallery links, zoom attributes."""
-    hints = element_hints(element)
-    variations = element.get("data-product_variations")
-    if variations:
-        _add_platform(woocommerce_variation_images(variations), collector, hints)
-    gallery = element.get("data-gallery")
-    if gallery and "{" in gallery:
-        _add_platform(magento_data_images(load_lenient_json(gallery)), collector, hints)
-    new_image = element.get("data-image-gallery-new-image-url")
-    if new_image:
-        collector.add(new_image, "platform", hints | {"gallery"})
-    collect_zoom(element, hints, None, collector)
+    value = element.get(name) or ""
+    hints = element_hints(element, collector.ancestors)
+    if name == "data-product_variations":
+        _add_platform(woocommerce_variation_images(value), collector, hints)
+    elif name == "data-gallery" and "{" in value:
+        _add_platform(magento_data_images(load_lenient_json(value)), collector, hints)
+    elif name == "data-image-gallery-new-image-url":
+        collector.add(value, "platform", hints | {"gallery"})
+    else:
+        collector.add(value, "zoom", hints | {"zoom"})
 
 
 def _add_platform(
@@ -318,14 +331,17 @@ def _add_platform(
         collector.add(url, "platform", hints | platform_hints)
 
 
-def collect_backgrounds(element: Any, collector: CandidateCollector) -> None:
-    """`url()` in an inline style, and lazy background attributes, on any element."""
-    style = element.get("style")
-    lazy = [element.get(name) for name in BACKGROUND_ATTRS if element.get(name)]
-    if not lazy and not (style and "url(" in style.lower()):
-        return
-    hints = element_hints(element) | {"css"}
-    for url in [*css_urls(style or ""), *lazy]:
+def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) -> None:
+    """`url()` in an inline style, or a lazy background attribute, on any element."""
+    value = element.get(name) or ""
+    if name == "style":
+        if "url(" not in value.lower():
+            return
+        urls = css_urls(value)
+    else:
+        urls = [value]
+    hints = element_hints(element, collector.ancestors) | {"css"}
+    for url in urls:
         collector.add(url, "css", hints)
 
 
@@ -348,8 +364,8 @@ ELEMENT_HANDLERS: dict[str, Callable[[Any, CandidateCollector], None]] = {
 }
 
 
-def _has_ancestor(element: Any, tags: set[str]) -> bool:
-    return any(str(node.tag).lower() in tags for node in element.iterancestors())
+def _has_ancestor(element: Any, tags: set[str], collector: CandidateCollector) -> bool:
+    return not lineage_of(element, collector.ancestors).tags.isdisjoint(tags)
 
 
 def is_placeholder_src(src: str | None) -> bool:
