@@ -36,11 +36,14 @@ HINT_PHRASES: dict[str, str] = {
     "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media",
     "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
     "lifestyle": "lifestyle, in use, scene, lookbook",
+    "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
 }
 RELATED_PHRASES_TEXT = (
     "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
     "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
-    "more products, other products, customers also"
+    "more products, other products, customers also, customers who, complete the look, shop the look, "
+    "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
+    "sponsored products, trending products, best sellers, bestsellers"
 )
 
 

@@ -73,6 +73,14 @@ def test_score_falls_with_extreme_aspect_at_equal_pixels():
     assert values[1] > values[2] > values[3]
 
 
+def test_score_rises_with_jpeg_quality():
+    """A JPEG saved at a higher quality scores higher; lossless formats count as full quality."""
+    values = scores([info(jpeg_quality=q) for q in (20, 40, 60, 80, 95)])
+    assert values == sorted(values)
+    assert values[0] < values[-1]
+    assert scores([info(image_format="PNG")]) >= scores([info(jpeg_quality=95)])
+
+
 def test_score_prefers_full_color_formats():
     """GIF (256 colors) scores below JPEG, PNG and WebP."""
     gif, jpg, png, webp = scores([info(image_format=name) for name in ("GIF", "JPEG", "PNG", "WEBP")])
@@ -168,7 +176,10 @@ def test_hero_falls_back_to_jsonld_then_best_product():
         (("logo", "gallery"), None),
         (("icon", "og"), None),
         (("related", "jsonld_product"), None),
-        (("css", "chrome"), None),
+        (("css", "chrome"), "page_chrome"),
+        (("chrome", "og"), None),
+        (("chrome", "gallery"), None),
+        (("social",), "social"),
         ((), None),
     ],
 )
