@@ -383,6 +383,74 @@ def boutique(writer: _Writer, seed: int) -> PageTruth:
     return _page(writer, f"/boutique/vase-{seed}.html", "Vase", head, main + rest)
 
 
+def shopify_look(writer: _Writer, seed: int) -> PageTruth:
+    """Shopify with a mega-menu promo in the header, "complete the look" upsells and an Instagram feed."""
+    base = "/cdn/shop/products"
+    views = []
+    for index, role in enumerate(("hero", "product", "lifestyle")):
+        name = f"look{seed}-{index}"
+        files = {f"{base}/{name}_540x.jpg": 540, f"{base}/{name}.jpg": None}
+        views.append(_photo(writer, name, role, seed * 10 + index, files, (f"{base}/{name}.jpg?v=2",)))
+    menu = _junk_file(
+        writer,
+        f"/cdn/shop/files/menu-promo{seed}_600x.jpg",
+        "page_chrome",
+        lifestyle_photo(seed + 900, (600, 400)),
+        "JPEG",
+    )
+    writer.file(f"/cdn/shop/files/menu-promo{seed}.jpg", jpeg(lifestyle_photo(seed + 900, (600, 400))))
+    header = f'<header class="site-header"><nav class="mega-menu"><div class="mega-menu__promo"><img src="{menu}" alt="New season"></div></nav></header>'
+    gallery = "".join(
+        f'<div class="product__media-item{" is-active" if i == 0 else ""}"><img src="{v[0]}" alt="Lamp" width="540" height="540"></div>'
+        for i, v in enumerate(views)
+    )
+    look = _related(
+        writer, [f"{base}/look-other{seed}-{i}_360x.jpg" for i in range(2)], '<div class="complete-the-look">'
+    )
+    feed = ""
+    for index in range(2):
+        path = _junk_file(
+            writer,
+            f"/cdn/shop/files/ig{seed}-{index}.jpg",
+            "social",
+            lifestyle_photo(seed + 950 + index, (500, 500)),
+            "JPEG",
+        )
+        feed += f'<a href="https://instagram.com/p/{index}"><img src="{path}" alt=""></a>'
+    head = f'<meta property="og:image" content="{views[0][1]}?v=2">'
+    body = f'<div class="product__media-list">{gallery}</div>{look}<section class="instagram-feed">{feed}</section>'
+    return _page(writer, f"/shopify/look-{seed}.html", "Lamp", head, header + body)
+
+
+def woocommerce_plain(writer: _Writer, seed: int) -> PageTruth:
+    """WooCommerce without og:image or JSON-LD: the featured image is only marked by wp-post-image."""
+    up = f"/wp-content/uploads/2023/1{seed % 3}"
+    views = []
+    for index in range(3):
+        name = f"chair{seed}-{index}"
+        files = {f"{up}/{name}-300x300.jpg": 300, f"{up}/{name}.jpg": None}
+        views.append(_photo(writer, name, "hero" if index == 1 else "product", seed * 10 + index, files))
+    order = [
+        views[1],
+        views[0],
+        views[2],
+    ]  # the featured image is not the largest file name nor first in the HTML
+    thumbs = "".join(
+        f'<li><img src="{v[0]}" class="attachment-woocommerce_thumbnail" alt=""></li>' for v in order[1:]
+    )
+    featured = (
+        f'<div class="woocommerce-product-gallery__image"><a href="{order[0][1]}">'
+        f'<img src="{order[0][0]}" class="wp-post-image" alt="Chair" data-large_image="{order[0][1]}"></a></div>'
+    )
+    return _page(
+        writer,
+        f"/woo/chair-{seed}.html",
+        "Chair",
+        "",
+        f'<ol class="flex-control-nav">{thumbs}</ol>{featured}',
+    )
+
+
 PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_dawn": shopify_dawn,
     "shopify_debut": shopify_debut,
@@ -393,6 +461,8 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "scene7": scene7,
     "demandware": demandware,
     "boutique": boutique,
+    "shopify_look": shopify_look,
+    "woocommerce_plain": woocommerce_plain,
 }
 
 

@@ -1,12 +1,17 @@
 """Find every candidate image a page references, with the signals around it; pure lxml, no I/O.
 
 Sources, in document order: `<img src>` and `srcset` (largest entry), lazy-load attributes
-(their placeholder `src` is ignored), `<picture><source srcset>`, zoom/full-size attributes
-and links to image files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link
-rel=image_src>` and image preloads, JSON-LD `Product.image`, and `url()` in inline styles.
-URLs are resolved against `<base href>` and the page's final URL; `data:` URIs and SVGs are
-recorded so the pipeline can skip them with a reason. A URL found twice becomes one
-candidate whose hints are the union of both finds. The hints are explained in docs/scoring.md.
+(their placeholder `src` is ignored; Shopify's `{width}` is filled in), `<picture><source>`
+of a decodable type, zoom/full-size attributes (also Amazon `data-old-hires` and
+`data-a-dynamic-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
+files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py),
+and `url()` in inline styles. A CDN URL asking for a resized copy also yields the full-size
+URL first (cdn.py), the original staying as the fallback. URLs are resolved against `<base
+href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can skip
+them with a reason. A URL found twice becomes one candidate whose hints are the union of
+both finds. One XPath union finds the elements and attributes worth reading, so the cost
+stays near the parse. The sources and hints are explained in docs/scoring.md.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ HINT_PHRASES: dict[str, str] = {
     "pixel": "pixel, tracking, tracker, beacon, 1x1",
     "promo": "promo, promotion, advert, advertisement, sponsored",
     "gallery": "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
-    "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media",
+    "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media, wp post image",
     "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
     "lifestyle": "lifestyle, in use, scene, lookbook",
     "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",

@@ -19,8 +19,9 @@ Quality score (every factor is in [0, 1] and never decreases as its input improv
 Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
 outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
-`choose_hero`: the best-scored image named by og:image/twitter:image or marked hero, else by
-JSON-LD/microdata Product, else the best-scored product shot. `image_type` is hero for the
+`choose_hero` in HERO_TIERS order: the best-scored image the page marks as hero/main, else
+the best named by og:image/twitter:image, else by JSON-LD/microdata/platform product JSON,
+else the best-scored product shot. `image_type` is hero for the
 hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from backend.models import ImageType
-from worker.pipeline import rank_image
+from worker.pipeline import rank_image, rank_images
 from worker.pipeline.score import (
     MIN_SHORT_SIDE,
     choose_hero,
@@ -223,3 +224,24 @@ def test_wide_banner_named_by_the_page_is_not_junk():
     """The extreme-aspect rule spares a wide image that the page marks as hero or og."""
     assert junk_reason(candidate("hero"), info(2000, 400)) is None
     assert junk_reason(candidate(), info(2000, 400)) == "extreme_aspect"
+
+
+def test_marked_hero_beats_og():
+    """An image the page marks as hero/main wins over the og:image (often a crop or a banner)."""
+    images = [ranked("og", side=1200, position=0), ranked("hero", side=700, position=1)]
+    assert choose_hero(images) == 1
+
+
+def test_platform_json_counts_like_jsonld_for_the_hero():
+    """Without hero/og marks, an image named by shop-platform product JSON is the hero."""
+    assert choose_hero([ranked(side=1200, position=0), ranked("platform", side=600, position=1)]) == 1
+
+
+def test_ranking_puts_the_hero_first():
+    """rank_images returns the hero first even when another image scores higher."""
+    big = ranked("gallery", "zoom", side=1600, position=0)
+    other = dataclasses.replace(big.info, width=500, height=500, content_hash="other", phash="f" * 64)
+    images = [big, rank_image(candidate("og", position=1, url="https://shop.example.com/1.jpg"), b"", other)]
+    kept, _skips = rank_images(images, max_images=5)
+    assert kept[0].is_hero
+    assert kept[0].candidate.position == 1
