@@ -117,6 +117,7 @@ class CandidateCollector:
     limit: int
     found: dict[str, Candidate] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
+    resolved: dict[str, str | None] = field(default_factory=dict)  # raw reference -> absolute URL
 
     def add(
         self,
@@ -130,7 +131,11 @@ class CandidateCollector:
     ) -> None:
         if raw and "{" in raw:
             raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
-        url = resolve_url(raw, self.base_url)
+        if raw is None:
+            return
+        if raw not in self.resolved:
+            self.resolved[raw] = resolve_url(raw, self.base_url)
+        url = self.resolved[raw]
         if url is None:
             return
         all_hints = frozenset(hints) | url_hints(url)
