@@ -26,7 +26,12 @@ The server (ThreadingHTTPServer on 127.0.0.1, an ephemeral port, HTTP/1.1 keep-a
 - `/no-referer/<path>`: 403 when the request carries a Referer, else <path>;
 - `/referer-only/<path>`: 403 when it carries none, else <path>;
 - `/headers.json`: the request's headers as a JSON object;
-- replaces `__HOST__` in HTML with the request's Host (for protocol-relative URLs).
+- replaces `__HOST__` in HTML with the request's Host (for protocol-relative URLs);
+- serves `<path>` + QUERY_MARK + `<query>` when that file exists (`query_file`), so an image
+  CDN's `?wid=300` can be a different file from its `?wid=2000`; else the query is ignored.
+
+`tests/shoppages.py` builds a second site on the same server: pages shaped like the big
+shop platforms (`build_platform_site`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,13 @@ CONTENT_TYPES = {
     ".json": "application/json",
 }
 WHITE = (255, 255, 255)
+QUERY_MARK = "__q__"
+
+
+def query_file(path: str) -> str:
+    """The file name that serves `path` with its query string (see the server notes above)."""
+    base, _, query = path.partition("?")
+    return f"{base}{QUERY_MARK}{query}" if query else base
 
 
 @dataclass(frozen=True)
@@ -502,7 +514,7 @@ class _ShopHandler(BaseHTTPRequestHandler):
         """Stay quiet: tests read the pipeline's output, not the access log."""
 
     def do_GET(self) -> None:
-        path = unquote(urlsplit(self.path).path)
+        path, query = unquote(urlsplit(self.path).path), urlsplit(self.path).query
         prefix = "/" + path.split("/")[1] if path.count("/") > 1 else ""
         if path in self.redirects:
             self._send(302, b"", "text/plain", {"Location": self.redirects[path]})
@@ -520,10 +532,15 @@ class _ShopHandler(BaseHTTPRequestHandler):
         ):
             self._send(403, b"hotlinking refused", "text/plain")
         else:
-            self._file(path.removeprefix(prefix) if prefix in ("/no-referer", "/referer-only") else path)
+            self._file(
+                path.removeprefix(prefix) if prefix in ("/no-referer", "/referer-only") else path, query
+            )
 
-    def _file(self, path: str, *, trickle: bool = False) -> None:
+    def _file(self, path: str, query: str = "", *, trickle: bool = False) -> None:
         target = (self.root / path.lstrip("/")).resolve()
+        with_query = (self.root / query_file(f"{path}?{unquote(query)}").lstrip("/")).resolve()
+        if query and with_query.is_relative_to(self.root) and with_query.is_file():
+            target = with_query
         if target.is_dir():
             target = target / "index.html"
         if not target.is_relative_to(self.root) or not target.is_file():

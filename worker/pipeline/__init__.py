@@ -3,7 +3,7 @@
 Stage order: validate URL → fetch page → extract candidates → skip what the markup already
 condemns (data: URIs, SVGs, junk hints) → download and measure the rest on a bounded thread
 pool sharing one keep-alive session → drop junk by pixels → score and classify → dedupe →
-rank → keep the best `max_images` (the hero always among them).
+rank → keep the best `max_images` (the hero always among them, and first).
 
 Page-level failures raise the JobFailedError subclasses of backend.errors. A problem with one
 image never raises: it becomes a Skip whose `failed` flag tells a broken image (download
@@ -272,4 +272,10 @@ def rank_images(images: Sequence[RankedImage], max_images: int) -> tuple[list[Ra
         kept = [*rescored[: max_images - 1], rescored[hero_index]]
     dropped = [image for image in rescored if not any(image is k for k in kept)]
     skips += [Skip(i.candidate.url, "over_limit", f"ranked below the best {max_images}") for i in dropped]
-    return sorted(kept, key=best_first_key), skips
+    return hero_first(sorted(kept, key=best_first_key)), skips
+
+
+def hero_first(images: list[RankedImage]) -> list[RankedImage]:
+    """The ranking with the hero on top: it is the page's main picture, whatever its score."""
+    heroes = [image for image in images if image.is_hero]
+    return heroes + [image for image in images if not image.is_hero]

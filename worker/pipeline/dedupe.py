@@ -8,6 +8,11 @@ our test photos, while two different products on the same white backdrop sit 18 
 apart (a 64-bit hash put such pairs 2 bits apart, hence the larger hash). The copy that is
 kept takes over the product signals (og, JSON-LD, gallery…) of the ones dropped, so an
 og:image copy still marks its picture.
+
+Crops: an og:image 1200×630 cut from a square gallery photo has another aspect ratio, so its
+hash is compared with the matching region of the larger picture instead (crops.py). The
+uncropped picture is kept, even when the crop scored higher (an og hint), and inherits the
+crop's signals.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 
 import imagehash
 
+from worker.pipeline.crops import DecodeCache, is_crop_of
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
 from worker.pipeline.types import ImageInfo, RankedImage, Skip
 
@@ -39,7 +45,25 @@ def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]
         original, how = match
         kept[original] = absorb_hints(kept[original], image)
         skips.append(Skip(image.candidate.url, "duplicate", f"{how} of {kept[original].candidate.url}"))
-    return kept, skips
+    unique, crop_skips = collapse_crops(kept)
+    return unique, skips + crop_skips
+
+
+def collapse_crops(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]]:
+    """Drop every image that is a crop of a larger one; the larger absorbs its signals. Order is kept."""
+    cache: DecodeCache = {}
+    order = sorted(range(len(images)), key=lambda i: -images[i].info.width * images[i].info.height)
+    wholes: dict[int, RankedImage] = {}
+    skips: list[Skip] = []
+    for index in order:
+        image = images[index]
+        found = next((key for key, whole in wholes.items() if is_crop_of(image, whole, cache)), None)
+        if found is None:
+            wholes[index] = image
+            continue
+        wholes[found] = absorb_hints(wholes[found], image)
+        skips.append(Skip(image.candidate.url, "duplicate", f"crop of {wholes[found].candidate.url}"))
+    return [wholes[index] for index in sorted(wholes)], skips
 
 
 def find_duplicate(

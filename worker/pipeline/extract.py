@@ -1,20 +1,24 @@
 """Find every candidate image a page references, with the signals around it; pure lxml, no I/O.
 
 Sources, in document order: `<img src>` and `srcset` (largest entry), lazy-load attributes
-(their placeholder `src` is ignored), `<picture><source srcset>`, zoom/full-size attributes
-and links to image files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link
-rel=image_src>` and image preloads, JSON-LD `Product.image`, and `url()` in inline styles.
-URLs are resolved against `<base href>` and the page's final URL; `data:` URIs and SVGs are
-recorded so the pipeline can skip them with a reason. A URL found twice becomes one
-candidate whose hints are the union of both finds. The hints are explained in docs/scoring.md.
+(their placeholder `src` is ignored; Shopify's `{width}` is filled in), `<picture><source>`
+of a decodable type, zoom/full-size attributes (also Amazon `data-old-hires` and
+`data-a-dynamic-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
+files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py),
+and `url()` in inline styles. A CDN URL asking for a resized copy also yields the full-size
+URL first (cdn.py), the original staying as the fallback. URLs are resolved against `<base
+href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can skip
+them with a reason. A URL found twice becomes one candidate whose hints are the union of
+both finds. One XPath union finds the elements and attributes worth reading, so the cost
+stays near the parse. The sources and hints are explained in docs/scoring.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,55 +26,87 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
+from worker.pipeline.cdn import largest_variant
+from worker.pipeline.extract_structured import (
+    PlatformImage,
+    dynamic_image_url,
+    load_lenient_json,
+    magento_data_images,
+    product_image_urls,
+    script_images,
+    woocommerce_variation_images,
+)
+from worker.pipeline.hints import (
+    AncestorCache,
+    element_hints,
+    keyword_hints,
+    lineage_of,
+    tokens_of,
+    url_hints,
+)
 from worker.pipeline.types import Candidate, Page
 from worker.pipeline.urls import largest_srcset_entry, resolve_url
 
-LAZY_SRC_ATTRS = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-echo", "data-hi-res-src")
-LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set")
-ZOOM_ATTRS = ("data-zoom-image", "data-large_image", "data-zoom", "data-zoom-src", "data-large", "data-full")
+__all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
+
+# Lazy loaders: lazysizes, lozad, Flickity, Slick, Owl, theme code of Shopify/WooCommerce/Magento/BigCommerce.
+LAZY_SRC_ATTRS = (
+    "data-src",
+    "data-lazy-src",
+    "data-original",
+    "data-lazy",
+    "data-echo",
+    "data-hi-res-src",
+    "data-flickity-lazyload",
+    "data-lazyload",
+    "data-image",
+    "data-img-src",
+    "data-main-image",
+)
+LAZY_SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "data-original-set", "data-bgset")
+ZOOM_ATTRS = (
+    "data-zoom-image",
+    "data-large_image",
+    "data-zoom",
+    "data-zoom-src",
+    "data-large",
+    "data-full",
+    "data-old-hires",
+    "data-large-image",
+    "data-full-image",
+    "data-image-gallery-zoom-image-url",
+)
 BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image")
+# Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).
+PLATFORM_ATTRS = (
+    "data-product_variations",
+    "data-gallery",
+    "data-image-gallery-new-image-url",
+    "data-image-gallery-zoom-image-url",
+    "data-zoom-image",
+)
+BACKGROUND_ATTRS_ALL = ("style", *BACKGROUND_ATTRS)
+# One XPath union returns every element worth a look, in document order, without a Python-level walk.
+# One XPath union returns the elements and attributes worth a look, in document order; a
+# Python-level walk over every element, or a predicate on every element, costs several parses.
+CANDIDATE_XPATH = etree.XPath(
+    " | ".join(
+        [
+            *(f"//{tag}" for tag in ("img", "source", "script", "noscript", "meta", "link", "a")),
+            *(f"//@{name}" for name in (*BACKGROUND_ATTRS_ALL, *PLATFORM_ATTRS)),
+        ]
+    )
+)
+DECODABLE_TYPES = frozenset(
+    {"", "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
+)
+WIDTH_PLACEHOLDER = re.compile(r"\{width\}", re.IGNORECASE)
+PLACEHOLDER_WIDTH = "2048"  # Shopify themes write _{width}x and fill it in with JS
 META_IMAGE_NAMES = frozenset(
     {"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"}
 )
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
-NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
-SHORT_ALT_WORDS = 4  # "Acme logo" names a logo; "Mug with our logo printed" describes a product
-CHROME_TAGS = frozenset({"header", "footer", "nav"})
-CONTENT_TAGS = frozenset({"main", "article"})
-
-# hint -> comma-separated phrases matched against the tokens of class, id, short alt text and
-# (for URL_HINTS only) the URL path.
-HINT_PHRASES: dict[str, str] = {
-    "logo": "logo, logos, site logo, brand logo",
-    "icon": "icon, icons, ico, favicon, glyph, emoji",
-    "sprite": "sprite, sprites",
-    "badge": "badge, badges, payment, payments, pay, trust, seal, visa, mastercard, paypal, amex, rating, stars, flag, flags, award",
-    "avatar": "avatar, avatars, gravatar, reviewer, author photo, user photo, profile photo",
-    "placeholder": "placeholder, spacer, spinner, loader, no image, noimage, coming soon",
-    "pixel": "pixel, tracking, tracker, beacon, 1x1",
-    "promo": "promo, promotion, advert, advertisement, sponsored",
-    "gallery": "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
-    "hero": "hero, main image, primary image, featured image, product main, main photo",
-    "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
-    "lifestyle": "lifestyle, in use, scene, lookbook",
-}
-RELATED_PHRASES_TEXT = (
-    "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
-    "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
-    "more products, other products, customers also"
-)
-
-
-def _phrases(text: str) -> tuple[str, ...]:
-    return tuple(phrase.strip() for phrase in text.split(","))
-
-
-HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
-RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
-# Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
-URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
-TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
 
 
 @dataclass
@@ -80,6 +116,8 @@ class CandidateCollector:
     base_url: str
     limit: int
     found: dict[str, Candidate] = field(default_factory=dict)
+    ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
+    resolved: dict[str, str | None] = field(default_factory=dict)  # raw reference -> absolute URL
 
     def add(
         self,
@@ -91,15 +129,28 @@ class CandidateCollector:
         width: int | None = None,
         height: int | None = None,
     ) -> None:
-        url = resolve_url(raw, self.base_url)
+        if raw and "{" in raw:
+            raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
+        if raw is None:
+            return
+        if raw not in self.resolved:
+            self.resolved[raw] = resolve_url(raw, self.base_url)
+        url = self.resolved[raw]
         if url is None:
             return
         all_hints = frozenset(hints) | url_hints(url)
-        found = Candidate(url, source, len(self.found), alt or None, width, height, all_hints)
-        if url in self.found:
-            self.found[url] = merge_candidates(self.found[url], found)
+        larger = largest_variant(url) if not url.startswith("data:") else None
+        if larger is not None:  # the full-size copy first; the original stays as the fallback
+            self.put(
+                Candidate(larger, source, len(self.found), alt or None, None, None, all_hints | {"upsized"})
+            )
+        self.put(Candidate(url, source, len(self.found), alt or None, width, height, all_hints))
+
+    def put(self, found: Candidate) -> None:
+        if found.url in self.found:
+            self.found[found.url] = merge_candidates(self.found[found.url], found)
         elif len(self.found) < self.limit:
-            self.found[url] = found
+            self.found[found.url] = found
 
 
 def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
@@ -108,11 +159,14 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
     if document is None:
         return []
     collector = CandidateCollector(base_url=document_base_url(document, page.url), limit=limit)
-    for element in document.iter(etree.Element):
-        handler = ELEMENT_HANDLERS.get(str(element.tag).lower())
-        if handler is not None:
-            handler(element, collector)
-        collect_backgrounds(element, collector)
+    for node in CANDIDATE_XPATH(document):
+        if not isinstance(node, str):
+            ELEMENT_HANDLERS[node.tag](node, collector)
+        elif node.attrname in PLATFORM_ATTRS:
+            if node.getparent().tag != "img":  # collect_img reads its own zoom attributes
+                collect_platform_attributes(node.getparent(), node.attrname, collector)
+        else:
+            collect_backgrounds(node.getparent(), node.attrname, collector)
     return list(collector.found.values())
 
 
@@ -156,11 +210,11 @@ def _larger(a: int | None, b: int | None) -> int | None:
 
 def collect_img(element: Any, collector: CandidateCollector) -> None:
     """`<img>`: lazy attributes first, then src (unless it is the lazy loader's placeholder), srcset, zoom."""
-    hints = element_hints(element)
+    hints = element_hints(element, collector.ancestors)
     if (element.get("itemprop") or "").strip().lower() == "image":
         hints |= {"microdata"}
-    source = "noscript" if _has_ancestor(element, {"noscript"}) else "img"
-    if _has_ancestor(element, {"picture"}):
+    source = "noscript" if _has_ancestor(element, {"noscript"}, collector) else "img"
+    if _has_ancestor(element, {"picture"}, collector):
         source = "picture"
     alt = element.get("alt")
     width, height = int_attr(element.get("width")), int_attr(element.get("height"))
@@ -175,13 +229,19 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
         )
     collect_srcset(element.get("srcset"), "srcset", hints, alt, collector)
     collect_zoom(element, hints, alt, collector)
+    dynamic = element.get("data-a-dynamic-image")
+    largest = dynamic_image_url(dynamic) if dynamic else None
+    if largest is not None:
+        collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
 
 
 def collect_source(element: Any, collector: CandidateCollector) -> None:
-    """`<picture><source srcset>`: the largest entry of each source."""
-    if not _has_ancestor(element, {"picture"}):
+    """`<picture><source srcset>`: the largest entry of each source whose type we can decode."""
+    if not _has_ancestor(element, {"picture"}, collector):
         return
-    hints = element_hints(element)
+    if (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
+        return  # AVIF/JPEG XL/HEIC: the browser's choice, not ours; the fallback <img> is still there
+    hints = element_hints(element, collector.ancestors)
     for name in ("srcset", *LAZY_SRCSET_ATTRS):
         collect_srcset(element.get(name), "picture", hints, None, collector)
 
@@ -229,26 +289,69 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
 def collect_anchor(element: Any, collector: CandidateCollector) -> None:
     """`<a href="…/large.jpg">`: a link to an image file, often the full-size version of a thumbnail."""
     href = element.get("href") or ""
-    if urlsplit(href.strip()).path.lower().endswith(IMAGE_EXTENSIONS):
-        collector.add(href, "anchor", element_hints(element) | {"linked"})
+    lowered = href.lower()
+    if any(ext in lowered for ext in IMAGE_EXTENSIONS) and urlsplit(href.strip()).path.lower().endswith(
+        IMAGE_EXTENSIONS
+    ):
+        collector.add(href, "anchor", element_hints(element, collector.ancestors) | {"linked"})
 
 
-def collect_jsonld(element: Any, collector: CandidateCollector) -> None:
-    """`<script type=application/ld+json>`: the images of every Product in it."""
-    if (element.get("type") or "").strip().lower() != "application/ld+json":
+def collect_script(element: Any, collector: CandidateCollector) -> None:
+    """JSON-LD Product images, and the product JSON shop platforms embed (extract_structured.py)."""
+    script_type = (element.get("type") or "").strip().lower()
+    text = element.text or ""
+    if script_type == "application/ld+json":
+        for url in product_image_urls(text):
+            collector.add(url, "jsonld", {"jsonld_product"})
+    elif script_type not in ("", "text/javascript", "module") or "BCData" in text:
+        _add_platform(script_images(script_type, dict(element.attrib), text), collector)
+
+
+def collect_noscript(element: Any, collector: CandidateCollector) -> None:
+    """`<noscript>` whose markup arrived as text (inside <head>, or escaped): parse it and collect."""
+    text = element.text or ""
+    if "<img" not in text.lower():
         return
-    for url in product_image_urls(element.text or ""):
-        collector.add(url, "jsonld", {"jsonld_product"})
-
-
-def collect_backgrounds(element: Any, collector: CandidateCollector) -> None:
-    """`url()` in an inline style, and lazy background attributes, on any element."""
-    style = element.get("style")
-    lazy = [element.get(name) for name in BACKGROUND_ATTRS if element.get(name)]
-    if not lazy and not (style and "url(" in style.lower()):
+    try:
+        fragment = lxml.html.fragment_fromstring(text, create_parent="noscript")
+    except (etree.ParserError, ValueError):
         return
-    hints = element_hints(element) | {"css"}
-    for url in [*css_urls(style or ""), *lazy]:
+    for image in fragment.iter("img"):
+        collect_img(image, collector)
+
+
+def collect_platform_attributes(element: Any, name: str, collector: CandidateCollector) -> None:
+    """WooCommerce variations, Magento `data-gallery`, BigCommerce gallery links, zoom attributes."""
+    value = element.get(name) or ""
+    hints = element_hints(element, collector.ancestors)
+    if name == "data-product_variations":
+        _add_platform(woocommerce_variation_images(value), collector, hints)
+    elif name == "data-gallery" and "{" in value:
+        _add_platform(magento_data_images(load_lenient_json(value)), collector, hints)
+    elif name == "data-image-gallery-new-image-url":
+        collector.add(value, "platform", hints | {"gallery"})
+    else:
+        collector.add(value, "zoom", hints | {"zoom"})
+
+
+def _add_platform(
+    images: Iterable[PlatformImage], collector: CandidateCollector, hints: frozenset[str] = frozenset()
+) -> None:
+    for url, platform_hints in images:
+        collector.add(url, "platform", hints | platform_hints)
+
+
+def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) -> None:
+    """`url()` in an inline style, or a lazy background attribute, on any element."""
+    value = element.get(name) or ""
+    if name == "style":
+        if "url(" not in value.lower():
+            return
+        urls = css_urls(value)
+    else:
+        urls = [value]
+    hints = element_hints(element, collector.ancestors) | {"css"}
+    for url in urls:
         collector.add(url, "css", hints)
 
 
@@ -266,72 +369,13 @@ ELEMENT_HANDLERS: dict[str, Callable[[Any, CandidateCollector], None]] = {
     "meta": collect_meta,
     "link": collect_link,
     "a": collect_anchor,
-    "script": collect_jsonld,
+    "script": collect_script,
+    "noscript": collect_noscript,
 }
 
 
-def element_hints(element: Any) -> frozenset[str]:
-    """Hints from the element's own class/id/short alt and its ancestors' class/id and tags."""
-    ancestors = list(element.iterancestors())
-    near = [_describe(element, with_alt=True), *(_describe(node) for node in ancestors[:NEAR_ANCESTORS])]
-    hints = keyword_hints(" ".join(near), HINT_KEYWORDS)
-    if keyword_hints(" ".join(_describe(node) for node in ancestors), {"related": RELATED_PHRASES}):
-        hints.add("related")
-    if _in_page_chrome(ancestors):
-        hints.add("chrome")
-    return frozenset(hints)
-
-
-def _describe(element: Any, *, with_alt: bool = False) -> str:
-    parts = [element.get("class") or "", element.get("id") or "", element.get("aria-label") or ""]
-    alt = element.get("alt") or ""
-    if with_alt and len(alt.split()) <= SHORT_ALT_WORDS:
-        parts.append(alt)
-    return " ".join(parts)
-
-
-def _in_page_chrome(ancestors: list[Any]) -> bool:
-    tags = [str(node.tag).lower() for node in ancestors]
-    return any(tag in CHROME_TAGS for tag in tags) and not any(tag in CONTENT_TAGS for tag in tags)
-
-
-def _has_ancestor(element: Any, tags: set[str]) -> bool:
-    return any(str(node.tag).lower() in tags for node in element.iterancestors())
-
-
-CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
-NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def tokens_of(text: str) -> list[str]:
-    """Lower-case word tokens; camelCase, kebab-case and snake_case are split."""
-    return [token for token in NON_WORD.split(CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()) if token]
-
-
-def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
-    """The hints whose phrases occur as whole tokens in `text` ("icon32" counts as "icon")."""
-    tokens = tokens_of(text)
-    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
-    joined = f" {' '.join(tokens)} "
-    return {
-        hint
-        for hint, phrases in table.items()
-        if any((f" {phrase} " in joined) if " " in phrase else (phrase in words) for phrase in phrases)
-    }
-
-
-def url_hints(url: str) -> frozenset[str]:
-    """Hints read from the URL: unambiguous file-name words, tracking hosts, SVG and data: URIs."""
-    if url.startswith("data:"):
-        return frozenset({"data_uri", "svg"} if url.lower().startswith("data:image/svg") else {"data_uri"})
-    parts = urlsplit(url)
-    table = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
-    hints = keyword_hints(parts.path, table)
-    if set(tokens_of(parts.hostname or "")) & TRACKING_HOST_WORDS:
-        hints.add("pixel")
-    if parts.path.lower().endswith((".svg", ".svgz")):
-        hints.add("svg")
-    return frozenset(hints)
+def _has_ancestor(element: Any, tags: set[str], collector: CandidateCollector) -> bool:
+    return not lineage_of(element, collector.ancestors).tags.isdisjoint(tags)
 
 
 def is_placeholder_src(src: str | None) -> bool:
@@ -351,67 +395,3 @@ def _declared_pixel(width: int | None, height: int | None) -> frozenset[str]:
     if width is not None and height is not None and width <= 2 and height <= 2:
         return frozenset({"pixel"})
     return frozenset()
-
-
-PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
-JSONLD_MAX_DEPTH = 12
-JSONLD_MAX_IMAGES = 100
-TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-def product_image_urls(script_text: str) -> list[str]:
-    """The image URLs of every Product in a JSON-LD block (string, list, ImageObject, @graph); [] if unreadable."""
-    data = load_lenient_json(script_text)
-    return list(_product_images(data, depth=0)) if data is not None else []
-
-
-def load_lenient_json(text: str) -> Any:
-    """JSON as pages really write it: HTML comment or CDATA wrappers, trailing commas; None if still broken."""
-    text = text.strip().removeprefix("<!--").removesuffix("-->").strip()
-    text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
-    for attempt in (text, TRAILING_COMMA.sub(r"\1", text)):
-        try:
-            return json.loads(attempt, strict=False)
-        except (ValueError, RecursionError):
-            continue
-    return None
-
-
-def _product_images(node: Any, depth: int) -> Iterator[str]:
-    if depth > JSONLD_MAX_DEPTH:
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _product_images(item, depth + 1)
-        return
-    if not isinstance(node, dict):
-        return
-    if _is_product(node):
-        yield from _image_urls(node.get("image"))
-    for key, value in node.items():
-        if key != "image" and isinstance(value, dict | list):
-            yield from _product_images(value, depth + 1)
-
-
-def _is_product(node: dict[str, Any]) -> bool:
-    kinds = node.get("@type")
-    names = kinds if isinstance(kinds, list) else [kinds]
-    return any(isinstance(name, str) and _last_segment(name) in PRODUCT_TYPES for name in names)
-
-
-def _last_segment(type_name: str) -> str:
-    return re.split(r"[/:#]", type_name.strip())[-1].lower()
-
-
-def _image_urls(value: Any) -> Iterator[str]:
-    """URLs from a schema.org `image` value: a URL, an ImageObject, or a list of either."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value[:JSONLD_MAX_IMAGES]:
-            yield from _image_urls(item)
-    elif isinstance(value, dict):
-        for key in ("contentUrl", "url"):
-            if isinstance(value.get(key), str):
-                yield value[key]
-                return

@@ -16,6 +16,9 @@ Features (all on the reduced copy, transparent pixels composited on white):
   MAX_COUNTED_COLORS; flat graphics have few.
 - transparent_fraction: share of (almost) transparent pixels.
 - frames: frame count (animated GIF/WebP spinners).
+- jpeg_quality: the libjpeg quality (1–100) the JPEG was saved at, estimated from its
+  luminance quantization table against the standard one (`estimate_jpeg_quality`);
+  absent for other formats.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
             image_format = FORMAT_ALIASES.get(image.format or "", image.format or "UNKNOWN")
             frames = int(getattr(image, "n_frames", 1))
             orientation = _orientation(image)
+            quality = estimate_jpeg_quality(image)
             reduced, colors = decode_reduced(image, orientation)
     except ImageRejectedError:
         raise
@@ -77,7 +81,7 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         file_size=len(data),
         content_hash=hashlib.sha256(data).hexdigest(),
         phash=str(imagehash.phash(flatten_on_white(reduced), hash_size=PHASH_SIZE)),
-        features={**image_features(reduced), "colors": colors, "frames": frames},
+        features={**image_features(reduced), "colors": colors, "frames": frames, **quality},
     )
 
 
@@ -105,11 +109,23 @@ def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, i
     image.draft("RGB", (FEATURE_SIDE, FEATURE_SIDE))
     image.load()
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
+    upright = to_8bit(upright)
     colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     reduced = upright.convert("RGBA" if has_alpha else "RGB")
     reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))
     return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and 32-bit integer/float grayscale stretched to 8-bit "L"; other modes unchanged."""
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    if image.mode in ("I", "F"):
+        low, high = image.getextrema()
+        scale = 255 / (float(high) - float(low)) if high != low else 0
+        return image.point(lambda value: (value - low) * scale).convert("L")
+    return image
 
 
 def image_features(reduced: Image.Image) -> dict[str, Any]:
@@ -165,3 +181,27 @@ def plain_share(histogram: list[int]) -> float:
             break
     near = histogram[max(0, median - PLAIN_TOLERANCE) : median + PLAIN_TOLERANCE + 1]
     return sum(near) / total
+
+
+# The libjpeg standard luminance table (ITU T.81 Annex K), the reference for quality 50.
+STANDARD_LUMINANCE = (
+    (16, 11, 10, 16, 24, 40, 51, 61),
+    (12, 12, 14, 19, 26, 58, 60, 55),
+    (14, 13, 16, 24, 40, 57, 69, 56),
+    (14, 17, 22, 29, 51, 87, 80, 62),
+    (18, 22, 37, 56, 68, 109, 103, 77),
+    (24, 35, 55, 64, 81, 104, 113, 92),
+    (49, 64, 78, 87, 103, 121, 120, 101),
+    (72, 92, 95, 98, 112, 100, 103, 99),
+)
+STANDARD_LUMINANCE_SUM = sum(sum(row) for row in STANDARD_LUMINANCE)
+
+
+def estimate_jpeg_quality(image: Image.Image) -> dict[str, int]:
+    """{"jpeg_quality": 1–100} from the luminance quantization table; {} if not a JPEG."""
+    tables = getattr(image, "quantization", None)
+    if not tables or 0 not in tables or len(tables[0]) != 64:
+        return {}
+    scale = 100 * sum(tables[0]) / STANDARD_LUMINANCE_SUM  # libjpeg's scaling percentage
+    quality = (200 - scale) / 2 if scale <= 100 else 5000 / scale
+    return {"jpeg_quality": max(1, min(100, round(quality)))}

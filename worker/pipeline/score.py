@@ -2,12 +2,15 @@
 
 Quality score (every factor is in [0, 1] and never decreases as its input improves):
 
-    score = 100 × (0.35·resolution + 0.20·sharpness + 0.10·aspect + 0.05·format + 0.30·signals)
+    score = 100 × (0.30·resolution + 0.20·sharpness + 0.10·aspect + 0.05·format
+                   + 0.05·compression + 0.30·signals)
 
 - resolution = log2(pixels / 40 000) / log2(2 000 000 / 40 000), clamped: 200×200 → 0, 2 MP → 1.
 - sharpness  = ln(1 + edge variance) / ln(1 + SHARPNESS_REFERENCE), clamped (see measure.py).
 - aspect     = 1 up to 2:1, falling linearly to 0 at 4:1 (strips and banners are rarely photos).
 - format     = 1 for JPEG/PNG/WebP, 0.4 for GIF (256 colors at most).
+- compression = (jpeg_quality − 30) / (90 − 30), clamped, for JPEGs (quality estimated from
+  the quantization table in measure.py); 1 for lossless or unknown (PNG, GIF, WebP).
 - signals    = 0.3 + the SIGNAL_WEIGHTS of the candidate's hints, clamped: named by og:image or
   twitter:image (+0.35), JSON-LD/microdata Product (+0.35), in the product gallery (+0.25),
   marked hero/main (+0.2), offered as zoom/full size (+0.15), the target of a link (+0.1); in
@@ -16,13 +19,16 @@ Quality score (every factor is in [0, 1] and never decreases as its input improv
 Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
 outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
-`choose_hero`: the best-scored image named by og:image/twitter:image or marked hero, else by
-JSON-LD/microdata Product, else the best-scored product shot. `image_type` is hero for the
+`choose_hero` in HERO_TIERS order: the best-scored image the page marks as hero/main, else
+the best named by og:image/twitter:image, else by JSON-LD/microdata/platform product JSON,
+else the best-scored product shot. `image_type` is hero for the
 hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
 tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `promo`, and
-`related` → related_product (an image inside a related/recommended/upsell block). Name-based
+`social` (Instagram/UGC feeds), `related` → related_product (an image inside a
+related/recommended/upsell/"complete the look" block), and `chrome` → page_chrome (an
+<img> in the header, footer or nav outside main/article, with no other hint). Name-based
 hints lose to strong product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a
 word in a class or file name is weak evidence; `related` only loses to og/JSON-LD/microdata.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
@@ -42,7 +48,15 @@ from collections.abc import Callable, Sequence
 from backend.models import ImageType
 from worker.pipeline.types import Candidate, ImageInfo, RankedImage
 
-WEIGHTS = {"resolution": 0.35, "sharpness": 0.20, "aspect": 0.10, "format": 0.05, "signals": 0.30}
+WEIGHTS = {
+    "resolution": 0.30,
+    "sharpness": 0.20,
+    "aspect": 0.10,
+    "format": 0.05,
+    "compression": 0.05,
+    "signals": 0.30,
+}
+LOW_JPEG_QUALITY, HIGH_JPEG_QUALITY = 30, 90
 MIN_PIXELS, FULL_PIXELS = 40_000, 2_000_000
 SHARPNESS_REFERENCE = 1500.0
 FLAT_ASPECT, ZERO_ASPECT = 2.0, 4.0
@@ -52,6 +66,7 @@ SIGNAL_WEIGHTS = {
     "og": 0.35,
     "jsonld_product": 0.35,
     "microdata": 0.35,
+    "platform": 0.35,
     "gallery": 0.25,
     "hero": 0.2,
     "zoom": 0.15,
@@ -60,7 +75,7 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
-HERO_TIERS = (frozenset({"og", "hero"}), frozenset({"jsonld_product", "microdata"}))
+HERO_TIERS = (frozenset({"hero"}), frozenset({"og"}), frozenset({"jsonld_product", "microdata", "platform"}))
 
 KEPT_FORMATS = frozenset(FORMAT_FACTORS)
 MIN_SHORT_SIDE = 200
@@ -70,8 +85,8 @@ SPRITE_MIN_ASPECT, SPRITE_MAX_SHORT_SIDE = 4.0, 128
 MAX_ASPECT = 4.0
 PLACEHOLDER_MAX_COLORS, PLACEHOLDER_MAX_ENTROPY = 4, 0.5
 GRAPHIC_MAX_COLORS = 64
-STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "gallery", "hero", "zoom"})
-PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata"})
+STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform", "gallery", "hero", "zoom"})
+PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
 NAME_JUNK = (
     ("pixel", "tracking_pixel"),
@@ -82,6 +97,7 @@ NAME_JUNK = (
     ("badge", "badge"),
     ("avatar", "avatar"),
     ("promo", "promo"),
+    ("social", "social"),
 )
 
 
@@ -97,6 +113,7 @@ def score_factors(info: ImageInfo, candidate: Candidate) -> dict[str, float]:
         "sharpness": sharpness_factor(float(info.features.get("sharpness", 0.0))),
         "aspect": aspect_factor(info.width, info.height),
         "format": FORMAT_FACTORS.get(info.format, 0.0),
+        "compression": compression_factor(info.features.get("jpeg_quality")),
         "signals": signal_factor(candidate.hints),
     }
 
@@ -117,6 +134,12 @@ def sharpness_factor(edge_variance: float) -> float:
 def aspect_factor(width: int, height: int) -> float:
     ratio = max(width, height) / max(1, min(width, height))
     return _clamp(1 - (ratio - FLAT_ASPECT) / (ZERO_ASPECT - FLAT_ASPECT))
+
+
+def compression_factor(jpeg_quality: float | None) -> float:
+    if jpeg_quality is None:
+        return 1.0
+    return _clamp((float(jpeg_quality) - LOW_JPEG_QUALITY) / (HIGH_JPEG_QUALITY - LOW_JPEG_QUALITY))
 
 
 def signal_factor(hints: frozenset[str]) -> float:
@@ -174,7 +197,10 @@ def markup_junk_reason(hints: frozenset[str]) -> str | None:
         return "related_product"
     if hints & STRONG_SIGNALS:
         return None
-    return next((reason for hint, reason in NAME_JUNK if hint in hints), None)
+    named = next((reason for hint, reason in NAME_JUNK if hint in hints), None)
+    if named is None and "chrome" in hints:
+        return "page_chrome"  # header/footer/nav pictures: menus, banners, social feeds, not this product
+    return named
 
 
 def pixel_junk_reason(info: ImageInfo) -> str | None:

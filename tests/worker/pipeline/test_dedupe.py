@@ -56,13 +56,44 @@ def test_different_products_on_white_are_kept(make_settings):
     assert skips == []
 
 
-def test_same_picture_at_another_aspect_is_kept(make_settings):
-    """A crop to a different aspect ratio is not treated as a copy."""
+def test_wide_crop_collapses_into_the_uncropped_photo(make_settings):
+    """An og-style 1200x630 center crop of a square photo is dropped; the photo keeps its og hint."""
     settings = make_settings()
     photo = product_photo(10, (1000, 1000))
-    square = ranked(jpeg(photo), settings, "square.jpg")
-    wide = ranked(jpeg(photo.crop((0, 250, 1000, 750))), settings, "wide.jpg", position=1)
-    assert len(dedupe([square, wide])[0]) == 2
+    square = ranked(jpeg(photo), settings, "square.jpg", "gallery")
+    crop = photo.crop((0, 238, 1000, 763)).resize((1200, 630))
+    wide = ranked(jpeg(crop, quality=80), settings, "wide.jpg", "og", position=1)
+    kept, skips = dedupe([wide, square])
+    assert urls(kept) == ["square.jpg"]
+    assert "og" in kept[0].candidate.hints
+    assert "crop of" in skips[0].detail
+
+
+def test_top_crop_of_a_tall_photo_collapses(make_settings):
+    """A square cut from the top of a portrait photo is a crop of it."""
+    settings = make_settings()
+    photo = product_photo(15, (800, 1100))
+    tall = ranked(jpeg(photo), settings, "tall.jpg")
+    top = ranked(jpeg(photo.crop((0, 0, 800, 800))), settings, "top.jpg", position=1)
+    assert urls(dedupe([tall, top])[0]) == ["tall.jpg"]
+
+
+def test_crops_of_different_photos_are_kept(make_settings):
+    """A wide crop of one product does not collapse into another product's photo."""
+    settings = make_settings()
+    other = ranked(jpeg(product_photo(16, (1000, 1000))), settings, "other.jpg")
+    crop = product_photo(17, (1000, 1000)).crop((0, 238, 1000, 763))
+    wide = ranked(jpeg(crop), settings, "wide.jpg", position=1)
+    assert len(dedupe([other, wide])[0]) == 2
+
+
+def test_detail_zoom_is_not_a_crop(make_settings):
+    """A small zoomed-in detail (a quarter of the photo) is kept as its own picture."""
+    settings = make_settings()
+    photo = product_photo(18, (1000, 1000))
+    whole = ranked(jpeg(photo), settings, "whole.jpg")
+    detail = ranked(jpeg(photo.crop((250, 250, 750, 500)).resize((1000, 500))), settings, "detail.jpg")
+    assert len(dedupe([whole, detail])[0]) == 2
 
 
 def test_kept_copy_takes_over_product_signals(make_settings):

@@ -42,13 +42,14 @@ def test_srcset_contributes_its_largest_entry():
     assert result[f"{BASE}/l.jpg"].source == "srcset"
 
 
-def test_picture_sources_contribute_their_largest_entries():
-    """<picture><source srcset> entries are candidates, and the fallback <img> too."""
+def test_picture_sources_contribute_their_largest_decodable_entries():
+    """<picture><source srcset> of a decodable type (or untyped) count; AVIF/JXL sources are passed over."""
     result = found(
         '<picture><source type="image/avif" srcset="/a.avif 1x, /a2.avif 2x">'
-        '<source type="image/webp" srcset="/a.webp"><img src="/a.jpg"></picture>'
+        '<source type="image/jxl" srcset="/a.jxl">'
+        '<source type="image/webp" srcset="/a.webp, /a2.webp 2x"><img src="/a.jpg"></picture>'
     )
-    assert set(result) == {f"{BASE}/a2.avif", f"{BASE}/a.webp", f"{BASE}/a.jpg"}
+    assert set(result) == {f"{BASE}/a2.webp", f"{BASE}/a.jpg"}
     assert {candidate.source for candidate in result.values()} == {"picture"}
 
 
@@ -320,3 +321,31 @@ def test_declared_encoding_is_used():
     )
     assert candidate.alt == "Caf\u00e9"
     assert candidate.url == f"{BASE}/caf%C3%A9.jpg"
+
+
+def test_several_jsonld_blocks_each_contribute():
+    """Every JSON-LD block is read: a Product in one, a @graph Product in another, breadcrumbs ignored."""
+    head = (
+        jsonld({"@type": "BreadcrumbList", "image": "/crumb.jpg"})
+        + jsonld({"@type": "Product", "image": "/one.jpg"})
+        + jsonld(
+            {
+                "@graph": [
+                    {"@type": "WebPage", "image": "/page.jpg"},
+                    {"@type": ["Product"], "image": {"@type": "ImageObject", "contentUrl": "/two.jpg"}},
+                ]
+            }
+        )
+    )
+    assert set(found("", head=head)) == {f"{BASE}/one.jpg", f"{BASE}/two.jpg"}
+
+
+def test_og_secure_url_and_twitter_image_src():
+    """og:image:secure_url and twitter:image:src are both og-hinted candidates."""
+    head = (
+        '<meta property="og:image:secure_url" content="https://cdn.example.com/og.jpg">'
+        '<meta name="twitter:image:src" content="/tw.jpg">'
+    )
+    result = found("", head=head)
+    assert {"og"} <= result["https://cdn.example.com/og.jpg"].hints
+    assert result[f"{BASE}/tw.jpg"].source == "twitter"

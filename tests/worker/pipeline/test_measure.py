@@ -157,3 +157,33 @@ def test_risky_decoders_are_never_tried(make_settings):
 def test_bmp_is_measured_and_left_to_the_format_rule(make_settings):
     """Harmless formats outside the kept set are measured so junk_reason can say unsupported_format."""
     assert measure(encode(product_photo(15, (300, 300)), "BMP"), make_settings()).format == "BMP"
+
+
+@pytest.mark.parametrize("quality", [25, 50, 75, 92])
+def test_jpeg_quality_is_estimated_from_the_quantization_table(make_settings, quality):
+    """measure() reads the JPEG save quality back from its tables (within 2)."""
+    data = jpeg(product_photo(3, (300, 300)), quality=quality)
+    assert abs(measure(data, make_settings()).features["jpeg_quality"] - quality) <= 2
+
+
+def test_png_has_no_jpeg_quality(make_settings):
+    """Lossless images carry no jpeg_quality feature."""
+    data = encode(product_photo(3, (300, 300)), "PNG")
+    assert "jpeg_quality" not in measure(data, make_settings()).features
+
+
+@pytest.mark.parametrize(
+    ("mode", "image_format"),
+    [("CMYK", "JPEG"), ("P", "PNG"), ("I;16", "PNG"), ("LA", "PNG"), ("L", "JPEG"), ("P", "GIF")],
+)
+def test_unusual_color_modes_are_measured(make_settings, mode, image_format):
+    """CMYK JPEGs, palette, 16-bit and gray+alpha images decode to features and a phash."""
+    photo = product_photo(4, (320, 240))
+    if mode == "I;16":  # a real 16-bit range, 0-65535
+        converted = photo.convert("L").point(lambda value: value * 257, "I").convert("I;16")
+    else:
+        converted = photo.convert(mode)
+    measured = measure(encode(converted, image_format), make_settings())
+    assert (measured.format, measured.width, measured.height) == (image_format, 320, 240)
+    assert measured.phash is not None
+    assert measured.features["sharpness"] > 0

@@ -92,9 +92,12 @@ def test_kept_images_are_the_original_bytes(shop_site, make_settings):
         assert image.info.file_size == len(image.data)
 
 
-def test_kept_images_are_ranked_best_first(shop_site, make_settings):
-    """The kept list is ordered by quality score, highest first."""
-    scores = [image.quality_score for image in scrape(shop_site, make_settings(), "lazy").kept]
+@pytest.mark.parametrize("page", ["basic", "lazy", "base"])
+def test_kept_images_are_ranked_hero_first_then_best_first(shop_site, make_settings, page):
+    """The hero leads the kept list; the rest are ordered by quality score, highest first."""
+    kept = scrape(shop_site, make_settings(), page).kept
+    scores = [image.quality_score for image in kept[1:]]
+    assert kept[0].is_hero
     assert scores == sorted(scores, reverse=True)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from backend.models import ImageType
-from worker.pipeline import rank_image
+from worker.pipeline import rank_image, rank_images
 from worker.pipeline.score import (
     MIN_SHORT_SIDE,
     choose_hero,
@@ -71,6 +72,14 @@ def test_score_falls_with_extreme_aspect_at_equal_pixels():
     values = scores([info(800, 800), info(1131, 566), info(1386, 462), info(1600, 400)])
     assert values[0] == pytest.approx(values[1], abs=0.1)
     assert values[1] > values[2] > values[3]
+
+
+def test_score_rises_with_jpeg_quality():
+    """A JPEG saved at a higher quality scores higher; lossless formats count as full quality."""
+    values = scores([info(jpeg_quality=q) for q in (20, 40, 60, 80, 95)])
+    assert values == sorted(values)
+    assert values[0] < values[-1]
+    assert scores([info(image_format="PNG")]) >= scores([info(jpeg_quality=95)])
 
 
 def test_score_prefers_full_color_formats():
@@ -168,7 +177,10 @@ def test_hero_falls_back_to_jsonld_then_best_product():
         (("logo", "gallery"), None),
         (("icon", "og"), None),
         (("related", "jsonld_product"), None),
-        (("css", "chrome"), None),
+        (("css", "chrome"), "page_chrome"),
+        (("chrome", "og"), None),
+        (("chrome", "gallery"), None),
+        (("social",), "social"),
         ((), None),
     ],
 )
@@ -212,3 +224,24 @@ def test_wide_banner_named_by_the_page_is_not_junk():
     """The extreme-aspect rule spares a wide image that the page marks as hero or og."""
     assert junk_reason(candidate("hero"), info(2000, 400)) is None
     assert junk_reason(candidate(), info(2000, 400)) == "extreme_aspect"
+
+
+def test_marked_hero_beats_og():
+    """An image the page marks as hero/main wins over the og:image (often a crop or a banner)."""
+    images = [ranked("og", side=1200, position=0), ranked("hero", side=700, position=1)]
+    assert choose_hero(images) == 1
+
+
+def test_platform_json_counts_like_jsonld_for_the_hero():
+    """Without hero/og marks, an image named by shop-platform product JSON is the hero."""
+    assert choose_hero([ranked(side=1200, position=0), ranked("platform", side=600, position=1)]) == 1
+
+
+def test_ranking_puts_the_hero_first():
+    """rank_images returns the hero first even when another image scores higher."""
+    big = ranked("gallery", "zoom", side=1600, position=0)
+    other = dataclasses.replace(big.info, width=500, height=500, content_hash="other", phash="f" * 64)
+    images = [big, rank_image(candidate("og", position=1, url="https://shop.example.com/1.jpg"), b"", other)]
+    kept, _skips = rank_images(images, max_images=5)
+    assert kept[0].is_hero
+    assert kept[0].candidate.position == 1

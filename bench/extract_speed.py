@@ -1,0 +1,80 @@
+"""Extraction cost against a bare lxml parse of the same pages; prints the ratio (target: at most 2×).
+
+Usage:
+
+    python bench/extract_speed.py [--dir DIR] [--repeat N] [--json]
+
+Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite.py
+and tests/shoppages.py, built in a temporary directory). For each page it times
+`lxml.html.document_fromstring` alone and `extract_candidates` (which parses, then
+extracts), best of N runs each, and prints the summed times and their ratio. Nothing is
+asserted: speed goals live here, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import lxml.html
+
+from tests.shoppages import build_platform_site
+from tests.shopsite import build_site
+from worker.pipeline.extract import extract_candidates
+from worker.pipeline.types import Page
+
+CANDIDATE_LIMIT = 300
+
+
+def best_time(action: object, repeat: int) -> float:
+    """The fastest of `repeat` runs of `action()`, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def measure_pages(paths: list[Path], repeat: int) -> dict[str, float]:
+    parse = extract = 0.0
+    for path in paths:
+        html = path.read_bytes()
+        page = Page(url="https://shop.example.com/" + path.name, html=html, content_type="text/html")
+        parse += best_time(lambda html=html: lxml.html.document_fromstring(html), repeat)
+        extract += best_time(lambda page=page: extract_candidates(page, limit=CANDIDATE_LIMIT), repeat)
+    return {"pages": len(paths), "parse_s": parse, "extract_s": extract, "ratio": extract / parse}
+
+
+def generated_pages(tmp: Path) -> list[Path]:
+    build_site(tmp / "shop")
+    build_platform_site(tmp / "platforms", copies=2)
+    return sorted(tmp.rglob("*.html"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, help="measure every *.html under this directory instead")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per page; the fastest counts")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = sorted(args.dir.rglob("*.html")) if args.dir else generated_pages(Path(tmp))
+        result = measure_pages(paths, args.repeat)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{result['pages']} pages: lxml parse {result['parse_s'] * 1000:.1f} ms,"
+            f" extract_candidates {result['extract_s'] * 1000:.1f} ms, ratio {result['ratio']:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

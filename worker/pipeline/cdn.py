@@ -1,0 +1,91 @@
+"""Recognise image-CDN URLs that ask for a resized copy, and build the URL of the largest one.
+
+`largest_variant(url)` returns the URL without its size request, or None when the URL is
+not a known resized variant. The extractor keeps the original URL as a candidate beside
+the upgraded one: if the upgrade fails (404, refused), the original still stands, and if
+both load, de-duplication keeps the larger. Rules, each keyed on a host or path shape so
+that ordinary URLs are left alone:
+
+- Shopify (`cdn.shopify.com`, `/cdn/shop/`): file-name size suffixes (`_100x`, `_x800`,
+  `_200x200`, `_grande`, `_medium`, `@2x`, `_crop_center`) and `width`/`height`/`crop` query.
+- Scene7 (`/is/image/`): `wid`/`hei`/`fit`/`scl` query → `wid=SCENE7_WIDTH`.
+- Salesforce Commerce / Demandware (`/dw/image/`, `demandware.static`): `sw`/`sh`/`sm`/`sfrm`.
+- Magento (`/media/catalog/product/cache/<hash>/`): the cache segment.
+- WordPress/WooCommerce (`/wp-content/uploads/`): `-150x150` before the extension.
+- Amazon (`/images/I/`): `._AC_SX300_.` style size tokens.
+- BigCommerce (`/images/stencil/<size>/`): size → `original`.
+- Cloudinary (`/image/upload/`): a transformation segment with w_/h_/c_.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SCENE7_WIDTH = 2000
+DEMANDWARE_PARAMS = frozenset({"sw", "sh", "sm", "sfrm", "q"})
+SHOPIFY_SIZE = re.compile(
+    r"_(?:\d+x\d*|x\d+|pico|icon|thumb|small|compact|medium|large|grande|master|\d+x)"
+    r"(?:_crop_[a-z]+)?(?:@\d+x)?(?=\.[a-z0-9]+$)",
+    re.IGNORECASE,
+)
+WORDPRESS_SIZE = re.compile(r"-\d{2,4}x\d{2,4}(?=\.(?:jpe?g|png|webp|gif)$)", re.IGNORECASE)
+AMAZON_SIZE = re.compile(r"\._[A-Z0-9_,.\-]+_(?=\.(?:jpe?g|png|webp|gif)$)", re.IGNORECASE)
+MAGENTO_CACHE = re.compile(r"/media/catalog/product/cache/[0-9a-f]{8,}/(?:\d+x\d*/)?", re.IGNORECASE)
+STENCIL_SIZE = re.compile(r"(/images/stencil/)(?:\d+x\d+|\{:size\}|\d+w)(/)", re.IGNORECASE)
+CLOUDINARY_TRANSFORM = re.compile(r"(/image/upload/)(?:[a-z]{1,3}_[^/]*,?)+/", re.IGNORECASE)
+
+
+def largest_variant(url: str) -> str | None:
+    """The URL of the largest copy this CDN URL is a resized variant of, or None."""
+    if not CDN_MARKERS.search(url):
+        return None
+    parts = urlsplit(url)
+    where = parts.netloc.lower() + parts.path
+    for markers, upgrade in RULES:
+        if any(marker in where for marker in markers):
+            upgraded = upgrade(url)
+            return upgraded if upgraded != url else None
+    return None
+
+
+def _drop_query(url: str, names: frozenset[str], extra: dict[str, str] | None = None) -> str:
+    parts = urlsplit(url)
+    query = [
+        (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in names
+    ]
+    if extra and len(query) < len(parse_qsl(parts.query, keep_blank_values=True)):
+        query += list(extra.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _sub_path(pattern: re.Pattern[str], replacement: str) -> Callable[[str], str]:
+    def upgrade(url: str) -> str:
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path=pattern.sub(replacement, parts.path, count=1)))
+
+    return upgrade
+
+
+def _shopify(url: str) -> str:
+    url = _drop_query(url, frozenset({"width", "height", "crop"}))
+    return _sub_path(SHOPIFY_SIZE, "")(url)
+
+
+def _scene7(url: str) -> str:
+    return _drop_query(url, frozenset({"wid", "hei", "fit", "scl", "size"}), {"wid": str(SCENE7_WIDTH)})
+
+
+# (markers, any of which in "host/path" identifies the CDN; the upgrade)
+RULES: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = (
+    (("cdn.shopify.com/", "/cdn/shop/"), _shopify),
+    (("/is/image/",), _scene7),
+    (("/dw/image/", "demandware.static"), lambda url: _drop_query(url, DEMANDWARE_PARAMS)),
+    (("/media/catalog/product/cache/",), _sub_path(MAGENTO_CACHE, "/media/catalog/product/")),
+    (("/wp-content/uploads/",), _sub_path(WORDPRESS_SIZE, "")),
+    (("/images/I/",), _sub_path(AMAZON_SIZE, "")),
+    (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),
+    (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
+)
+CDN_MARKERS = re.compile("|".join(re.escape(marker) for markers, _upgrade in RULES for marker in markers))

@@ -1,0 +1,204 @@
+"""Image URLs from structured data in a page: JSON-LD Product images and the product JSON of shop platforms.
+
+JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
+blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl` or
+`url`), or a list of either. Broken JSON is tolerated: comment/CDATA wrappers and trailing
+commas are repaired; anything else gives nothing.
+
+Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
+- Shopify: `<script type=application/json>` product blobs (`data-product-json`,
+  `id=ProductJson-…`, or any JSON object with `variants` and `images`/`media`):
+  `featured_image`, `images`, `media[].src` / `preview_image.src`.
+- WooCommerce: `data-product_variations` JSON on the variations form: `image.full_src`,
+  `image.src`, `image.url` of each variation.
+- Magento 2: `text/x-magento-init` scripts with `mage/gallery/gallery` → `data[].full|img`
+  (`isMain` marks the hero), and `data-gallery` JSON attributes.
+- BigCommerce: `BCData` in an inline script (`product_attributes.image.data`), whose
+  `{:size}` placeholder becomes `original`.
+- Amazon: `data-a-dynamic-image` JSON ({url: [width, height]}) — the largest entry.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+PlatformImage = tuple[str, frozenset[str]]
+
+GALLERY = frozenset({"platform", "gallery"})
+HERO = frozenset({"platform", "gallery", "hero"})
+MAX_SCRIPT_CHARS = 2_000_000  # larger inline blobs are app state, not a product's images
+BCDATA = re.compile(r"\bBCData\s*=\s*(\{.*?\})\s*;\s*(?:</script>|$|\n)", re.DOTALL)
+PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
+JSONLD_MAX_DEPTH = 12
+JSONLD_MAX_IMAGES = 100
+TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+def product_image_urls(script_text: str) -> list[str]:
+    """The image URLs of every Product in a JSON-LD block (string, list, ImageObject, @graph); [] if unreadable."""
+    data = load_lenient_json(script_text)
+    return list(_product_images(data, depth=0)) if data is not None else []
+
+
+def load_lenient_json(text: str) -> Any:
+    """JSON as pages really write it: HTML comment or CDATA wrappers, trailing commas; None if still broken."""
+    text = text.strip().removeprefix("<!--").removesuffix("-->").strip()
+    text = text.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
+    for attempt in (text, TRAILING_COMMA.sub(r"\1", text)):
+        try:
+            return json.loads(attempt, strict=False)
+        except (ValueError, RecursionError):
+            continue
+    return None
+
+
+def _product_images(node: Any, depth: int) -> Iterator[str]:
+    if depth > JSONLD_MAX_DEPTH:
+        return
+    if isinstance(node, list):
+        for item in node:
+            yield from _product_images(item, depth + 1)
+        return
+    if not isinstance(node, dict):
+        return
+    if _is_product(node):
+        yield from _image_urls(node.get("image"))
+    for key, value in node.items():
+        if key != "image" and isinstance(value, dict | list):
+            yield from _product_images(value, depth + 1)
+
+
+def _is_product(node: dict[str, Any]) -> bool:
+    kinds = node.get("@type")
+    names = kinds if isinstance(kinds, list) else [kinds]
+    return any(isinstance(name, str) and _last_segment(name) in PRODUCT_TYPES for name in names)
+
+
+def _last_segment(type_name: str) -> str:
+    return re.split(r"[/:#]", type_name.strip())[-1].lower()
+
+
+def _image_urls(value: Any) -> Iterator[str]:
+    """URLs from a schema.org `image` value: a URL, an ImageObject, or a list of either."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value[:JSONLD_MAX_IMAGES]:
+            yield from _image_urls(item)
+    elif isinstance(value, dict):
+        for key in ("contentUrl", "url"):
+            if isinstance(value.get(key), str):
+                yield value[key]
+                return
+
+
+def script_images(script_type: str, attributes: dict[str, str], text: str) -> Iterator[PlatformImage]:
+    """Platform product images inside one `<script>` (not JSON-LD); nothing for ordinary code."""
+    if len(text) > MAX_SCRIPT_CHARS:
+        return
+    if script_type == "text/x-magento-init" and "mage/gallery/gallery" in text:
+        yield from magento_gallery_images(load_lenient_json(text))
+    elif script_type == "application/json" and ('"images"' in text or '"media"' in text):
+        data = load_lenient_json(text)
+        if _is_shopify_product(data, attributes):
+            yield from shopify_product_images(data.get("product", data))
+    elif "BCData" in text:
+        yield from bigcommerce_images(text)
+
+
+def _is_shopify_product(data: Any, attributes: dict[str, str]) -> bool:
+    if not isinstance(data, dict):
+        return False
+    product = data.get("product", data)
+    marked = "data-product-json" in attributes or "product" in attributes.get("id", "").lower()
+    shaped = isinstance(product, dict) and "variants" in product
+    return isinstance(product, dict) and (marked or shaped) and ("images" in product or "media" in product)
+
+
+def shopify_product_images(product: dict[str, Any]) -> Iterator[PlatformImage]:
+    """`featured_image` (the hero), then `images`, then image `media`."""
+    featured = product.get("featured_image")
+    if isinstance(featured, dict):
+        featured = featured.get("src")
+    if isinstance(featured, str):
+        yield featured, HERO
+    for image in _as_list(product.get("images")):
+        url = image.get("src") if isinstance(image, dict) else image
+        if isinstance(url, str):
+            yield url, GALLERY
+    for media in _as_list(product.get("media")):
+        if isinstance(media, dict) and media.get("media_type", "image") == "image":
+            preview = media.get("preview_image")
+            url = media.get("src") or (preview.get("src") if isinstance(preview, dict) else None)
+            if isinstance(url, str):
+                yield url, GALLERY
+
+
+def woocommerce_variation_images(value: str) -> Iterator[PlatformImage]:
+    """The full-size image of each variation in a `data-product_variations` attribute."""
+    for variation in _as_list(load_lenient_json(value)):
+        image = variation.get("image") if isinstance(variation, dict) else None
+        if not isinstance(image, dict):
+            continue
+        url = image.get("full_src") or image.get("url") or image.get("src")
+        if isinstance(url, str):
+            yield url, GALLERY
+
+
+def magento_gallery_images(data: Any, depth: int = 0) -> Iterator[PlatformImage]:
+    """`mage/gallery/gallery` → `data` entries (full size first) anywhere in an x-magento-init blob."""
+    if depth > JSONLD_MAX_DEPTH or not isinstance(data, dict | list):
+        return
+    items = data.values() if isinstance(data, dict) else data
+    gallery = data.get("mage/gallery/gallery") if isinstance(data, dict) else None
+    if isinstance(gallery, dict):
+        yield from magento_data_images(gallery.get("data"))
+        return
+    for item in items:
+        yield from magento_gallery_images(item, depth + 1)
+
+
+def magento_data_images(entries: Any) -> Iterator[PlatformImage]:
+    """Entries of a Magento gallery `data` list (also the `data-gallery` attribute)."""
+    for entry in _as_list(entries):
+        if not isinstance(entry, dict) or entry.get("type", "image") != "image":
+            continue
+        url = entry.get("full") or entry.get("img")
+        if isinstance(url, str):
+            yield url, HERO if entry.get("isMain") else GALLERY
+
+
+def bigcommerce_images(text: str) -> Iterator[PlatformImage]:
+    """The main image of `var BCData = {…}`; `{:size}` is asked for in its original size."""
+    match = BCDATA.search(text)
+    data = load_lenient_json(match.group(1)) if match else None
+    attributes = data.get("product_attributes") if isinstance(data, dict) else None
+    image = attributes.get("image") if isinstance(attributes, dict) else None
+    url = image.get("data") if isinstance(image, dict) else None
+    if isinstance(url, str):
+        yield url.replace("{:size}", "original"), HERO
+
+
+def dynamic_image_url(value: str) -> tuple[str, int | None] | None:
+    """The largest URL of Amazon's `data-a-dynamic-image` ({url: [width, height]}) and its width."""
+    data = load_lenient_json(value)
+    if not isinstance(data, dict) or not data:
+        return None
+    sizes = {url: _first_int(size) for url, size in data.items() if isinstance(url, str)}
+    if not sizes:
+        return None
+    url = max(sizes, key=lambda key: sizes[key] or 0)
+    return url, sizes[url]
+
+
+def _first_int(value: Any) -> int | None:
+    if isinstance(value, list) and value and isinstance(value[0], int | float):
+        return int(value[0])
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,186 @@
+"""Hints from the markup around an image: class/id/alt words, page chrome, related-product blocks, URL words.
+
+`element_hints` reads the element's own class, id, aria-label and short alt text and those
+of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PHRASES
+(camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
+block adds `related`, and header/footer/nav outside main/article adds `chrome`. `url_hints`
+reads only unambiguous words from the file path, tracking hosts, SVGs and data: URIs. The
+hints are explained in docs/scoring.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
+SHORT_ALT_WORDS = 4  # "Acme logo" names a logo; "Mug with our logo printed" describes a product
+CHROME_TAGS = frozenset({"header", "footer", "nav"})
+CONTENT_TAGS = frozenset({"main", "article"})
+
+# hint -> comma-separated phrases matched against the tokens of class, id, short alt text and
+# (for URL_HINTS only) the URL path.
+HINT_PHRASES: dict[str, str] = {
+    "logo": "logo, logos, site logo, brand logo",
+    "icon": "icon, icons, ico, favicon, glyph, emoji",
+    "sprite": "sprite, sprites",
+    "badge": "badge, badges, payment, payments, pay, trust, seal, visa, mastercard, paypal, amex, rating, stars, flag, flags, award",
+    "avatar": "avatar, avatars, gravatar, reviewer, author photo, user photo, profile photo",
+    "placeholder": "placeholder, spacer, spinner, loader, no image, noimage, coming soon",
+    "pixel": "pixel, tracking, tracker, beacon, 1x1",
+    "promo": "promo, promotion, advert, advertisement, sponsored",
+    "gallery": "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
+    "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media, wp post image",
+    "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
+    "lifestyle": "lifestyle, in use, scene, lookbook",
+    "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
+}
+RELATED_PHRASES_TEXT = (
+    "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
+    "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
+    "more products, other products, customers also, customers who, complete the look, shop the look, "
+    "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
+    "sponsored products, trending products, best sellers, bestsellers"
+)
+
+
+def _phrases(text: str) -> tuple[str, ...]:
+    return tuple(phrase.strip() for phrase in text.split(","))
+
+
+HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
+RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
+# Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
+URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
+URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
+TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What an element's ancestors say: their nearest descriptions, related block, page chrome."""
+
+    near: tuple[str, ...]
+    tags: frozenset[str]
+    related: bool
+    chrome: bool
+    content: bool
+
+
+AncestorCache = dict[Any, Lineage]
+ROOT_LINEAGE = Lineage(near=(), tags=frozenset(), related=False, chrome=False, content=False)
+
+
+def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset[str]:
+    """Hints from the element's own class/id/short alt and its ancestors' class/id and tags.
+
+    `cache` (one per document) remembers each ancestor's lineage, so siblings share the walk.
+    """
+    lineage = lineage_of(element, {} if cache is None else cache)
+    hints = set(text_hints(" ".join((_describe(element, with_alt=True), *lineage.near))))
+    if lineage.related:
+        hints.add("related")
+    if lineage.chrome and not lineage.content:
+        hints.add("chrome")
+    return frozenset(hints)
+
+
+def lineage_of(element: Any, cache: AncestorCache) -> Lineage:
+    """The lineage of `element`'s ancestors (memoized in `cache`)."""
+    return _lineage(element.getparent(), cache)
+
+
+def _lineage(node: Any, cache: AncestorCache) -> Lineage:
+    if node is None:
+        return ROOT_LINEAGE
+    found = cache.get(node)
+    if found is None:
+        parent = _lineage(node.getparent(), cache)
+        text, tag = _describe(node), str(node.tag).lower()
+        found = Lineage(
+            near=(text, *parent.near)[:NEAR_ANCESTORS],
+            tags=parent.tags if tag in parent.tags else parent.tags | {tag},
+            related=parent.related or has_related_words(text),
+            chrome=parent.chrome or tag in CHROME_TAGS,
+            content=parent.content or tag in CONTENT_TAGS,
+        )
+        cache[node] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def text_hints(text: str) -> frozenset[str]:
+    """keyword_hints over HINT_KEYWORDS, memoized: class names repeat across a page and across pages."""
+    return frozenset(keyword_hints(text, HINT_KEYWORDS))
+
+
+@lru_cache(maxsize=4096)
+def has_related_words(text: str) -> bool:
+    return bool(text.strip()) and bool(keyword_hints(text, {"related": RELATED_PHRASES}))
+
+
+def _describe(element: Any, *, with_alt: bool = False) -> str:
+    parts = [element.get("class") or "", element.get("id") or "", element.get("aria-label") or ""]
+    alt = element.get("alt") or ""
+    if with_alt and len(alt.split()) <= SHORT_ALT_WORDS:
+        parts.append(alt)
+    return " ".join(parts)
+
+
+CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
+NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def tokens_of(text: str) -> list[str]:
+    """Lower-case word tokens; camelCase, kebab-case and snake_case are split."""
+    return [token for token in NON_WORD.split(CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()) if token]
+
+
+def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+    """The hints whose phrases occur as whole tokens in `text` ("icon32" counts as "icon")."""
+    tokens = tokens_of(text)
+    if not tokens:
+        return set()
+    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
+    joined = f" {' '.join(tokens)} "
+    return {
+        hint
+        for hint, (singles, multi) in _compiled(table).items()
+        if not words.isdisjoint(singles) or any(phrase in joined for phrase in multi)
+    }
+
+
+_COMPILED: dict[int, dict[str, tuple[frozenset[str], tuple[str, ...]]]] = {}
+
+
+def _compiled(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
+    """Per hint: its one-word phrases as a set, its multi-word phrases padded for substring search."""
+    found = _COMPILED.get(id(table))
+    if found is None or len(found) != len(table):
+        found = {
+            hint: (
+                frozenset(p for p in phrases if " " not in p),
+                tuple(f" {p} " for p in phrases if " " in p),
+            )
+            for hint, phrases in table.items()
+        }
+        if len(_COMPILED) < 64:  # module tables are cached; a caller's throwaway table is not kept
+            _COMPILED[id(table)] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def url_hints(url: str) -> frozenset[str]:
+    """Hints read from the URL: unambiguous file-name words, tracking hosts, SVG and data: URIs."""
+    if url.startswith("data:"):
+        return frozenset({"data_uri", "svg"} if url.lower().startswith("data:image/svg") else {"data_uri"})
+    parts = urlsplit(url)
+    hints = keyword_hints(parts.path, URL_TABLE)
+    if set(tokens_of(parts.hostname or "")) & TRACKING_HOST_WORDS:
+        hints.add("pixel")
+    if parts.path.lower().endswith((".svg", ".svgz")):
+        hints.add("svg")
+    return frozenset(hints)
