@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from backend.settings import Settings
+from tests.backend.api.conftest import app, client  # noqa: F401 - fixtures shared with the API tests
 from tests.e2e.conftest import RunningSystem, new_api_key, shop, start_system  # noqa: F401 - fixtures
 from tests.services import S3Server
 
@@ -89,15 +90,15 @@ def ui_system(
 
     The bucket is made public-read for the test, as an R2 bucket behind a public domain is.
     """
-    client = s3_server.client()
-    client.put_bucket_policy(Bucket=s3_server.bucket, Policy=json.dumps(public_read(s3_server.bucket)))
+    s3 = s3_server.client()
+    s3.put_bucket_policy(Bucket=s3_server.bucket, Policy=json.dumps(public_read(s3_server.bucket)))
     public = {**s3_settings, "r2_public_base_url": f"{s3_server.endpoint}/{s3_server.bucket}"}
     settings: Settings = make_settings(database_url=database_url, redis_url=redis_url, **public)
     running = start_system(settings, tmp_path, new_api_key)
     yield running
     running.worker.stop()
     running.api.stop()
-    client.delete_bucket_policy(Bucket=s3_server.bucket)
+    s3.delete_bucket_policy(Bucket=s3_server.bucket)
 
 
 def public_read(bucket: str) -> dict[str, Any]:

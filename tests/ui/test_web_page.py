@@ -31,7 +31,9 @@ def open_with_key(page, system, screenshots=None):
 
 
 def images_of(system, campaign_id, **params):
-    return system.get(f"/api/v1/campaigns/{campaign_id}/images", params={"limit": 100, **params}).json()["items"]
+    return system.get(f"/api/v1/campaigns/{campaign_id}/images", params={"limit": 100, **params}).json()[
+        "items"
+    ]
 
 
 def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_system, shop, screenshots):
@@ -114,6 +116,8 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     page.set_viewport_size(PHONE)
     expect(cards.first).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("#gallery-heading").evaluate("heading => heading.scrollIntoView()")
+    page.wait_for_function("() => [...document.images].every(img => !img.src || img.complete)")
     page.screenshot(path=str(screenshots / "5-phone.png"))
 
 
