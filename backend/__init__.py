@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """
     from flask import Flask  # noqa: PLC0415 - keep `import backend` free of Flask
 
+    from backend import web  # noqa: PLC0415
     from backend.api import AppServices, register  # noqa: PLC0415
     from backend.db import Database  # noqa: PLC0415
     from backend.settings import get_settings  # noqa: PLC0415
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         celery=make_celery(settings),
     )
     register(app)
+    app.register_blueprint(web.bp)
     return app

@@ -1,8 +1,8 @@
 """Image service: ranked listing, stats, mark used, delete an image or a whole campaign with its objects.
 
 Functions take a Session and the caller's user id and never commit. Deletes return
-the storage keys they freed; once the caller has committed, `release_objects`
-removes the objects no remaining row points at. Row first, object second: a crash
+the storage keys they freed (each image's original and its thumbnail); once the
+caller has committed, `release_objects` removes the objects no remaining row points at. Row first, object second: a crash
 in between leaves an unreferenced object, never a row pointing at nothing.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
@@ -155,18 +155,21 @@ def mark_used(
 def delete_image(
     session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID, image_id: uuid.UUID
 ) -> list[str]:
-    """Delete the image row; return its storage key for `release_objects` after the commit."""
+    """Delete the image row; return its object keys (original, thumbnail) for `release_objects`."""
     image = _own_image(session, user_id, campaign_id, image_id)
     session.execute(delete(ScrapedImage).where(ScrapedImage.id == image.id))
-    return [image.storage_key]
+    return [key for key in (image.storage_key, image.thumbnail_key) if key]
 
 
 def delete_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> list[str]:
-    """Delete the campaign, its jobs and its images; return the storage keys they held."""
+    """Delete the campaign, its jobs and its images; return the object keys they held (thumbnails too)."""
     own_campaign(session, user_id, campaign_id)
-    keys = list(
-        session.scalars(select(ScrapedImage.storage_key).where(ScrapedImage.campaign_id == campaign_id))
+    rows = session.execute(
+        select(ScrapedImage.storage_key, ScrapedImage.thumbnail_key).where(
+            ScrapedImage.campaign_id == campaign_id
+        )
     )
+    keys = [key for row in rows for key in row if key]
     # Explicit, children first, rather than trusting every backend's ON DELETE CASCADE.
     session.execute(delete(ScrapedImage).where(ScrapedImage.campaign_id == campaign_id))
     session.execute(delete(Job).where(Job.campaign_id == campaign_id, Job.user_id == user_id))
@@ -174,13 +177,13 @@ def delete_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID
     return keys
 
 
-def _referenced(session: Session, keys: list[str]) -> set[str]:
+def referenced_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """The subset of object keys some image row still points at, as its original or its thumbnail."""
     found: set[str] = set()
     for start in range(0, len(keys), KEY_BATCH):
-        batch = keys[start : start + KEY_BATCH]
-        found.update(
-            session.scalars(select(ScrapedImage.storage_key).where(ScrapedImage.storage_key.in_(batch)))
-        )
+        batch = list(keys[start : start + KEY_BATCH])
+        for column in (ScrapedImage.storage_key, ScrapedImage.thumbnail_key):
+            found.update(session.scalars(select(column).where(column.in_(batch))))
     return found
 
 
@@ -194,7 +197,7 @@ def release_objects(session: Session, store: ImageStore, keys: Iterable[str]) ->
     if not unique:
         return 0
     removed = 0
-    for key in sorted(set(unique) - _referenced(session, unique)):
+    for key in sorted(set(unique) - referenced_keys(session, unique)):
         try:
             store.delete(key)
             removed += 1

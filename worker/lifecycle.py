@@ -12,6 +12,7 @@ from sqlalchemy import Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backend import images
 from backend.db import Database
 from backend.models import Job, JobStatus, ScrapedImage, utcnow
 from backend.safe_commit import safe_commit
@@ -202,10 +203,8 @@ def mark_failed(job: Job, code: str, message: str) -> None:
 
 
 def referenced_keys(db: Database, keys: Sequence[str]) -> set[str]:
-    """The subset of storage keys that some image row still points at."""
+    """The subset of object keys (originals and thumbnails) that some image row still points at."""
     if not keys:
         return set()
     with db.session() as session:
-        return set(
-            session.scalars(select(ScrapedImage.storage_key).where(ScrapedImage.storage_key.in_(keys)))
-        )
+        return images.referenced_keys(session, keys)

@@ -121,10 +121,10 @@ def _store_and_commit(runtime: Runtime, ticket: JobTicket, result: PipelineResul
         rows = [image_row(item, campaign_id=ticket.campaign_id, job_id=ticket.id) for item in stored]
         status = lifecycle.finish_job(runtime.db, ticket.id, rows, progress)
     except BaseException:
-        _remove_orphans(runtime, [item.key for item in stored])
+        _remove_orphans(runtime, [key for item in stored for key in item.keys])
         raise
     if status != JobStatus.SUCCEEDED:
-        _remove_orphans(runtime, [item.key for item in stored])
+        _remove_orphans(runtime, [key for item in stored for key in item.keys])
         return Outcome.CANCELLED
     logger.info("job.succeeded saved=%d", len(stored))
     return Outcome.SUCCEEDED

@@ -1,12 +1,25 @@
-"""Upload kept images under content-addressed keys and build their database rows."""
+"""Upload kept images under content-addressed keys, with a small WebP thumbnail beside each, and build their rows."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
+from io import BytesIO
+
+from PIL import Image, ImageOps
 
 from backend.storage import ImageStore
+from worker.pipeline.measure import OPENED_FORMATS
 from worker.pipeline.types import RankedImage
+
+logger = logging.getLogger(__name__)
+
+# The gallery shows cards about 300 px wide; 320 px on the long side stays sharp there.
+THUMBNAIL_MAX_SIDE = 320
+# WebP quality 80 keeps a product label readable at a fraction of the original's bytes.
+THUMBNAIL_QUALITY = 80
+THUMBNAIL_MIME = "image/webp"
 
 
 def storage_key(campaign_id: uuid.UUID, image: RankedImage) -> str:
@@ -15,20 +28,72 @@ def storage_key(campaign_id: uuid.UUID, image: RankedImage) -> str:
     return f"campaigns/{campaign_id}/{image.info.content_hash}.{image.extension}"
 
 
+def thumbnail_key(campaign_id: uuid.UUID, image: RankedImage) -> str:
+    """The thumbnail's key: content-addressed like the original, in the campaign's thumbs/ folder."""
+    return f"campaigns/{campaign_id}/thumbs/{image.info.content_hash}.webp"
+
+
+def make_thumbnail(data: bytes, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
+    """A WebP at most `max_side` px on the long side, upright, from an image's original bytes.
+
+    The bytes were already measured (and refused above MAX_IMAGE_PIXELS) by measure.py;
+    JPEGs are decoded at reduced scale. Raises OSError/ValueError on bytes Pillow cannot read.
+    """
+    with Image.open(BytesIO(data), formats=OPENED_FORMATS) as opened:
+        opened.draft("RGB", (max_side * 2, max_side * 2))  # JPEG only: decode at 1/2…1/8 scale
+        image = ImageOps.exif_transpose(opened)
+        has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if has_alpha else "RGB")
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        out = BytesIO()
+        image.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
+        return out.getvalue()
+
+
 @dataclass(frozen=True)
 class StoredImage:
     image: RankedImage
     key: str
     url: str
+    thumbnail_key: str | None = None
+    thumbnail_url: str | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """Every object this image put in the store (the original, and its thumbnail if any)."""
+        return [self.key] if self.thumbnail_key is None else [self.key, self.thumbnail_key]
+
+
+def _upload_thumbnail(store: ImageStore, campaign_id: uuid.UUID, image: RankedImage) -> str | None:
+    """Store the image's thumbnail and return its key; None if Pillow cannot make one (the card shows the original)."""
+    try:
+        data = make_thumbnail(image.data)
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        logger.warning(
+            "image.thumbnail_failed content_hash=%s error=%s", image.info.content_hash, type(exc).__name__
+        )
+        return None
+    key = thumbnail_key(campaign_id, image)
+    store.put(key, data, THUMBNAIL_MIME)
+    return key
 
 
 def upload_images(store: ImageStore, campaign_id: uuid.UUID, images: list[RankedImage]) -> list[StoredImage]:
-    """Put each image's original bytes in the store; StorageError propagates (the job is retried)."""
+    """Put each image's original bytes and its thumbnail in the store; StorageError propagates (the job is retried)."""
     stored = []
     for image in images:
         key = storage_key(campaign_id, image)
         store.put(key, image.data, image.info.mime)
-        stored.append(StoredImage(image=image, key=key, url=store.public_url(key)))
+        thumb = _upload_thumbnail(store, campaign_id, image)
+        stored.append(
+            StoredImage(
+                image=image,
+                key=key,
+                url=store.public_url(key),
+                thumbnail_key=thumb,
+                thumbnail_url=None if thumb is None else store.public_url(thumb),
+            )
+        )
     return stored
 
 
@@ -41,6 +106,8 @@ def image_row(stored: StoredImage, *, campaign_id: uuid.UUID, job_id: uuid.UUID)
         "job_id": job_id,
         "cdn_url": stored.url,
         "storage_key": stored.key,
+        "thumbnail_url": stored.thumbnail_url,
+        "thumbnail_key": stored.thumbnail_key,
         "original_url": image.candidate.url,
         "width": info.width,
         "height": info.height,

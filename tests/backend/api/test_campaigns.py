@@ -14,6 +14,7 @@ IMAGE_FIELDS = [
     "campaign_id",
     "job_id",
     "cdn_url",
+    "thumbnail_url",
     "storage_key",
     "original_url",
     "width",
