@@ -38,6 +38,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=make_store(settings),
         celery=make_celery(settings),
     )
-    register(app)
     app.register_blueprint(web.bp)
+    register(app)
     return app

@@ -58,8 +58,8 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(health.bp)
     app.register_blueprint(files.bp)
-    init_rate_limits(app, app.extensions["scraper"].settings)
     _register_observability(app)
+    init_rate_limits(app, app.extensions["scraper"].settings)
 
 
 def _register_observability(app: Flask) -> None:

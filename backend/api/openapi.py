@@ -90,6 +90,7 @@ class Image(_Out):
     campaign_id: uuid.UUID
     job_id: uuid.UUID | None
     cdn_url: str
+    thumbnail_url: str | None
     storage_key: str
     original_url: str
     width: int
@@ -181,6 +182,15 @@ class Live(_Out):
     status: Literal["ok"]
 
 
+class WebhookSecret(_Out):
+    """The caller's secret for checking the HMAC signature of job callbacks."""
+
+    webhook_secret: str
+    signature_header: str
+    timestamp_header: str
+    algorithm: str
+
+
 # --- the document -------------------------------------------------------------------------
 
 
@@ -190,7 +200,18 @@ def _components() -> dict[str, Any]:
         (AnalyzeRequest, "validation"),
         *(
             (model, "serialization")
-            for model in (Job, JobList, Image, ImageList, ImageStats, Analysis, Problem, Health, Live)
+            for model in (
+                Job,
+                JobList,
+                Image,
+                ImageList,
+                ImageStats,
+                Analysis,
+                Problem,
+                Health,
+                Live,
+                WebhookSecret,
+            )
         ),
     ]
     _keys, schema = models_json_schema(models, ref_template=REF)
@@ -394,6 +415,21 @@ def _other_paths() -> dict[str, Any]:
                 "Preview the ranked images of a page; nothing is stored.",
                 {"200": _json("Analysis", "The ranking.")},
                 body="AnalyzeRequest",
+            )
+        },
+        "/api/v1/account/webhook-secret": {
+            "get": _operation(
+                "webhook_secret",
+                "The caller's callback signing secret (created on first request).",
+                {"200": _json("WebhookSecret", "The secret and how callbacks are signed.")},
+            )
+        },
+        "/metrics": {
+            "get": _operation(
+                "metrics",
+                "Prometheus metrics (keep this route private to the platform).",
+                {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {}}}}},
+                public=True,
             )
         },
         "/api/v1/openapi.json": {

@@ -4,7 +4,8 @@
   reaches Redis); a request without a key is counted by client address, which also slows
   down anyone guessing keys.
 - How much: RATE_LIMIT on every /api/v1 route, plus RATE_LIMIT_ANALYZE on POST /analyze,
-  which runs a scrape inside the request. /health, /health/live and /files are exempt.
+  which runs a scrape inside the request. /health, /health/live, /files, /metrics and
+  the web page are exempt.
 - Where: RATE_LIMIT_STORAGE_URL, else REDIS_URL, else process memory (the embedded default).
   Fixed windows: one INCR+EXPIRE per limit per request. Keys are namespaced by CELERY_QUEUE,
   so deployments (or test sessions) sharing one Redis do not share counters.
@@ -61,7 +62,8 @@ def _storage_options(uri: str) -> dict[str, str | int]:
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
     """Attach the limiter to `app`: the default limit everywhere but health and files, analyze's own."""
-    from backend.api import files, health  # noqa: PLC0415 - blueprints import this package
+    from backend import web  # noqa: PLC0415 - blueprints import this package
+    from backend.api import files, health, metrics  # noqa: PLC0415
 
     uri = settings.rate_limit_storage
     limiter = Limiter(
@@ -78,8 +80,10 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
         on_breach=_remember_reset,
         enabled=settings.rate_limit_enabled,
     )
-    limiter.exempt(health.bp)
-    limiter.exempt(files.bp)
+    # Probes, Prometheus, stored files and the web page's own HTML/CSS/JS are not API calls;
+    # the page's API requests carry the key and are counted like any other client's.
+    for blueprint in (health.bp, files.bp, metrics.bp, web.bp):
+        limiter.exempt(blueprint)
     endpoint = "analyze.analyze"
     app.view_functions[endpoint] = limiter.limit(settings.rate_limit_analyze, override_defaults=False)(
         app.view_functions[endpoint]

@@ -242,7 +242,8 @@ def assert_nothing_doubled_or_orphaned(db: Database, object_keys: list[str]) -> 
         assert job.images_saved == sum(row.job_id == job.id for row in rows), job.id
     pairs = [(row.campaign_id, row.content_hash) for row in rows]
     assert len(pairs) == len(set(pairs)), "an image row is doubled"
-    orphans = set(object_keys) - {row.storage_key for row in rows}
+    referenced = {row.storage_key for row in rows} | {row.thumbnail_key for row in rows if row.thumbnail_key}
+    orphans = set(object_keys) - referenced
     assert not orphans, f"objects without a row: {sorted(orphans)}"
     return rows
 

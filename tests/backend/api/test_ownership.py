@@ -34,6 +34,7 @@ NO_FOREIGN_ID = {
     ("GET", "/api/v1/jobs"): "lists only the caller's jobs (checked below)",
     ("POST", "/api/v1/analyze"): "takes a URL, no stored id",
     ("GET", "/api/v1/openapi.json"): "public description, no data",
+    ("GET", "/api/v1/account/webhook-secret"): "takes no id; always the caller's own secret",
 }
 
 
