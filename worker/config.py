@@ -90,6 +90,16 @@ def ping_broker(app: Celery, timeout: float = 2.0) -> None:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
 
 
+def queue_backlog(app: Celery, queue: str) -> int:
+    """Messages waiting in `queue` on the broker (not counting those already handed to a worker); 0 if unknown."""
+    try:
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+            return int(connection.default_channel.queue_declare(queue=queue, passive=True).message_count)
+    except Exception:
+        return 0
+
+
 def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
     if broker_url.startswith("filesystem://"):
         folder = settings.broker_folder
