@@ -152,6 +152,14 @@ def ping_broker(app: Celery, timeout: float = 2.0) -> None:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
 
 
+def queue_backlog(app: Celery, queue: str) -> int:
+    """queue_depth for the sweep: 0 when the broker cannot be asked (the enqueue will tell)."""
+    try:
+        return queue_depth(app, queue)
+    except (KombuOperationalError, OSError):
+        return 0
+
+
 def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
     if broker_url.startswith("filesystem://"):
         folder = settings.broker_folder

@@ -30,13 +30,21 @@ class SweepReport:
 def sweep_stuck_jobs(
     runtime: Runtime,
     enqueue: Callable[[uuid.UUID], None],
+    *,
+    backlog: Callable[[], int] = lambda: 0,
     on_failed: Callable[[uuid.UUID], None] | None = None,
 ) -> SweepReport:
     """Re-enqueue jobs whose worker vanished or whose enqueue failed; fail those out of attempts.
 
+    A long-`queued` job is re-enqueued only while the broker queue is empty (`backlog()`
+    returns 0): a job behind a backlog still has its message waiting, and sending another
+    one every grace period would multiply the queue. A job whose message was lost (failed
+    enqueue, broker restarted empty) is re-enqueued once the queue has drained.
+
     `on_failed` is called, after the commit, with each job this sweep failed (to announce it).
     """
     settings = runtime.settings
+    revive_waiting = backlog() == 0
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.job_stale_seconds)
     queued_before = now - timedelta(seconds=settings.job_queued_grace_seconds)
@@ -56,12 +64,16 @@ def sweep_stuck_jobs(
             else:
                 job.status, job.heartbeat_at = JobStatus.QUEUED, None
                 revived.append(job.id)
-        waiting = session.scalars(
-            update(Job)
-            .where(Job.status == JobStatus.QUEUED, Job.updated_at < queued_before)
-            .values(updated_at=now)
-            .returning(Job.id)
-        ).all()
+        waiting = (
+            session.scalars(
+                update(Job)
+                .where(Job.status == JobStatus.QUEUED, Job.updated_at < queued_before)
+                .values(updated_at=now)
+                .returning(Job.id)
+            ).all()
+            if revive_waiting
+            else []
+        )
         return revived, list(waiting), failed
 
     revived, waiting, failed = safe_commit(runtime.db.session_factory, work)

@@ -13,7 +13,14 @@ from backend.errors import TransientError
 from backend.logging import log_context
 from backend.runtime import Runtime, get_runtime
 from worker import callbacks, lifecycle
-from worker.config import CALLBACK_TASK, RUN_JOB_TASK, SWEEP_TASK, enqueue_callback, enqueue_run_job
+from worker.config import (
+    CALLBACK_TASK,
+    RUN_JOB_TASK,
+    SWEEP_TASK,
+    enqueue_callback,
+    enqueue_run_job,
+    queue_backlog,
+)
 from worker.runner import Outcome, execute_job
 from worker.sweep import sweep_stuck_jobs
 
@@ -73,9 +80,11 @@ def sweep() -> dict[str, int]:
     """Periodic (celery beat): re-enqueue stuck jobs, fail the hopeless ones."""
     from worker.celery import app  # noqa: PLC0415 - the app module imports this one
 
+    runtime = get_runtime()
     report = sweep_stuck_jobs(
-        get_runtime(),
+        runtime,
         lambda job_id: enqueue_run_job(app, job_id),
+        backlog=lambda: queue_backlog(app, runtime.settings.celery_queue),
         on_failed=lambda job_id: enqueue_callback(app, job_id),
     )
     logger.info(

@@ -199,6 +199,21 @@ def test_sweep_requeues_stale_and_stranded_jobs_and_fails_hopeless_ones(runtime)
     assert _reload(db, fresh.id).status == JobStatus.QUEUED
 
 
+def test_sweep_leaves_queued_jobs_alone_while_the_queue_has_a_backlog(runtime):
+    """Behind a backlog a long-queued job still has its message: no second one is sent; stale ones still are."""
+    long_ago = utcnow() - timedelta(hours=1)
+    waiting = _job(runtime.db, updated_at=long_ago)
+    lost = _job(runtime.db, status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago)
+    enqueued: list[uuid.UUID] = []
+
+    report = sweep_stuck_jobs(runtime, enqueued.append, backlog=lambda: 7)
+
+    assert enqueued == [lost.id]
+    assert (report.requeued_stale, report.requeued_queued) == (1, 0)
+    assert sweep_stuck_jobs(runtime, enqueued.append, backlog=lambda: 0).requeued_queued == 1
+    assert enqueued[-1] == waiting.id
+
+
 def test_sweep_survives_a_dead_broker(runtime):
     """If the broker refuses, the jobs stay queued for the next sweep."""
     job = _job(runtime.db, updated_at=utcnow() - timedelta(hours=1))
