@@ -43,7 +43,7 @@ def test_factory_without_arguments_reads_the_environment(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['analyze', 'campaigns', 'files', 'health', 'jobs']"
+    assert result.stdout.strip() == "['analyze', 'campaigns', 'files', 'health', 'jobs', 'web']"
 
 
 def test_import_backend_does_not_load_flask():
