@@ -589,6 +589,22 @@ class _ShopHandler(BaseHTTPRequestHandler):
                 self.wfile.write(chunk)
 
 
+@dataclass(frozen=True)
+class ServedSite:
+    """A built site and where it is served: fixtures hand this to tests."""
+
+    manifest: SiteManifest
+    base_url: str
+    root: Path
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def file_bytes(self, url_or_path: str) -> bytes:
+        """The bytes on disk behind an absolute URL or a server path (query ignored)."""
+        return (self.root / site_path(url_or_path).split("?", maxsplit=1)[0].lstrip("/")).read_bytes()
+
+
 class _ShopServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False

@@ -15,7 +15,7 @@ from backend.settings import Settings
 from tests import processes
 from tests.conftest import settings_env
 from tests.services import free_port
-from tests.shopsite import SiteManifest, build_site, serve_site, site_path
+from tests.shopsite import ServedSite, build_site, serve_site
 
 
 @dataclass
@@ -93,24 +93,11 @@ def system(
     running.api.stop()
 
 
-@dataclass(frozen=True)
-class Shop:
-    manifest: SiteManifest
-    base_url: str
-    root: Path
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def file_bytes(self, url: str) -> bytes:
-        return (self.root / site_path(url).split("?", maxsplit=1)[0].lstrip("/")).read_bytes()
-
-
 SLOW_PAGE = "/products/slow.html"
 
 
 @pytest.fixture(scope="session")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
     """The project's shop site plus a page whose last images answer only after a stall."""
     root = tmp_path_factory.mktemp("e2e-shop")
     manifest = build_site(root)
@@ -122,4 +109,4 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
         f"<html><body><div class='product-gallery'>{images}</div></body></html>"
     )
     with serve_site(root) as base_url:
-        yield Shop(manifest=manifest, base_url=base_url, root=root)
+        yield ServedSite(manifest=manifest, base_url=base_url, root=root)

@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.shopsite import SiteManifest, build_site, serve_site
+from tests.shopsite import ServedSite, build_site, serve_site
 from worker.pipeline import make_http_session
 
 # Redirects only the tests need: a hop to a scheme the scraper must refuse.
 TEST_REDIRECTS = {"/go/file": "file:///etc/passwd", "/go/ftp": "ftp://127.0.0.1/x.jpg"}
 
 
-@dataclass(frozen=True)
-class ShopSite:
-    manifest: SiteManifest
-    base_url: str
-    root: Path
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def file_bytes(self, path: str) -> bytes:
-        return (self.root / path.split("?", maxsplit=1)[0].lstrip("/")).read_bytes()
-
-
 @pytest.fixture(scope="session")
-def shop_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopSite]:
+def shop_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedSite]:
     root = tmp_path_factory.mktemp("shop")
     manifest = build_site(root)
     with serve_site(root, redirects=TEST_REDIRECTS) as base_url:
-        yield ShopSite(manifest=manifest, base_url=base_url, root=root)
+        yield ServedSite(manifest=manifest, base_url=base_url, root=root)
 
 
 @pytest.fixture
