@@ -46,8 +46,12 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
         if user is None:
             raise _unauthorized("The API key is invalid or revoked.", invalid=True)
         g.user_id = user.id
-        # Authentication is its own unit of work: it records the key's last use.
-        session.commit()
+        # Authentication is its own unit of work: it records the key's last use (at most once
+        # a minute, so most requests have nothing to write and only end the read).
+        if session.dirty:
+            session.commit()
+        else:
+            session.rollback()
         return view(*args, **kwargs)
 
     return wrapper
