@@ -117,9 +117,9 @@ def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, i
     colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     reduced = upright.convert("RGBA" if has_alpha else "RGB")
+    reduced.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
     preview = reduced.copy()
-    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))
+    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))  # from the preview: a third of the pixels to resample
     return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1, preview
 
 
