@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from sqlalchemy.orm import Session
 from backend.models import ApiKey, User, utcnow
 
 KEY_PREFIX = "pis_"
+# last_used_at is "when was this key last seen", to the minute: writing it on every request
+# would turn each authenticated read into an UPDATE and a commit.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -65,5 +69,15 @@ def authenticate(session: Session, plaintext: str) -> User | None:
     # final decision free of timing differences.
     if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
         return None
-    key.last_used_at = utcnow()
+    if _stale(key.last_used_at):
+        key.last_used_at = utcnow()
     return user
+
+
+def _stale(last_used_at: datetime | None) -> bool:
+    """True if the key's last use is unknown or older than LAST_USED_RESOLUTION."""
+    if last_used_at is None:
+        return True
+    if last_used_at.tzinfo is None:  # SQLite hands back naive UTC
+        last_used_at = last_used_at.replace(tzinfo=UTC)
+    return utcnow() - last_used_at >= LAST_USED_RESOLUTION

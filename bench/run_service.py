@@ -89,10 +89,11 @@ def start_children(
     return [api, worker]
 
 
-def wait_ready(base: str, deadline: float) -> None:
+def wait_ready(base: str, deadline: float, path: str = "/health") -> None:
+    """Wait until GET base+path answers 200 (the API's readiness probe by default)."""
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{base}/health", timeout=5).status_code == 200:
+            if requests.get(f"{base}{path}", timeout=5).status_code == 200:
                 return
         except requests.RequestException:
             pass
@@ -111,7 +112,10 @@ def submit_all(http: requests.Session, base: str, pages: list[str]) -> dict[str,
     return jobs
 
 
-def wait_all(http: requests.Session, base: str, jobs: dict[str, dict[str, Any]], deadline: float) -> None:
+def wait_all(
+    http: requests.Session, base: str, jobs: dict[str, dict[str, Any]], deadline: float, interval: float = 0.5
+) -> None:
+    """Poll every pending job until all have ended or the deadline passes; `jobs` gets their final state."""
     pending = dict(jobs)
     while pending and time.monotonic() < deadline:
         for page, job in list(pending.items()):
@@ -119,7 +123,7 @@ def wait_all(http: requests.Session, base: str, jobs: dict[str, dict[str, Any]],
             if current["status"] in TERMINAL:
                 jobs[page] = current
                 del pending[page]
-        time.sleep(0.5)
+        time.sleep(interval)
 
 
 def collect(http: requests.Session, base: str, job: dict[str, Any], store_dir: Path) -> list[dict[str, str]]:

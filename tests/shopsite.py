@@ -611,15 +611,15 @@ class _ShopServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve_site(root: Path, redirects: dict[str, str] | None = None) -> Iterator[str]:
-    """Serve `root` on 127.0.0.1 (ephemeral port) in a thread; yields the base URL, stops on exit."""
+def serve_site(root: Path, redirects: dict[str, str] | None = None, *, port: int = 0) -> Iterator[str]:
+    """Serve `root` on 127.0.0.1 (`port`, ephemeral by default) in a thread; yields the base URL, stops on exit."""
     root = root.resolve()
     redirect_file = root / "_redirects.json"
     known = json.loads(redirect_file.read_text()) if redirect_file.exists() else {}
     handler = type(
         "ShopHandler", (_ShopHandler,), {"root": root, "redirects": {**known, **(redirects or {})}}
     )
-    server = _ShopServer(("127.0.0.1", 0), handler)
+    server = _ShopServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, name="shop-site", daemon=True)
     thread.start()
     try:

@@ -46,8 +46,11 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
         if user is None:
             raise _unauthorized("The API key is invalid or revoked.", invalid=True)
         g.user_id = user.id
-        # Authentication is its own unit of work: it records the key's last use.
-        session.commit()
+        # Recording the key's last use is its own unit of work, committed before the view runs.
+        # It happens at most once a minute; otherwise the view goes on in the same transaction
+        # (ending it would return the connection and pay the pool's pre-ping again).
+        if session.dirty:
+            session.commit()
         return view(*args, **kwargs)
 
     return wrapper

@@ -1,8 +1,8 @@
 """Tell whether one image is a crop of another: the og:image 1200×630 cut from a square gallery photo.
 
 Perceptual hashes of a photo and of a crop of it at another aspect ratio have nothing in
-common, so `dedupe` asks here instead. The larger picture is decoded again at reduced scale
-(JPEG draft mode, cached per content hash), the largest region of the crop's aspect ratio is
+common, so `dedupe` asks here instead. The larger picture is taken small from the preview
+measure() kept (or, without one, decoded again at reduced scale; cached per content hash), the largest region of the crop's aspect ratio is
 cut from it at CROP_OFFSETS along the long axis (top to bottom or left to right), and each region's
 256-bit phash is compared with the crop's. Within CROP_BITS bits it is the same photo. Only
 maximal crops are found: a zoomed-in detail (a smaller region) is kept as its own picture.
@@ -33,7 +33,8 @@ def is_crop_of(crop: RankedImage, whole: RankedImage, cache: DecodeCache) -> boo
         return False
     key = whole.info.content_hash
     if key not in cache:
-        cache[key] = reduce_image(whole.data)
+        preview = whole.info.preview
+        cache[key] = reduce_preview(preview) if preview is not None else reduce_image(whole.data)
     reduced = cache[key]
     if reduced is None:
         return False
@@ -63,6 +64,13 @@ def crop_regions(image: Image.Image, aspect: float) -> list[Image.Image]:
     region_height = max(1, round(width / aspect))
     tops = [round((height - region_height) * f) for f in CROP_OFFSETS]
     return [image.crop((0, top, width, top + region_height)) for top in tops]
+
+
+def reduce_preview(preview: Image.Image) -> Image.Image:
+    """measure()'s upright preview shrunk to FEATURE_SIDE and put on white: no second decode."""
+    small = preview.copy()
+    small.thumbnail((FEATURE_SIDE, FEATURE_SIDE))
+    return flatten_on_white(small)
 
 
 def reduce_image(data: bytes) -> Image.Image | None:

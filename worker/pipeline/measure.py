@@ -1,8 +1,9 @@
 """Measure downloaded image bytes with Pillow: sniffed format, header size, a cheap decode, features and hashes.
 
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
-pixel is decoded. The decode is cheap: JPEGs are decoded at reduced scale (draft mode),
-and every image is shrunk to FEATURE_SIDE pixels before features are computed. The bytes
+pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
+mode, no smaller than PREVIEW_SIDE), and that decode gives both the FEATURE_SIDE copy the
+features are computed on and the PREVIEW_SIDE `preview` the stored thumbnail is made from. The bytes
 themselves are never changed; `content_hash` is their SHA-256. Only the decoders in
 OPENED_FORMATS are tried; anything else is `undecodable`.
 
@@ -36,6 +37,7 @@ from backend.settings import Settings
 from worker.pipeline.types import ImageInfo
 
 FEATURE_SIDE = 256
+PREVIEW_SIDE = 320  # the stored thumbnail's long side (store.THUMBNAIL_MAX_SIDE)
 BORDER_FRACTION = 0.06
 MAX_COUNTED_COLORS = 4096
 TRANSPARENT_ALPHA = 16
@@ -64,7 +66,7 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
             frames = int(getattr(image, "n_frames", 1))
             orientation = _orientation(image)
             quality = estimate_jpeg_quality(image)
-            reduced, colors = decode_reduced(image, orientation)
+            reduced, colors, preview = decode_reduced(image, orientation)
     except ImageRejectedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -82,6 +84,7 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         content_hash=hashlib.sha256(data).hexdigest(),
         phash=str(imagehash.phash(flatten_on_white(reduced), hash_size=PHASH_SIZE)),
         features={**image_features(reduced), "colors": colors, "frames": frames, **quality},
+        preview=preview,
     )
 
 
@@ -100,21 +103,24 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, int]:
-    """A small upright RGB/RGBA copy and the decoded image's color count; raises if the bytes are broken.
+def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, int, Image.Image]:
+    """(FEATURE_SIDE copy, color count, PREVIEW_SIDE copy), upright RGB/RGBA; raises if the bytes are broken.
 
-    JPEGs decode at reduced scale (draft). Colors are counted before shrinking, because
-    resampling invents in-between colors and would make a flat logo look like a photo.
+    JPEGs decode at reduced scale (draft, each side still at least PREVIEW_SIDE). Colors are
+    counted before shrinking, because resampling invents in-between colors and would make a
+    flat logo look like a photo. Both copies come from this one decode.
     """
-    image.draft("RGB", (FEATURE_SIDE, FEATURE_SIDE))
+    image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))
     image.load()
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     upright = to_8bit(upright)
     colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     reduced = upright.convert("RGBA" if has_alpha else "RGB")
-    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))
-    return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1
+    reduced.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    preview = reduced.copy()
+    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))  # from the preview: a third of the pixels to resample
+    return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1, preview
 
 
 def to_8bit(image: Image.Image) -> Image.Image:

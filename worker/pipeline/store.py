@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -20,6 +21,12 @@ THUMBNAIL_MAX_SIDE = 320
 # WebP quality 80 keeps a product label readable at a fraction of the original's bytes.
 THUMBNAIL_QUALITY = 80
 THUMBNAIL_MIME = "image/webp"
+# WebP effort 0-6: 4 is Pillow's default; 2 encodes a 320 px thumbnail in about half the time for
+# a few percent more bytes, on an image nobody zooms into.
+THUMBNAIL_METHOD = 2
+# Images uploaded at once by one job: each upload is a network wait plus a WebP encode (Pillow
+# releases the GIL), and the process's one boto3 client keeps up to 32 connections.
+UPLOAD_THREADS = 4
 
 
 def storage_key(campaign_id: uuid.UUID, image: RankedImage) -> str:
@@ -40,14 +47,27 @@ def make_thumbnail(data: bytes, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     JPEGs are decoded at reduced scale. Raises OSError/ValueError on bytes Pillow cannot read.
     """
     with Image.open(BytesIO(data), formats=OPENED_FORMATS) as opened:
-        opened.draft("RGB", (max_side * 2, max_side * 2))  # JPEG only: decode at 1/2…1/8 scale
+        opened.draft("RGB", (max_side, max_side))  # JPEG only: decode at 1/2…1/8 scale
         image = ImageOps.exif_transpose(opened)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        out = BytesIO()
-        image.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=4)
-        return out.getvalue()
+        return encode_thumbnail(image)
+
+
+def encode_thumbnail(image: Image.Image) -> bytes:
+    """The WebP bytes of an already upright, thumbnail-sized RGB/RGBA image."""
+    out = BytesIO()
+    image.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=THUMBNAIL_METHOD)
+    return out.getvalue()
+
+
+def thumbnail_bytes(image: RankedImage) -> bytes:
+    """The thumbnail from the preview measure() kept, else (hand-built info) from the original bytes."""
+    preview = image.info.preview
+    if preview is not None and max(preview.size) <= THUMBNAIL_MAX_SIDE:
+        return encode_thumbnail(preview)
+    return make_thumbnail(image.data)
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,7 @@ class StoredImage:
 def _upload_thumbnail(store: ImageStore, campaign_id: uuid.UUID, image: RankedImage) -> str | None:
     """Store the image's thumbnail and return its key; None if Pillow cannot make one (the card shows the original)."""
     try:
-        data = make_thumbnail(image.data)
+        data = thumbnail_bytes(image)
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         logger.warning(
             "image.thumbnail_failed content_hash=%s error=%s", image.info.content_hash, type(exc).__name__
@@ -78,23 +98,30 @@ def _upload_thumbnail(store: ImageStore, campaign_id: uuid.UUID, image: RankedIm
     return key
 
 
+def upload_image(store: ImageStore, campaign_id: uuid.UUID, image: RankedImage) -> StoredImage:
+    """Put one image's original bytes and its thumbnail in the store."""
+    key = storage_key(campaign_id, image)
+    store.put(key, image.data, image.info.mime)
+    thumb = _upload_thumbnail(store, campaign_id, image)
+    return StoredImage(
+        image=image,
+        key=key,
+        url=store.public_url(key),
+        thumbnail_key=thumb,
+        thumbnail_url=None if thumb is None else store.public_url(thumb),
+    )
+
+
 def upload_images(store: ImageStore, campaign_id: uuid.UUID, images: list[RankedImage]) -> list[StoredImage]:
-    """Put each image's original bytes and its thumbnail in the store; StorageError propagates (the job is retried)."""
-    stored = []
-    for image in images:
-        key = storage_key(campaign_id, image)
-        store.put(key, image.data, image.info.mime)
-        thumb = _upload_thumbnail(store, campaign_id, image)
-        stored.append(
-            StoredImage(
-                image=image,
-                key=key,
-                url=store.public_url(key),
-                thumbnail_key=thumb,
-                thumbnail_url=None if thumb is None else store.public_url(thumb),
-            )
-        )
-    return stored
+    """Upload every image (UPLOAD_THREADS at a time), in order; StorageError propagates (the job is retried).
+
+    As before the pool, objects put before a failure are overwritten by the retry: the keys
+    are content-addressed.
+    """
+    if len(images) <= 1:
+        return [upload_image(store, campaign_id, image) for image in images]
+    with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
+        return list(pool.map(lambda image: upload_image(store, campaign_id, image), images))
 
 
 def image_row(stored: StoredImage, *, campaign_id: uuid.UUID, job_id: uuid.UUID) -> dict[str, object]:

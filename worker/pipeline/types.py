@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from PIL import Image
+
 from backend.models import ImageType
 
 
@@ -44,6 +46,9 @@ class ImageInfo:
     content_hash: str  # sha256 hex of the original bytes
     phash: str | None = None
     features: dict[str, Any] = field(default_factory=dict)  # sharpness, uniform background, …
+    # The upright thumbnail-sized copy measure() decoded anyway (store.py encodes it, so the
+    # kept image is not decoded a second time); None when built by hand or not decodable.
+    preview: Image.Image | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from backend.auth import LAST_USED_RESOLUTION
 from backend.models import ApiKey, Job, utcnow
 
 ROUTES = [
@@ -77,6 +78,24 @@ def test_valid_key_is_accepted_and_its_last_use_recorded(client, user_key, db):
     assert response.status_code == 200
     with db.session() as session:
         assert session.get(ApiKey, user_key.key_id).last_used_at is not None
+
+
+def test_last_use_is_stamped_at_most_once_a_minute(client, user_key, db):
+    """A second request within LAST_USED_RESOLUTION leaves last_used_at alone; an older stamp moves."""
+    headers = {"Authorization": f"Bearer {user_key.plaintext}"}
+    client.get("/api/v1/jobs", headers=headers)
+    with db.session() as session:
+        first = session.get(ApiKey, user_key.key_id).last_used_at
+
+    client.get("/api/v1/jobs", headers=headers)
+    with db.session() as session:
+        assert session.get(ApiKey, user_key.key_id).last_used_at == first
+        session.get(ApiKey, user_key.key_id).last_used_at = first - LAST_USED_RESOLUTION
+        session.commit()
+
+    client.get("/api/v1/jobs", headers=headers)
+    with db.session() as session:
+        assert session.get(ApiKey, user_key.key_id).last_used_at > first
 
 
 def test_unauthenticated_submit_creates_nothing(client, db):

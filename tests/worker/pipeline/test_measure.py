@@ -65,6 +65,17 @@ def test_exif_orientation_swaps_reported_dimensions(make_settings):
     assert (info.width, info.height) == (300, 400)
 
 
+def test_preview_is_upright_and_thumbnail_sized(make_settings):
+    """The one decode also yields the thumbnail's source: upright (EXIF applied), at most 320 px."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    info = measure(encode(product_photo(9, (1600, 1200)), "JPEG", exif=exif.tobytes()), make_settings())
+
+    assert info.preview is not None
+    assert info.preview.size == (240, 320)
+    assert info.preview.mode == "RGB"
+
+
 def test_studio_shot_and_scene_features_differ(make_settings):
     """A product on white has a plain border; a lifestyle scene does not."""
     studio = measure(jpeg(product_photo(10, (600, 600))), make_settings()).features

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from io import BytesIO
 
@@ -96,7 +97,8 @@ def test_unreadable_bytes_store_the_original_without_a_thumbnail(settings, store
     """If Pillow cannot make a thumbnail the image is still kept; the row's thumbnail fields are null."""
     campaign_id = uuid.uuid4()
     real = measure(encode(Image.new("RGB", (400, 300), "red"), "JPEG"), settings)
-    image = ranked(b"\xff\xd8 not really a jpeg", settings, info=real)
+    # No preview from measure(): the thumbnail must come from these (unreadable) bytes.
+    image = ranked(b"\xff\xd8 not really a jpeg", settings, info=dataclasses.replace(real, preview=None))
 
     [stored] = upload_images(store, campaign_id, [image])
 
