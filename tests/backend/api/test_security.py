@@ -19,6 +19,7 @@ from backend.api.ratelimit import KEY_PREFIX
 from backend.auth import authenticate
 from backend.models import ApiKey, Job
 from tests.backend.api.conftest import Api, shutdown_app
+from tests.services import free_port
 
 PAGE = "https://shop.example.test/p/1"
 
@@ -242,3 +243,10 @@ def test_a_key_one_character_off_is_refused(api, user_key):
     near = user_key.plaintext[:-1] + ("A" if user_key.plaintext[-1] != "A" else "B")
     response = api.client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {near}"})
     assert response.status_code == 401
+
+
+def test_a_dead_rate_limit_store_does_not_take_the_api_down(make_app, user_key):
+    """With the counters' Redis unreachable, requests are answered and limited in process memory instead."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    api = api_for(make_app(rate_limit_storage_url=dead, rate_limit="2 per minute"), user_key)
+    assert [api.get("/api/v1/jobs").status_code for _ in range(3)] == [200, 200, 429]
