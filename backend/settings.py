@@ -101,6 +101,10 @@ class Settings(BaseSettings):
                 raise ValueError("REDIS_URL is required in production")
             if self.storage_backend != "s3":
                 raise ValueError("STORAGE_BACKEND must be 's3' in production")
+            if self.scraper_allow_private:
+                raise ValueError(
+                    "SCRAPER_ALLOW_PRIVATE must be false in production (it disables the SSRF guard)"
+                )
         if self.storage_backend == "s3":
             self._check_s3()
         return self

@@ -17,8 +17,11 @@ from sqlalchemy import select
 from backend import MAX_CONTENT_LENGTH, create_app
 from backend.api.ratelimit import KEY_PREFIX
 from backend.auth import authenticate
+from backend.errors import ConfigError
 from backend.models import ApiKey, Job
+from backend.settings import load_settings
 from tests.backend.api.conftest import Api, shutdown_app
+from tests.services import free_port
 
 PAGE = "https://shop.example.test/p/1"
 
@@ -202,8 +205,6 @@ def test_embedded_mode_counts_in_memory(make_settings, tmp_path):
 
 def test_bad_rate_limit_setting_stops_the_start(make_settings):
     """A rate limit that does not parse is a one-line ConfigError naming the variable."""
-    from backend.errors import ConfigError  # noqa: PLC0415
-
     with pytest.raises(ConfigError, match="RATE_LIMIT"):
         make_settings(rate_limit="lots")
 
@@ -242,3 +243,26 @@ def test_a_key_one_character_off_is_refused(api, user_key):
     near = user_key.plaintext[:-1] + ("A" if user_key.plaintext[-1] != "A" else "B")
     response = api.client.get("/api/v1/jobs", headers={"Authorization": f"Bearer {near}"})
     assert response.status_code == 401
+
+
+def test_a_dead_rate_limit_store_does_not_take_the_api_down(make_app, user_key):
+    """With the counters' Redis unreachable, requests are answered and limited in process memory instead."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    api = api_for(make_app(rate_limit_storage_url=dead, rate_limit="2 per minute"), user_key)
+    assert [api.get("/api/v1/jobs").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_production_refuses_to_scrape_private_addresses():
+    """SCRAPER_ALLOW_PRIVATE=true stops a production process at start, naming the variable."""
+    with pytest.raises(ConfigError, match="SCRAPER_ALLOW_PRIVATE"):
+        load_settings(
+            app_env="production",
+            database_url="postgresql://app@db.example.com/app",
+            redis_url="redis://redis.example.com:6379/0",
+            storage_backend="s3",
+            r2_endpoint_url="https://r2.example.com",
+            r2_access_key_id="id",
+            r2_secret_access_key="secret",
+            r2_bucket="images",
+            scraper_allow_private=True,
+        )

@@ -246,6 +246,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients hanging up on the liar and the endless stream is the point; stay quiet."""
+
 
 @contextlib.contextmanager
 def serve_hostile(corpus: dict[str, Served], pages: dict[str, bytes]) -> Iterator[HostileSite]:
