@@ -451,6 +451,32 @@ def woocommerce_plain(writer: _Writer, seed: int) -> PageTruth:
     )
 
 
+def prestashop(writer: _Writer, seed: int) -> PageTruth:
+    """PrestaShop 1.7 classic: -large_default cover, thumbnails with data-image-large-src, accessories block."""
+    views = []
+    for index in range(3):
+        digits = "/".join(str(seed * 10 + index))
+        stem = f"/img/p/{digits}/{seed * 10 + index}"
+        files = {f"{stem}-small_default.jpg": 98, f"{stem}-large_default.jpg": 800, f"{stem}.jpg": None}
+        views.append(_photo(writer, stem, "hero" if index == 0 else "product", seed * 10 + index, files))
+    cover = (
+        f'<div class="product-cover"><img class="js-qv-product-cover" src="{views[0][1]}" alt="Scarf"'
+        f' title="Scarf" itemprop="image"></div>'
+    )
+    thumbs = "".join(
+        f'<li class="thumb-container"><img class="thumb js-thumb" data-image-medium-src="{v[0]}"'
+        f' data-image-large-src="{v[1]}" src="{v[0]}" alt="Scarf" width="100"></li>'
+        for v in views
+    )
+    accessories = _related(
+        writer,
+        [f"/img/p/9/{seed}/9{seed}{i}-home_default.jpg" for i in range(2)],
+        '<section class="product-accessories">',
+    )
+    body = f'<div class="images-container">{cover}<div class="js-qv-mask"><ul class="product-images">{thumbs}</ul></div></div>{accessories}'
+    return _page(writer, f"/presta/scarf-{seed}.html", "Scarf", "", body)
+
+
 PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_dawn": shopify_dawn,
     "shopify_debut": shopify_debut,
@@ -463,6 +489,7 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "boutique": boutique,
     "shopify_look": shopify_look,
     "woocommerce_plain": woocommerce_plain,
+    "prestashop": prestashop,
 }
 
 
