@@ -18,11 +18,9 @@ def amazon(writer: _Writer, seed: int) -> PageTruth:
             f"{base}/{code}._AC_US40_.jpg": 40,
             f"{base}/{code}._AC_SX679_.jpg": 679,
             f"{base}/{code}.jpg": None,
+            f"{base}/{code}._AC_SL1500_.jpg": None,  # the same bytes as the size-free URL
         }
-        aliases = (f"{base}/{code}._AC_SL1500_.jpg",)
-        views.append(
-            _photo(writer, code, "hero" if index == 0 else "product", seed * 10 + index, files, aliases)
-        )
+        views.append(_photo(writer, code, "hero" if index == 0 else "product", seed * 10 + index, files))
     dynamic = {views[0][1]: [679, 679], f"{base}/{seed}1aB0xZ._AC_SX425_.jpg": [425, 425]}
     main = (
         f'<div id="imgTagWrapperId" class="imgTagWrapper"><img alt="Kettle" src="{views[0][1]}"'
