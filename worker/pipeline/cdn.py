@@ -15,6 +15,7 @@ that ordinary URLs are left alone:
 - Amazon (`/images/I/`): `._AC_SX300_.` style size tokens.
 - BigCommerce (`/images/stencil/<size>/`): size → `original`.
 - Cloudinary (`/image/upload/`): a transformation segment with w_/h_/c_.
+- PrestaShop (`/img/p/1/2/12-home_default.jpg`): the image-type suffix.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ WORDPRESS_SIZE = re.compile(r"-\d{2,4}x\d{2,4}(?=\.(?:jpe?g|png|webp|gif)$)", re
 AMAZON_SIZE = re.compile(r"\._[A-Z0-9_,.\-]+_(?=\.(?:jpe?g|png|webp|gif)$)", re.IGNORECASE)
 MAGENTO_CACHE = re.compile(r"/media/catalog/product/cache/[0-9a-f]{8,}/(?:\d+x\d*/)?", re.IGNORECASE)
 STENCIL_SIZE = re.compile(r"(/images/stencil/)(?:\d+x\d+|\{:size\}|\d+w)(/)", re.IGNORECASE)
+PRESTASHOP_TYPE = re.compile(r"(/img/p/(?:\d/)+\d+)-[a-z_]+_default(?=\.(?:jpe?g|png|webp)$)", re.IGNORECASE)
 CLOUDINARY_TRANSFORM = re.compile(r"(/image/upload/)(?:[a-z]{1,3}_[^/]*,?)+/", re.IGNORECASE)
 
 
@@ -87,5 +89,6 @@ RULES: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = (
     (("/images/I/",), _sub_path(AMAZON_SIZE, "")),
     (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),
     (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
+    (("/img/p/",), _sub_path(PRESTASHOP_TYPE, r"\1")),
 )
 CDN_MARKERS = re.compile("|".join(re.escape(marker) for markers, _upgrade in RULES for marker in markers))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from io import BytesIO
 
 import imagehash
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from worker.pipeline.measure import FEATURE_SIDE, OPENED_FORMATS, PHASH_SIZE, flatten_on_white
 from worker.pipeline.types import RankedImage
@@ -21,6 +21,8 @@ from worker.pipeline.types import RankedImage
 CROP_BITS = 32  # of 256: true crops measured 8–20 bits away, crops of other photos 64 or more
 CROP_OFFSETS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_ASPECT_GAP = 0.08  # aspect ratios closer than this are the plain near-duplicate case
+COMPARE_SIDE = 64  # same_pixels compares 64×64 gray thumbnails
+SAME_PIXELS_MAD = 3.0  # mean absolute gray difference: resizes measured 0.2–0.6, other products ~10+
 MAX_CROP_LOSS = 0.75  # a crop keeping under a quarter of the picture is a detail shot, not a copy
 
 
@@ -44,6 +46,19 @@ def is_crop_of(crop: RankedImage, whole: RankedImage, cache: DecodeCache) -> boo
         imagehash.phash(region, hash_size=PHASH_SIZE) - target <= CROP_BITS
         for region in crop_regions(reduced, aspect)
     )
+
+
+def same_pixels(first: RankedImage, second: RankedImage, cache: DecodeCache) -> bool:
+    """True when two same-shape images, decoded small and gray, differ by under SAME_PIXELS_MAD levels."""
+    small = []
+    for image in (first, second):
+        key = image.info.content_hash
+        if key not in cache:
+            cache[key] = reduce_image(image.data)
+        if cache[key] is None:
+            return False
+        small.append(cache[key].convert("L").resize((COMPARE_SIDE, COMPARE_SIDE), Image.Resampling.BOX))
+    return ImageStat.Stat(ImageChops.difference(*small)).mean[0] < SAME_PIXELS_MAD
 
 
 def _plausible(crop: RankedImage, whole: RankedImage) -> bool:

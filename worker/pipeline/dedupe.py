@@ -5,7 +5,10 @@ the same picture resized or re-encoded (a 400 px WebP beside the 1000 px JPEG): 
 perceptual hashes (16×16 DCT, see measure.py) differ in at most NEAR_DUPLICATE_BITS bits and
 their aspect ratios agree within ASPECT_TOLERANCE. Resizing and re-encoding cost 0–4 bits on
 our test photos, while two different products on the same white backdrop sit 18 or more
-apart (a 64-bit hash put such pairs 2 bits apart, hence the larger hash). The copy that is
+apart (a 64-bit hash put such pairs 2 bits apart, hence the larger hash). A pair between
+NEAR_DUPLICATE_BITS and VERIFY_BITS (a strong resize can cost 12 bits) is settled by the
+pixels: both decoded small, the same picture differs by a few gray levels on average
+(crops.same_pixels). The copy that is
 kept takes over the product signals (og, JSON-LD, gallery…) of the ones dropped, so an
 og:image copy still marks its picture.
 
@@ -22,11 +25,12 @@ from collections.abc import Sequence
 
 import imagehash
 
-from worker.pipeline.crops import DecodeCache, is_crop_of
+from worker.pipeline.crops import DecodeCache, is_crop_of, same_pixels
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
 from worker.pipeline.types import ImageInfo, RankedImage, Skip
 
 NEAR_DUPLICATE_BITS = 10  # of 256
+VERIFY_BITS = 24  # between the two, the pixels decide (crops.same_pixels)
 ASPECT_TOLERANCE = 0.08
 
 
@@ -35,9 +39,10 @@ def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]
     kept: list[RankedImage] = []
     kept_hashes: list[imagehash.ImageHash | None] = []
     skips: list[Skip] = []
+    cache: DecodeCache = {}
     for image in sorted(images, key=best_first_key):
         phash = _parse_phash(image.info)
-        match = find_duplicate(image.info, phash, kept, kept_hashes)
+        match = find_duplicate(image, phash, kept, kept_hashes, cache)
         if match is None:
             kept.append(image)
             kept_hashes.append(phash)
@@ -45,13 +50,12 @@ def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]
         original, how = match
         kept[original] = absorb_hints(kept[original], image)
         skips.append(Skip(image.candidate.url, "duplicate", f"{how} of {kept[original].candidate.url}"))
-    unique, crop_skips = collapse_crops(kept)
+    unique, crop_skips = collapse_crops(kept, cache)
     return unique, skips + crop_skips
 
 
-def collapse_crops(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]]:
+def collapse_crops(images: Sequence[RankedImage], cache: DecodeCache) -> tuple[list[RankedImage], list[Skip]]:
     """Drop every image that is a crop of a larger one; the larger absorbs its signals. Order is kept."""
-    cache: DecodeCache = {}
     order = sorted(range(len(images)), key=lambda i: -images[i].info.width * images[i].info.height)
     wholes: dict[int, RankedImage] = {}
     skips: list[Skip] = []
@@ -67,19 +71,21 @@ def collapse_crops(images: Sequence[RankedImage]) -> tuple[list[RankedImage], li
 
 
 def find_duplicate(
-    info: ImageInfo,
+    image: RankedImage,
     phash: imagehash.ImageHash | None,
     kept: Sequence[RankedImage],
     kept_hashes: Sequence[imagehash.ImageHash | None],
+    cache: DecodeCache,
 ) -> tuple[int, str] | None:
     """(index in `kept`, "exact copy" or "near copy (n bits)") of the image this one duplicates, if any."""
+    info = image.info
     for index, (other, other_hash) in enumerate(zip(kept, kept_hashes, strict=True)):
         if other.info.content_hash == info.content_hash:
             return index, "exact copy"
         if phash is None or other_hash is None or not _same_shape(info, other.info):
             continue
         distance = phash - other_hash
-        if distance <= NEAR_DUPLICATE_BITS:
+        if distance <= NEAR_DUPLICATE_BITS or (distance <= VERIFY_BITS and same_pixels(image, other, cache)):
             return index, f"near copy ({distance} bits apart)"
     return None
 

@@ -75,6 +75,7 @@ ZOOM_ATTRS = (
     "data-large-image",
     "data-full-image",
     "data-image-gallery-zoom-image-url",
+    "data-image-large-src",  # PrestaShop thumbnails
 )
 BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image")
 # Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).

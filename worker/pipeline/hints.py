@@ -43,7 +43,7 @@ RELATED_PHRASES_TEXT = (
     "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
     "more products, other products, customers also, customers who, complete the look, shop the look, "
     "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
-    "sponsored products, trending products, best sellers, bestsellers"
+    "sponsored products, trending products, best sellers, bestsellers, product accessories"
 )
 
 

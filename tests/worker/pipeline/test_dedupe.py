@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.settings import load_settings
 from tests.shopsite import encode, jpeg, product_photo, resized
 from worker.pipeline import rank_image
+from worker.pipeline.crops import same_pixels
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.measure import measure
 from worker.pipeline.types import Candidate, RankedImage
@@ -115,3 +117,25 @@ def test_dedupe_returns_best_first(make_settings):
         for seed, size in ((12, 300), (13, 900), (14, 600))
     ]
     assert urls(dedupe(images)[0]) == ["900.jpg", "600.jpg", "300.jpg"]
+
+
+def test_strong_resize_beyond_the_hash_threshold_is_settled_by_pixels(make_settings):
+    """A copy whose phash drifted past NEAR_DUPLICATE_BITS still collapses when its pixels match."""
+    settings = make_settings()
+    photo = product_photo(19, (1000, 1000))
+    large = ranked(jpeg(photo), settings, "large.jpg")
+    small = ranked(jpeg(resized(photo, 679), quality=80), settings, "small.jpg", position=1)
+    kept, skips = dedupe([small, large])
+    assert urls(kept) == ["large.jpg"]
+    assert [skip.reason for skip in skips] == ["duplicate"]
+
+
+def test_same_pixels_tells_products_apart():
+    """same_pixels is False for two different products on white, True for a resized copy."""
+    settings = load_settings(app_env="test")
+    first, second = (
+        ranked(jpeg(product_photo(seed, (800, 800))), settings, f"{seed}.jpg") for seed in (30, 31)
+    )
+    copy = ranked(jpeg(resized(product_photo(30, (800, 800)), 500)), settings, "copy.jpg")
+    assert not same_pixels(first, second, {})
+    assert same_pixels(first, copy, {})

@@ -1,0 +1,75 @@
+"""The helpers of the platform-shaped pages: photos under several URLs, related thumbnails, junk files, page shell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+from PIL import Image
+
+from tests.shopsite import (
+    CHROME_JUNK,
+    PageTruth,
+    Photo,
+    _html,
+    _Writer,
+    encode,
+    jpeg,
+    lifestyle_photo,
+    product_photo,
+    query_file,
+    resized,
+)
+
+__all__ = ["MASTER_SIDE", "PageBuilder", "_junk_file", "_page", "_photo", "_picture", "_related"]
+
+
+MASTER_SIDE = 1000
+PageBuilder = Callable[[_Writer, int], PageTruth]
+
+
+@lru_cache(maxsize=8)
+def _picture(seed: int, role: str) -> Image.Image:
+    if role == "lifestyle":
+        return lifestyle_photo(seed, (MASTER_SIDE, MASTER_SIDE * 2 // 3))
+    return product_photo(seed, (MASTER_SIDE, MASTER_SIDE))
+
+
+def _photo(
+    writer: _Writer,
+    name: str,
+    role: str,
+    seed: int,
+    files: dict[str, int | None],
+    aliases: tuple[str, ...] = (),
+) -> list[str]:
+    """One photo written under several URLs ({url: long side, None = full size}); all of them and
+    `aliases` (URLs the server answers with one of those files) show this photo in the truth."""
+    picture = _picture(seed, role)
+    for url, side in files.items():
+        image = picture if side is None else resized(picture, side)
+        writer.file(query_file(url), jpeg(image, quality=90 if side is None else 80))
+    writer.photos.append(Photo(name=name, role=role, urls=(*files, *aliases)))
+    return list(files)
+
+
+def _related(writer: _Writer, paths: list[str], wrapper: str) -> str:
+    """Thumbnails of other products inside `wrapper` (an opening tag), recorded as junk."""
+    items = ""
+    for index, path in enumerate(paths):
+        writer.file(query_file(path), jpeg(product_photo(700 + index * 7 + len(path), (360, 360))))
+        writer.junk[path] = "related_product"
+        items += f'<div class="card"><a href="/p/{index}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
+    tag = wrapper.split(maxsplit=1)[0].strip("<>")
+    return f"{wrapper}{items}</{tag}>"
+
+
+def _junk_file(writer: _Writer, path: str, kind: str, image: Image.Image, image_format: str = "PNG") -> str:
+    writer.file(query_file(path), encode(image, image_format))
+    writer.junk[path] = kind
+    return path
+
+
+def _page(writer: _Writer, path: str, title: str, head: str, body: str) -> PageTruth:
+    writer.junk.update(CHROME_JUNK)
+    return writer.page(path, _html(title, head, body))
