@@ -27,9 +27,14 @@ MAX_CROP_LOSS = 0.75  # a crop keeping under a quarter of the picture is a detai
 
 
 DecodeCache = dict[str, Image.Image | None]
+# (content hash of the larger picture, region width, region height) → the regions' phashes: a page
+# has few distinct aspect ratios, so each picture's regions are hashed once per ratio, not per pair.
+RegionHashCache = dict[tuple[str, int, int], list[imagehash.ImageHash]]
 
 
-def is_crop_of(crop: RankedImage, whole: RankedImage, cache: DecodeCache) -> bool:
+def is_crop_of(
+    crop: RankedImage, whole: RankedImage, cache: DecodeCache, regions: RegionHashCache | None = None
+) -> bool:
     """True when `crop` shows the largest region of `whole` at its own aspect ratio."""
     if crop.info.phash is None or not _plausible(crop, whole):
         return False
@@ -41,11 +46,21 @@ def is_crop_of(crop: RankedImage, whole: RankedImage, cache: DecodeCache) -> boo
     if reduced is None:
         return False
     target = imagehash.hex_to_hash(crop.info.phash)
-    aspect = crop.info.width / crop.info.height
-    return any(
-        imagehash.phash(region, hash_size=PHASH_SIZE) - target <= CROP_BITS
-        for region in crop_regions(reduced, aspect)
+    hashes = region_hashes(
+        reduced, key, crop.info.width / crop.info.height, {} if regions is None else regions
     )
+    return any(region_hash - target <= CROP_BITS for region_hash in hashes)
+
+
+def region_hashes(
+    reduced: Image.Image, key: str, aspect: float, regions: RegionHashCache
+) -> list[imagehash.ImageHash]:
+    """The phashes of `reduced`'s crop_regions at `aspect`, from `regions` when already computed."""
+    cut = crop_regions(reduced, aspect)
+    cache_key = (key, *cut[0].size)
+    if cache_key not in regions:
+        regions[cache_key] = [imagehash.phash(region, hash_size=PHASH_SIZE) for region in cut]
+    return regions[cache_key]
 
 
 def same_pixels(first: RankedImage, second: RankedImage, cache: DecodeCache) -> bool:

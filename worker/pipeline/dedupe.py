@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import imagehash
 
-from worker.pipeline.crops import DecodeCache, is_crop_of, same_pixels
+from worker.pipeline.crops import DecodeCache, RegionHashCache, is_crop_of, same_pixels
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
 from worker.pipeline.types import ImageInfo, RankedImage, Skip
 
@@ -59,9 +59,10 @@ def collapse_crops(images: Sequence[RankedImage], cache: DecodeCache) -> tuple[l
     order = sorted(range(len(images)), key=lambda i: -images[i].info.width * images[i].info.height)
     wholes: dict[int, RankedImage] = {}
     skips: list[Skip] = []
+    regions: RegionHashCache = {}
     for index in order:
         image = images[index]
-        found = next((key for key, whole in wholes.items() if is_crop_of(image, whole, cache)), None)
+        found = next((key for key, whole in wholes.items() if is_crop_of(image, whole, cache, regions)), None)
         if found is None:
             wholes[index] = image
             continue

@@ -2,8 +2,9 @@
 
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
-mode, no smaller than PREVIEW_SIDE), and that decode gives both the FEATURE_SIDE copy the
-features are computed on and the PREVIEW_SIDE `preview` the stored thumbnail is made from. The bytes
+mode, no smaller than DRAFT_SIDE), and that decode gives both the copy of at most
+FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the stored
+thumbnail is made from. The bytes
 themselves are never changed; `content_hash` is their SHA-256. Only the decoders in
 OPENED_FORMATS are tried; anything else is `undecodable`.
 
@@ -37,7 +38,10 @@ from backend.settings import Settings
 from worker.pipeline.types import ImageInfo
 
 FEATURE_SIDE = 256
-PREVIEW_SIDE = 320  # the stored thumbnail's long side (store.THUMBNAIL_MAX_SIDE)
+PREVIEW_SIDE = 320  # the stored thumbnail's longest side (store.THUMBNAIL_MAX_SIDE)
+# JPEGs decode at 1/2…1/8 scale down to this side: a 1200–2000 px photo comes out 200–300 px,
+# near FEATURE_SIDE and below PREVIEW_SIDE, so it needs no resampling at all.
+DRAFT_SIDE = 200
 BORDER_FRACTION = 0.06
 MAX_COUNTED_COLORS = 4096
 TRANSPARENT_ALPHA = 16
@@ -104,23 +108,34 @@ def _orientation(image: Image.Image) -> int:
 
 
 def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, int, Image.Image]:
-    """(FEATURE_SIDE copy, color count, PREVIEW_SIDE copy), upright RGB/RGBA; raises if the bytes are broken.
+    """(FEATURE_SIDE copy, color count, preview), upright RGB/RGBA; raises if the bytes are broken.
 
-    JPEGs decode at reduced scale (draft, each side still at least PREVIEW_SIDE). Colors are
-    counted before shrinking, because resampling invents in-between colors and would make a
-    flat logo look like a photo. Both copies come from this one decode.
+    JPEGs decode at reduced scale (draft: the smallest 1/2…1/8 scale whose sides are still at
+    least DRAFT_SIDE). That copy, when it is no larger than PREVIEW_SIDE, is the preview as it
+    is: Pillow's resampling costs half a JPEG decode, so it is only done where it must be
+    (full-size PNG/WebP/GIF, large draft copies). Colors are counted before shrinking, because
+    resampling invents in-between colors and would make a flat logo look like a photo.
     """
-    image.draft("RGB", (PREVIEW_SIDE, PREVIEW_SIDE))
+    image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
     image.load()
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     upright = to_8bit(upright)
     colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-    reduced = upright.convert("RGBA" if has_alpha else "RGB")
-    reduced.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-    preview = reduced.copy()
-    reduced.thumbnail((FEATURE_SIDE, FEATURE_SIDE))  # from the preview: a third of the pixels to resample
+    preview = upright.convert("RGBA" if has_alpha else "RGB")
+    if max(preview.size) > PREVIEW_SIDE:
+        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC)
+    reduced = preview
+    if max(reduced.size) > FEATURE_SIDE:
+        reduced = preview.resize(_fit(reduced.size, FEATURE_SIDE), Image.Resampling.BICUBIC)
     return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1, preview
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """`size` scaled down so that its long side is `side`, the aspect ratio kept."""
+    width, height = size
+    scale = side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def to_8bit(image: Image.Image) -> Image.Image:
