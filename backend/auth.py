@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.models import ApiKey, User, utcnow
@@ -72,6 +73,37 @@ def authenticate(session: Session, plaintext: str) -> User | None:
     if _stale(key.last_used_at):
         key.last_used_at = utcnow()
     return user
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a valid key belongs to, and whether checking it stamped last_used_at (to be committed)."""
+
+    user_id: uuid.UUID
+    stamped: bool
+
+
+def identify_caller(session: Session, plaintext: str) -> Caller | None:
+    """The caller owning this key, or None if it is unknown or revoked: the API's per-request check.
+
+    The same decision as `authenticate` in one narrow read (four columns, no ORM objects),
+    because it runs before every API request. A stale last_used_at is stamped with a plain
+    UPDATE in the session's transaction; the caller commits it when `stamped` says so.
+    """
+    if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
+        return None
+    digest = hash_key(plaintext)
+    row = session.execute(
+        select(ApiKey.id, ApiKey.user_id, ApiKey.key_hash, ApiKey.revoked_at, ApiKey.last_used_at).where(
+            ApiKey.key_hash == digest
+        )
+    ).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    stale = _stale(row.last_used_at)
+    if stale:
+        session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
+    return Caller(user_id=row.user_id, stamped=stale)
 
 
 def _stale(last_used_at: datetime | None) -> bool:

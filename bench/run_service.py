@@ -23,10 +23,12 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,29 @@ from backend.migrate import upgrade_to_head  # noqa: E402
 from backend.settings import load_settings  # noqa: E402
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
+COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listing in parallel
+
+
+class Phases:
+    """Seconds spent in each phase of the run, for the log: where the time outside the jobs goes."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    def mark(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self.last, 2)
+        self.last = now
+
+    def report(self) -> str:
+        return "phases: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in self.seconds.items())
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of every child process waited for so far (their own children included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -157,8 +182,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "PORT": str(port), "VAR_DIR": str(out / "var"), "CELERY_CONCURRENCY": str(args.workers),
     }  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
+    phases = Phases()
     try:
         upgrade_to_head(db_url)
+        phases.mark("database")
         settings = load_settings(database_url=db_url)
         database = Database(settings)
         with database.session() as session:
@@ -169,18 +196,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         children = start_children(env, port, args.workers, out)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, deadline)
+        phases.mark("api_ready")
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {key}"
         started = time.monotonic()
         jobs = submit_all(http, base, pages)
+        phases.mark("submitted")
         wait_all(http, base, jobs, deadline)
+        phases.mark("jobs_done")
         wall = time.monotonic() - started
-        return write_results(http, base, jobs, out, store_dir, wall)
+        summary = write_results(http, base, jobs, out, store_dir, wall)
+        phases.mark("collected")
+        print(phases.report(), file=sys.stderr)
+        return summary
     finally:
         for child in children:
             child.terminate()
-        for child in children:
+        before = children_cpu_seconds()
+        cpu: dict[str, float] = {}
+        for name, child in zip(("api", "worker"), children, strict=False):
             child.wait(timeout=30)
+            cpu[name], before = round(children_cpu_seconds() - before, 1), children_cpu_seconds()
+        if cpu:
+            print(f"cpu seconds (user+sys of each process tree): {cpu}", file=sys.stderr)
         drop_database(admin, db_name)
 
 
@@ -194,10 +232,15 @@ def write_results(
 ) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     saved = 0
+
+    def images_of(job: dict[str, Any]) -> list[dict[str, str]]:
+        return collect(http, base, job, store_dir) if job["status"] == "succeeded" else []
+
+    with ThreadPoolExecutor(max_workers=COLLECT_THREADS) as pool:
+        found = list(pool.map(images_of, jobs.values()))
     with (out / "items.jsonl").open("w") as handle:
-        for page, job in jobs.items():
+        for (page, job), images in zip(jobs.items(), found, strict=True):
             statuses[job["status"]] = statuses.get(job["status"], 0) + 1
-            images = collect(http, base, job, store_dir) if job["status"] == "succeeded" else []
             saved += len(images)
             handle.write(json.dumps({"url": page, "job": job, "images": images}) + "\n")
     summary = {"pages": len(jobs), "statuses": statuses, "images_saved": saved, "wall_seconds": round(wall, 2),

@@ -65,7 +65,9 @@ def make_celery(settings: Settings) -> Celery:
         worker_max_tasks_per_child=200,
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
-        task_send_sent_event=True,
+        # No "task-sent" event: it is a second broker publish on every POST /jobs, and the
+        # queued state is already in the jobs table and in the queue-depth metric.
+        task_send_sent_event=False,
         # One named queue; a worker started without -Q consumes it. Tests run side by side on
         # one Redis by giving each session its own queue name.
         task_default_queue=settings.celery_queue,

@@ -11,7 +11,7 @@ from flask import g, request
 
 from backend.api import db_session
 from backend.api.problems import ApiProblem
-from backend.auth import authenticate
+from backend.auth import identify_caller
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,14 +42,14 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
         if token is None:
             raise _unauthorized("An API key is required: Authorization: Bearer <key>.", invalid=False)
         session = db_session()
-        user = authenticate(session, token)
-        if user is None:
+        caller = identify_caller(session, token)
+        if caller is None:
             raise _unauthorized("The API key is invalid or revoked.", invalid=True)
-        g.user_id = user.id
+        g.user_id = caller.user_id
         # Recording the key's last use is its own unit of work, committed before the view runs.
         # It happens at most once a minute; otherwise the view goes on in the same transaction
         # (ending it would return the connection and pay the pool's pre-ping again).
-        if session.dirty:
+        if caller.stamped:
             session.commit()
         return view(*args, **kwargs)
 

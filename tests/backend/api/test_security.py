@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from backend import MAX_CONTENT_LENGTH, create_app
 from backend.api.ratelimit import KEY_PREFIX
-from backend.auth import authenticate
+from backend.auth import authenticate, identify_caller
 from backend.errors import ConfigError
-from backend.models import ApiKey, Job
+from backend.models import ApiKey, Job, utcnow
 from backend.settings import load_settings
 from tests.backend.api.conftest import Api, shutdown_app
 from tests.services import free_port
@@ -222,20 +222,32 @@ def test_only_the_hash_of_a_key_is_stored(db, user_key):
         assert len(row.prefix) < len(user_key.plaintext) // 3
 
 
-def test_key_check_uses_a_constant_time_compare(db, user_key, monkeypatch):
-    """authenticate decides with hmac.compare_digest on the hashes, not with ==."""
+@pytest.mark.parametrize("check", [authenticate, identify_caller], ids=["authenticate", "identify_caller"])
+def test_both_key_checks_use_a_constant_time_compare(db, user_key, monkeypatch, check):
+    """Both key checks decide with hmac.compare_digest on the hashes, not with ==."""
     calls: list[tuple[str, str]] = []
     real_compare = hmac.compare_digest
-
-    def recording_compare(a: Any, b: Any) -> bool:
-        calls.append((a, b))
-        return real_compare(a, b)
-
-    monkeypatch.setattr("backend.auth.hmac.compare_digest", recording_compare)
+    monkeypatch.setattr(
+        "backend.auth.hmac.compare_digest", lambda a, b: calls.append((a, b)) or real_compare(a, b)
+    )
     with db.session() as session:
-        assert authenticate(session, user_key.plaintext) is not None
+        assert check(session, user_key.plaintext) is not None
     digest = hashlib.sha256(user_key.plaintext.encode()).hexdigest()
     assert calls == [(digest, digest)]
+
+
+def test_the_api_key_check_agrees_with_authenticate(db, user_key):
+    """identify_caller (the API's narrow read) accepts and refuses exactly the keys authenticate does."""
+    near = user_key.plaintext[:-1] + ("A" if user_key.plaintext[-1] != "A" else "B")
+    with db.session() as session:
+        for token in (user_key.plaintext, near, "pis_unknown", "not-a-key", "pis_" + "x" * 300):
+            user = authenticate(session, token)
+            caller = identify_caller(session, token)
+            assert (caller.user_id if caller else None) == (user.id if user else None), token
+        session.get(ApiKey, user_key.key_id).revoked_at = utcnow()
+        session.commit()
+        assert authenticate(session, user_key.plaintext) is None
+        assert identify_caller(session, user_key.plaintext) is None
 
 
 def test_a_key_one_character_off_is_refused(api, user_key):
