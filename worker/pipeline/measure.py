@@ -124,7 +124,7 @@ def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, i
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     preview = upright.convert("RGBA" if has_alpha else "RGB")
     if max(preview.size) > PREVIEW_SIDE:
-        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC)
+        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=1.0)
     reduced = preview
     if max(reduced.size) > FEATURE_SIDE:
         reduced = preview.resize(_fit(reduced.size, FEATURE_SIDE), Image.Resampling.BICUBIC)
