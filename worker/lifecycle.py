@@ -91,6 +91,12 @@ def record_progress(db: Database, job_id: uuid.UUID, progress: Progress) -> JobS
     return safe_commit(db.session_factory, work)
 
 
+def has_callback(db: Database, job_id: uuid.UUID) -> bool:
+    """True if the job names a callback_url: only then does a finished job need a delivery task."""
+    with db.session() as session:
+        return session.scalar(select(Job.callback_url).where(Job.id == job_id)) is not None
+
+
 def beat(db: Database, job_id: uuid.UUID) -> None:
     """Refresh the heartbeat of a running job (from the heartbeat thread)."""
 

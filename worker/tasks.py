@@ -54,8 +54,23 @@ def run_job(self: Task, job_id: str) -> str:
             # Another delivery holds the job; look again once its heartbeat could be stale.
             raise self.retry(countdown=runtime.settings.job_stale_seconds)
         if outcome in ANNOUNCED_OUTCOMES:
-            enqueue_callback(self.app, job_id)
+            _announce(self, runtime, job_uuid)
         return outcome.value
+
+
+def _announce(task: Task, runtime: Runtime, job_id: uuid.UUID) -> None:
+    """Queue the callback delivery of a job this worker ended, if the job asked for one.
+
+    Most jobs have no callback_url, and a delivery task that finds nothing to send still
+    costs a broker round trip and a task run; one indexed read is cheaper. If the database
+    cannot say, the delivery task is queued anyway: it decides for itself.
+    """
+    try:
+        wanted = lifecycle.has_callback(runtime.db, job_id)
+    except DBAPIError:
+        wanted = True
+    if wanted:
+        enqueue_callback(task.app, str(job_id))
 
 
 def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Exception) -> str:

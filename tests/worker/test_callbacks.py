@@ -15,6 +15,7 @@ from backend.models import JobStatus, utcnow
 from backend.runtime import Runtime
 from backend.webhooks import SIGNATURE_HEADER, ensure_webhook_secret, verify
 from tests.factories import create_job
+from worker import lifecycle
 from worker.callbacks import CallbackRetryError, Delivery, deliver_callback, retry_delay
 from worker.sweep import sweep_stuck_jobs
 
@@ -92,6 +93,15 @@ def test_unfinished_or_hookless_job_needs_nothing(runtime, hook):
     assert deliver_callback(runtime, running) is Delivery.NOT_NEEDED
     assert deliver_callback(runtime, hookless) is Delivery.NOT_NEEDED
     assert hook["seen"] == []
+
+
+def test_only_a_job_with_a_callback_url_asks_for_a_delivery_task(runtime, hook):
+    """The worker queues no delivery task for a job without callback_url (it would find nothing to send)."""
+    hooked, _ = finished_job(runtime, hook["url"])
+    hookless, _ = finished_job(runtime, None)
+    assert lifecycle.has_callback(runtime.db, hooked)
+    assert not lifecycle.has_callback(runtime.db, hookless)
+    assert not lifecycle.has_callback(runtime.db, uuid.uuid4())
 
 
 def test_backoff_grows_and_is_capped(make_settings):
