@@ -25,6 +25,7 @@ import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from requests.utils import requote_uri
@@ -46,6 +47,14 @@ _NUMERIC_HOST = re.compile(r"^[0-9a-fA-Fx.]+$")
 # Only entities closed by ";" are decoded: "&copy=1" in a query string is data, not "©=1".
 _ENTITY = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _IGNORED_PREFIXES = ("javascript:", "about:", "mailto:", "tel:", "blob:", "#")
+# An absolute URL that urljoin and normalize_url both give back unchanged: lower-case http(s)
+# scheme and ASCII host, no port, user or fragment, a path, a non-empty query if any, and only
+# characters requote_uri leaves alone. No "%" (requote_uri may rewrite an escape) and no ";"
+# (urljoin drops an empty ";params"). Most URLs in pages are like this; the rest go the slow way.
+_NORMAL_URL = re.compile(
+    r"https?://(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}"
+    r"/[A-Za-z0-9\-._~!$&'()*+,/:=@]*(?:\?[A-Za-z0-9\-._~!$&'()*+,/:=@?]+)?"
+)
 
 
 def clean_url_text(raw: str) -> str:
@@ -86,8 +95,36 @@ def resolve_url(raw: str | None, base_url: str) -> str | None:
         return None
     if lowered.startswith("data:"):
         return text[:DATA_URI_KEEP_CHARS]
+    return _join_normal(text, base_url) or _join_and_normalize(text, base_url)
+
+
+def _join_normal(text: str, base_url: str) -> str | None:
+    """urljoin + normalize_url for the common shapes, whose result needs no normalizing: an absolute
+    URL already in normal form, a protocol-relative or root-relative one without dot segments."""
+    joined = text
+    if text.startswith("/") and "/." not in text:
+        origin = _origin(base_url)
+        if origin is None:
+            return None
+        joined = origin.partition("//")[0] + text if text.startswith("//") else origin + text
+    return joined if _NORMAL_URL.fullmatch(joined) else None
+
+
+@lru_cache(maxsize=64)
+def _origin(base_url: str) -> str | None:
+    """`scheme://netloc` of an http(s) base URL as urljoin writes it (scheme lower-cased), else None."""
+    try:
+        parts = urlsplit(base_url)
+    except ValueError:  # bad IPv6 literal: the slow path decides
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in WEB_SCHEMES and parts.netloc else None
+
+
+def _join_and_normalize(text: str, base_url: str) -> str | None:
     try:
         absolute = urljoin(base_url, text)
+        if _NORMAL_URL.fullmatch(absolute):
+            return absolute
         parts = urlsplit(absolute)
         if parts.scheme.lower() not in WEB_SCHEMES or not parts.hostname:
             return None
