@@ -16,9 +16,9 @@ stays near the parse. The sources and hints are explained in docs/scoring.md.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,13 +110,32 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 
 
+class Found:
+    """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
+
+    __slots__ = ("alt", "height", "hints", "source", "width")
+
+    def __init__(
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+    ) -> None:
+        self.source, self.alt, self.width, self.height = source, alt, width, height
+        self.hints = set(hints)
+
+    def merge(self, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]) -> None:
+        """A later find of the same URL: first source kept, all hints, any size and alt found."""
+        self.alt = self.alt or alt
+        self.width = _larger(self.width, width)
+        self.height = _larger(self.height, height)
+        self.hints |= hints
+
+
 @dataclass
 class CandidateCollector:
     """Accumulates candidates by URL, merging repeated finds, up to `limit` distinct URLs."""
 
     base_url: str
     limit: int
-    found: dict[str, Candidate] = field(default_factory=dict)
+    found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
     resolved: dict[str, str | None] = field(default_factory=dict)  # raw reference -> absolute URL
 
@@ -124,7 +143,7 @@ class CandidateCollector:
         self,
         raw: str | None,
         source: str,
-        hints: Iterable[str] = (),
+        hints: AbstractSet[str] = frozenset(),
         *,
         alt: str | None = None,
         width: int | None = None,
@@ -134,24 +153,41 @@ class CandidateCollector:
             raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
         if raw is None:
             return
-        if raw not in self.resolved:
-            self.resolved[raw] = resolve_url(raw, self.base_url)
-        url = self.resolved[raw]
+        url = self.resolved.get(raw, "")
+        if url == "":
+            url = self.resolved[raw] = resolve_url(raw, self.base_url)
         if url is None:
             return
-        all_hints = frozenset(hints) | url_hints(url)
+        all_hints = hints | url_hints(url)
         larger = largest_variant(url) if not url.startswith("data:") else None
         if larger is not None:  # the full-size copy first; the original stays as the fallback
-            self.put(
-                Candidate(larger, source, len(self.found), alt or None, None, None, all_hints | {"upsized"})
-            )
-        self.put(Candidate(url, source, len(self.found), alt or None, width, height, all_hints))
+            self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
+        self.put(url, source, alt=alt or None, width=width, height=height, hints=all_hints)
 
-    def put(self, found: Candidate) -> None:
-        if found.url in self.found:
-            self.found[found.url] = merge_candidates(self.found[found.url], found)
+    def put(
+        self,
+        url: str,
+        source: str,
+        *,
+        alt: str | None,
+        width: int | None,
+        height: int | None,
+        hints: AbstractSet[str],
+    ) -> None:
+        found = self.found.get(url)
+        if found is not None:
+            found.merge(alt, width, height, hints)
         elif len(self.found) < self.limit:
-            self.found[found.url] = found
+            self.found[url] = Found(source, alt, width, height, hints)
+
+    def candidates(self) -> list[Candidate]:
+        """The candidates in order of discovery (`position` is that order)."""
+        return [
+            Candidate(
+                url, found.source, position, found.alt, found.width, found.height, frozenset(found.hints)
+            )
+            for position, (url, found) in enumerate(self.found.items())
+        ]
 
 
 def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
@@ -168,7 +204,7 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
                 collect_platform_attributes(node.getparent(), node.attrname, collector)
         else:
             collect_backgrounds(node.getparent(), node.attrname, collector)
-    return list(collector.found.values())
+    return collector.candidates()
 
 
 def parse_document(page: Page) -> Any:
@@ -192,17 +228,6 @@ def document_base_url(document: Any, page_url: str) -> str:
         if resolved and not resolved.startswith("data:"):
             return resolved
     return page_url
-
-
-def merge_candidates(first: Candidate, second: Candidate) -> Candidate:
-    """One candidate for a URL found twice: first position, all hints, any size and alt found."""
-    return dataclasses.replace(
-        first,
-        alt=first.alt or second.alt,
-        width_hint=_larger(first.width_hint, second.width_hint),
-        height_hint=_larger(first.height_hint, second.height_hint),
-        hints=first.hints | second.hints,
-    )
 
 
 def _larger(a: int | None, b: int | None) -> int | None:
