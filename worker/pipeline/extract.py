@@ -77,6 +77,8 @@ ZOOM_ATTRS = (
     "data-image-gallery-zoom-image-url",
     "data-image-large-src",  # PrestaShop thumbnails
 )
+LAZY_ATTRS = frozenset((*LAZY_SRC_ATTRS, *LAZY_SRCSET_ATTRS))
+ZOOM_ATTR_NAMES = frozenset(ZOOM_ATTRS)
 BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image")
 # Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).
 PLATFORM_ATTRS = (
@@ -244,8 +246,10 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
     alt = attrs.get("alt")
     width, height = int_attr(attrs.get("width")), int_attr(attrs.get("height"))
-    lazy = [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
-    lazy += [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
+    lazy: list[str | None] = []
+    if not LAZY_ATTRS.isdisjoint(attrs):
+        lazy = [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
+        lazy += [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
     for url in lazy:
         collector.add(url, "lazy", hints, alt=alt)
     src = attrs.get("src")
@@ -254,7 +258,7 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
             src, source, hints | _declared_pixel(width, height), alt=alt, width=width, height=height
         )
     collect_srcset(attrs.get("srcset"), "srcset", hints, alt, collector)
-    for name in ZOOM_ATTRS:
+    for name in () if ZOOM_ATTR_NAMES.isdisjoint(attrs) else ZOOM_ATTRS:
         if attrs.get(name):
             collector.add(attrs[name], "zoom", hints | {"zoom"}, alt=alt)
     dynamic = attrs.get("data-a-dynamic-image")
@@ -402,9 +406,18 @@ def _has_ancestor(element: Any, tags: set[str], collector: CandidateCollector) -
 
 def is_placeholder_src(src: str | None) -> bool:
     """True for the stand-in `src` a lazy loader swaps out: a data: URI or a blank/loading image."""
-    if not src or src.strip().lower().startswith("data:"):
+    if not src:
         return True
-    return bool(set(tokens_of(urlsplit(src.strip()).path)) & PLACEHOLDER_WORDS)
+    lowered = src.strip().lower()
+    if lowered.startswith("data:"):
+        return True
+    if not any(word in lowered for word in PLACEHOLDER_WORDS):  # each token is a piece of `lowered`
+        return False
+    try:
+        path = urlsplit(src.strip()).path
+    except ValueError:  # a malformed IPv6 host; resolve_url refuses it anyway
+        return False
+    return not PLACEHOLDER_WORDS.isdisjoint(tokens_of(path))
 
 
 PIXEL_LENGTH = re.compile(r"\s*(\d{1,6})(?:\.\d*)?\s*(?:px)?\s*")
@@ -412,6 +425,8 @@ PIXEL_LENGTH = re.compile(r"\s*(\d{1,6})(?:\.\d*)?\s*(?:px)?\s*")
 
 def int_attr(value: str | None) -> int | None:
     """An HTML length attribute as whole pixels ("300", "300px"); None if absent or relative."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 6:  # the usual "300"
+        return int(value)
     match = PIXEL_LENGTH.fullmatch(value) if value else None
     return int(match.group(1)) if match else None
 

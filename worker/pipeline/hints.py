@@ -11,9 +11,8 @@ hints are explained in docs/scoring.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
@@ -59,9 +58,11 @@ URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
 TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
 
 
-@dataclass(frozen=True)
-class Lineage:
-    """What an element's ancestors say: their nearest descriptions, related block, page chrome."""
+class Lineage(NamedTuple):
+    """What an element's ancestors say: their nearest descriptions, related block, page chrome.
+
+    A NamedTuple rather than a frozen dataclass: one is built per ancestor, and that is cheaper.
+    """
 
     near: tuple[str, ...]
     tags: frozenset[str]
@@ -80,12 +81,12 @@ def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset
     `cache` (one per document) remembers each ancestor's lineage, so siblings share the walk.
     """
     lineage = lineage_of(element, {} if cache is None else cache)
-    hints = set(text_hints(" ".join((_describe(element, with_alt=True), *lineage.near))))
+    hints = text_hints(" ".join((_describe(element, with_alt=True), *lineage.near)))
     if lineage.related:
-        hints.add("related")
+        hints |= {"related"}
     if lineage.chrome and not lineage.content:
-        hints.add("chrome")
-    return frozenset(hints)
+        hints |= {"chrome"}
+    return hints
 
 
 def lineage_of(element: Any, cache: AncestorCache) -> Lineage:

@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from worker.pipeline.extract import extract_candidates, keyword_hints, load_lenient_json, product_image_urls
+from worker.pipeline.extract import (
+    extract_candidates,
+    int_attr,
+    is_placeholder_src,
+    keyword_hints,
+    load_lenient_json,
+    product_image_urls,
+)
 from worker.pipeline.types import Candidate, Page
 
 PAGE_URL = "https://shop.example.com/p/mug.html"
@@ -349,3 +356,46 @@ def test_og_secure_url_and_twitter_image_src():
     result = found("", head=head)
     assert {"og"} <= result["https://cdn.example.com/og.jpg"].hints
     assert result[f"{BASE}/tw.jpg"].source == "twitter"
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        (None, True),
+        (" DATA:image/gif;base64,R0lGOD", True),
+        ("/img/blank.gif", True),
+        ("/img/LazyLoad.png", True),  # camelCase is split: "lazy"
+        ("/img/spacer_1x1.gif?v=2", True),
+        ("/img/lazyload.png", False),  # one word, not "lazy"
+        ("/img/product-photo.jpg", False),
+        ("/blank/../photo.jpg?placeholder=1", True),  # the path is read, dot segments and all
+        ("/photo.jpg?placeholder=1", False),  # the query is not
+        ("https://cdn.example.net/loading/photo.jpg", True),
+        ("http://[bad/loading.gif", False),  # malformed host: not read as a placeholder, no crash
+        ("http://[bad/photo.gif", False),
+    ],
+)
+def test_is_placeholder_src(src, expected):
+    """Whole path tokens name a lazy loader's stand-in; the substring pre-check does not change that."""
+    assert is_placeholder_src(src) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("300", 300),
+        ("007", 7),
+        (" 300px ", 300),
+        ("300.5", 300),
+        ("123456", 123456),
+        ("1234567", None),
+        ("50%", None),
+        ("\u0663\u0660\u0660", 300),  # Arabic-Indic digits, as the regex reads them
+        ("\u00b2", None),  # a superscript digit is not a number
+    ],
+)
+def test_int_attr(value, expected):
+    """Plain digits take a fast path; everything else the regex; both agree."""
+    assert int_attr(value) == expected
