@@ -101,14 +101,13 @@ def _lineage(node: Any, cache: AncestorCache) -> Lineage:
     if found is None:
         parent = _lineage(node.getparent(), cache)
         text, tag = _describe(node), str(node.tag).lower()
-        found = Lineage(
-            near=(text, *parent.near)[:NEAR_ANCESTORS],
-            tags=parent.tags if tag in parent.tags else parent.tags | {tag},
-            related=parent.related or has_related_words(text),
-            chrome=parent.chrome or tag in CHROME_TAGS,
-            content=parent.content or tag in CONTENT_TAGS,
+        found = cache[node] = Lineage(
+            (text, *parent.near)[:NEAR_ANCESTORS],
+            parent.tags if tag in parent.tags else parent.tags | {tag},
+            parent.related or has_related_words(text),
+            parent.chrome or tag in CHROME_TAGS,
+            parent.content or tag in CONTENT_TAGS,
         )
-        cache[node] = found
     return found
 
 
@@ -124,11 +123,13 @@ def has_related_words(text: str) -> bool:
 
 
 def _describe(element: Any, *, with_alt: bool = False) -> str:
-    parts = [element.get("class") or "", element.get("id") or "", element.get("aria-label") or ""]
-    alt = element.get("alt") or ""
-    if with_alt and len(alt.split()) <= SHORT_ALT_WORDS:
-        parts.append(alt)
-    return " ".join(parts)
+    """class, id and aria-label (and a short alt), space-separated; one per ancestor, so kept cheap."""
+    text = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('aria-label') or ''}"
+    if with_alt:
+        alt = element.get("alt") or ""
+        if len(alt.split()) <= SHORT_ALT_WORDS:
+            text = f"{text} {alt}"
+    return text
 
 
 CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")

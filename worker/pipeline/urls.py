@@ -90,12 +90,15 @@ def resolve_url(raw: str | None, base_url: str) -> str | None:
     if not raw:
         return None
     text = clean_url_text(raw)
+    joined = _join_normal(text, base_url)  # an http(s) URL: neither ignored nor data:
+    if joined is not None:
+        return joined
     lowered = text.lower()
     if not text or lowered.startswith(_IGNORED_PREFIXES):
         return None
     if lowered.startswith("data:"):
         return text[:DATA_URI_KEEP_CHARS]
-    return _join_normal(text, base_url) or _join_and_normalize(text, base_url)
+    return _join_and_normalize(text, base_url)
 
 
 def _join_normal(text: str, base_url: str) -> str | None:
