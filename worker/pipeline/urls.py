@@ -268,8 +268,14 @@ def parse_srcset(value: str) -> list[SrcsetEntry]:
     """The entries of a srcset attribute, parsed as the HTML standard says; invalid entries are dropped.
 
     URLs may contain commas (`/c_fill,w_400/a.jpg 400w`); a comma ends an entry only after
-    its URL, or after descriptors outside parentheses.
+    its URL, or after descriptors outside parentheses. The usual shape is read with a regex.
     """
+    simple = _simple_srcset(value)
+    return simple if simple is not None else parse_srcset_standard(value)
+
+
+def parse_srcset_standard(value: str) -> list[SrcsetEntry]:
+    """parse_srcset by the standard's algorithm, character by character, for any srcset."""
     entries: list[SrcsetEntry] = []
     position = 0
     while True:
@@ -289,6 +295,26 @@ def parse_srcset(value: str) -> list[SrcsetEntry]:
         entry = _srcset_entry(url, descriptors)
         if entry is not None:
             entries.append(entry)
+
+
+# The usual srcset: "url 400w, url 800w" or "url 1x, url 1.5x"; every URL followed by whitespace
+# and one plain descriptor, so no URL can hold a comma. Anything else goes through the full parser.
+_SRCSET_WS = "[ \t\n\r\f]"
+_SIMPLE_SRCSET_ENTRY = rf"([^ \t\n\r\f,]+){_SRCSET_WS}+(?:([1-9][0-9]*)w|([0-9]+(?:\.[0-9]+)?)x)"
+_SIMPLE_SRCSET = re.compile(
+    rf"{_SRCSET_WS}*{_SIMPLE_SRCSET_ENTRY}(?:{_SRCSET_WS}*,{_SRCSET_WS}*{_SIMPLE_SRCSET_ENTRY})*{_SRCSET_WS}*"
+)
+_SIMPLE_SRCSET_ENTRIES = re.compile(_SIMPLE_SRCSET_ENTRY)
+
+
+def _simple_srcset(value: str) -> list[SrcsetEntry] | None:
+    """parse_srcset's answer for a srcset of the usual shape, read with a regex; None for any other."""
+    if not _SIMPLE_SRCSET.fullmatch(value):
+        return None
+    return [
+        SrcsetEntry(url=url, width=int(width)) if width else SrcsetEntry(url=url, density=float(density))
+        for url, width, density in _SIMPLE_SRCSET_ENTRIES.findall(value)
+    ]
 
 
 def _srcset_descriptors(value: str, position: int) -> tuple[list[str], int]:

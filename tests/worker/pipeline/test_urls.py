@@ -9,11 +9,13 @@ import pytest
 from backend.errors import BlockedUrlError, InvalidUrlError
 from worker.pipeline.urls import (
     SrcsetEntry,
+    _simple_srcset,
     check_url,
     clean_url_text,
     largest_srcset_entry,
     normalize_url,
     parse_srcset,
+    parse_srcset_standard,
     resolve_url,
 )
 
@@ -102,6 +104,49 @@ def test_normalize_url_adds_root_path_and_drops_default_port():
 def test_parse_srcset_follows_the_html_standard(value, expected):
     """Entries split at commas after URLs/descriptors; invalid descriptors drop their entry."""
     assert expected == parse_srcset(value)
+    assert expected == parse_srcset_standard(value)
+
+
+SIMPLE_SRCSETS = [
+    "a.jpg 400w, b.jpg 800w",
+    "a.jpg 400w,b.jpg 800w",
+    "\n  a.jpg   100w ,\n b.jpg 200w  ",
+    "a.jpg 1x, b.jpg 2x",
+    "a.jpg 1.5x,b.jpg 3x",
+    "a.jpg 01x",
+    "/cdn/shop/p_360x.jpg?v=1&w=2 360w, /cdn/shop/p_720x.jpg?v=1 720w",
+    "https://cdn.example.net/a(1).jpg 100w",
+    "a.jpg 100w, b.jpg 2x",
+    "a\u00a0b.jpg 100w",  # no-break space is not srcset whitespace: part of the URL
+]
+OTHER_SRCSETS = [
+    "a.jpg",
+    "a.jpg, b.jpg 2x",
+    "a.jpg,b.jpg 2x",  # one URL with a comma in it
+    "a.jpg 400w,",
+    ", a.jpg 400w",
+    "a.jpg 0w",
+    "a.jpg 0400w",
+    "a.jpg 400W",
+    "a.jpg 1.x",
+    "a.jpg .5x",
+    "a.jpg 1e1x",
+    "a.jpg 100w 50h",
+    "a.jpg 100w (x), b.jpg 2x",
+    "a.jpg\v100w",
+    "a.jpg 400wx, b.jpg 800w",
+    "/c_fill,w_400/a.jpg 400w",
+    "a.jpg 100w b.jpg 200w",
+    "a.jpg 100\u0663w",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", SIMPLE_SRCSETS + OTHER_SRCSETS)
+def test_parse_srcset_fast_path_agrees_with_the_standard_parser(value):
+    """The regex reads only the usual shape (those in SIMPLE_SRCSETS), and reads it as the parser does."""
+    assert parse_srcset(value) == parse_srcset_standard(value)
+    assert (_simple_srcset(value) is not None) == (value in SIMPLE_SRCSETS)
 
 
 @pytest.mark.parametrize(
