@@ -45,7 +45,7 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import largest_srcset_entry, resolve_url
+from worker.pipeline.urls import PageUrls, largest_srcset_entry, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -140,7 +140,10 @@ class CandidateCollector:
     limit: int
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
-    resolved: dict[str, str | None] = field(default_factory=dict)  # raw reference -> absolute URL
+    urls: PageUrls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.urls = PageUrls(self.base_url)
 
     def add(
         self,
@@ -156,9 +159,7 @@ class CandidateCollector:
             raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
         if raw is None:
             return
-        url = self.resolved.get(raw, "")
-        if url == "":
-            url = self.resolved[raw] = resolve_url(raw, self.base_url)
+        url = self.urls.resolve(raw)
         if url is None:
             return
         all_hints = hints | url_hints(url)

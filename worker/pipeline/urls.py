@@ -136,6 +136,48 @@ def _join_and_normalize(text: str, base_url: str) -> str | None:
         return None
 
 
+class PageUrls:
+    """resolve_url for the references of one page, remembering each reference and each directory.
+
+    A relative reference (`../img/p1/a.jpg`) costs a urljoin; its siblings in the same
+    directory reuse it: urljoin(base, "dir/name") is urljoin(base, "dir/") + name when name
+    has no "/" and is no dot segment. The joined URL must still be in normal form.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._resolved: dict[str, str | None] = {}
+        self._directories: dict[str, str | None] = {}
+
+    def resolve(self, raw: str) -> str | None:
+        if raw in self._resolved:
+            return self._resolved[raw]
+        resolved = self._resolved[raw] = self._in_known_directory(clean_url_text(raw)) or resolve_url(
+            raw, self.base_url
+        )
+        return resolved
+
+    def _in_known_directory(self, text: str) -> str | None:
+        head, slash, name = text.rpartition("/")
+        if (
+            not slash
+            or text.startswith("/")
+            or ":" in text
+            or "?" in head
+            or "#" in head
+            or name in (".", "..")
+        ):
+            return None  # absolute, root- or protocol-relative (resolve_url's fast path), or unusual
+        if head not in self._directories:
+            try:
+                self._directories[head] = urljoin(self.base_url, head + "/")
+            except ValueError:  # a malformed base: resolve_url decides
+                self._directories[head] = None
+        directory = self._directories[head]
+        joined = directory + name if directory is not None else ""
+        return joined if _NORMAL_URL.fullmatch(joined) else None
+
+
 def check_url(url: str, allow_private: bool, *, resolver: Resolver | None = None) -> str:
     """The normalized URL if it may be requested; InvalidUrlError or BlockedUrlError otherwise.
 

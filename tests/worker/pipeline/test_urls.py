@@ -8,6 +8,7 @@ import pytest
 
 from backend.errors import BlockedUrlError, InvalidUrlError
 from worker.pipeline.urls import (
+    PageUrls,
     SrcsetEntry,
     _simple_srcset,
     check_url,
@@ -359,3 +360,41 @@ def test_resolve_url_with_a_malformed_base():
     assert resolve_url("https://cdn.example.net/a.jpg", "http://[::1/x") == "https://cdn.example.net/a.jpg"
     assert resolve_url("/a.jpg", "http://[::1/x") is None
     assert resolve_url("//cdn.example.net/a.jpg", "http://[::1/x") is None
+
+
+PAGE_RELATIVE_REFERENCES = [
+    "img/a.jpg",
+    "img/b.jpg?v=1&w=2",
+    "img/c.jpg#zoom",
+    "img/d.jpg;",
+    "img/",
+    "img/.",
+    "img/..",
+    "img/sub/../e.jpg",
+    "./img/a.jpg",
+    "../img/a.jpg",
+    "../../../../img/a.jpg",
+    "img//f.jpg",
+    "img\t/g.jpg",
+    "img/h i.jpg",
+    "img/%41.jpg",
+    "img?x=/a.jpg",
+    "img#x/a.jpg",
+    "a:b/c.jpg",
+    "img/\u00e4.jpg",
+    "&#105;mg/a.jpg",
+    " img/a.jpg ",
+    "a.jpg",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    "base_url", [*FAST_PATH_BASES, "https://shop.example.com/a/b/page?q=1#top", "http://[::1/x"]
+)
+def test_page_urls_agree_with_resolve_url(base_url):
+    """PageUrls (remembered references and directories) resolves every reference as resolve_url does."""
+    page = PageUrls(base_url)
+    for _ in range(2):  # the second round is answered from what the first remembered
+        for raw in PAGE_RELATIVE_REFERENCES + FAST_PATH_REFERENCES:
+            assert page.resolve(raw) == resolve_url(raw, base_url), (raw, base_url)
