@@ -110,6 +110,7 @@ META_IMAGE_NAMES = frozenset(
     {"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"}
 )
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSIONS), re.IGNORECASE)
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 
 
@@ -322,10 +323,7 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
 def collect_anchor(element: Any, collector: CandidateCollector) -> None:
     """`<a href="…/large.jpg">`: a link to an image file, often the full-size version of a thumbnail."""
     href = element.get("href") or ""
-    lowered = href.lower()
-    if any(ext in lowered for ext in IMAGE_EXTENSIONS) and urlsplit(href.strip()).path.lower().endswith(
-        IMAGE_EXTENSIONS
-    ):
+    if IMAGE_EXTENSION_IN.search(href) and urlsplit(href.strip()).path.lower().endswith(IMAGE_EXTENSIONS):
         collector.add(href, "anchor", element_hints(element, collector.ancestors) | {"linked"})
 
 

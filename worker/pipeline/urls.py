@@ -150,12 +150,14 @@ class PageUrls:
         self._directories: dict[str, str | None] = {}
 
     def resolve(self, raw: str) -> str | None:
-        if raw in self._resolved:
-            return self._resolved[raw]
-        resolved = self._resolved[raw] = self._in_known_directory(clean_url_text(raw)) or resolve_url(
-            raw, self.base_url
-        )
-        return resolved
+        if raw not in self._resolved:
+            text = clean_url_text(raw)
+            self._resolved[raw] = (
+                _join_normal(text, self.base_url)
+                or self._in_known_directory(text)
+                or resolve_url(raw, self.base_url)
+            )
+        return self._resolved[raw]
 
     def _in_known_directory(self, text: str) -> str | None:
         head, slash, name = text.rpartition("/")
