@@ -10,8 +10,15 @@ and `url()` in inline styles. A CDN URL asking for a resized copy also yields th
 URL first (cdn.py), the original staying as the fallback. URLs are resolved against `<base
 href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can skip
 them with a reason. A URL found twice becomes one candidate whose hints are the union of
-both finds. One XPath union finds the elements and attributes worth reading, so the cost
-stays near the parse. The sources and hints are explained in docs/scoring.md.
+both finds. The sources and hints are explained in docs/scoring.md.
+
+Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
+lxml.html element classes, which cost a Python callback per element handed out); one XPath
+union returns the elements and attributes worth reading in document order; each
+ancestor's hints are worked out once per document (hints.py); a page's references are
+resolved through urls.PageUrls, which remembers each reference and relative directory and
+skips urljoin/normalisation for URLs already in normal form; finds of one URL merge into
+one record and each Candidate is built once at the end.
 """
 
 from __future__ import annotations
@@ -89,9 +96,9 @@ PLATFORM_ATTRS = (
     "data-zoom-image",
 )
 BACKGROUND_ATTRS_ALL = ("style", *BACKGROUND_ATTRS)
-# One XPath union returns every element worth a look, in document order, without a Python-level walk.
-# One XPath union returns the elements and attributes worth a look, in document order; a
-# Python-level walk over every element, or a predicate on every element, costs several parses.
+# One XPath union returns the elements and attributes worth a look, in document order (about
+# half a parse on the corpus pages); a Python-level walk over every element costs as much or
+# more, an XPath predicate tested on every element one to three parses.
 CANDIDATE_XPATH = etree.XPath(
     " | ".join(
         [
