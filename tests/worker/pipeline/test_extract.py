@@ -399,3 +399,12 @@ def test_is_placeholder_src(src, expected):
 def test_int_attr(value, expected):
     """Plain digits take a fast path; everything else the regex; both agree."""
     assert int_attr(value) == expected
+
+
+def test_json_ld_without_an_image_key_is_not_parsed_but_an_escaped_key_still_counts():
+    """The pre-check skips blocks that cannot name an image; a \\u-escaped "image" key is still read."""
+    assert product_image_urls('{"@type": "Organization", "logo": "/logo.png"}') == []
+    escaped = '{"@type": "Product", "\\u0069mage": "/a.jpg"}'
+    assert json.loads(escaped)["image"] == "/a.jpg"
+    assert product_image_urls(escaped) == ["/a.jpg"]
+    assert product_image_urls('{"@type": "Product", "image": "/a.jpg"}') == ["/a.jpg"]
