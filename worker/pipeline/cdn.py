@@ -48,8 +48,8 @@ def largest_variant(url: str) -> str | None:
         return None
     parts = urlsplit(url)
     where = parts.netloc.lower() + parts.path
-    for markers, upgrade in RULES:
-        if any(marker in where for marker in markers):
+    for marker, upgrade in MARKER_RULES:
+        if marker in where:
             upgraded = urlunsplit(upgrade(parts))
             return upgraded if upgraded != url else None
     return None
@@ -98,7 +98,9 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
     (("/img/p/",), _sub_path(PRESTASHOP_TYPE, r"\1")),
 )
-_MARKERS = [marker for markers, _upgrade in RULES for marker in markers]
+# Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
+MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)
+_MARKERS = [marker for marker, _upgrade in MARKER_RULES]
 # The markers that start with "/" share it, so the regex engine skips ahead to each "/".
 CDN_MARKERS = re.compile(
     "|".join(
