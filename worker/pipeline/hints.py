@@ -52,6 +52,7 @@ def _phrases(text: str) -> tuple[str, ...]:
 
 HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
 RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
+RELATED_TABLE = {"related": RELATED_PHRASES}
 # Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
 URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
 URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
@@ -119,7 +120,7 @@ def text_hints(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def has_related_words(text: str) -> bool:
-    return bool(text.strip()) and bool(keyword_hints(text, {"related": RELATED_PHRASES}))
+    return bool(text.strip()) and bool(keyword_hints(text, RELATED_TABLE))
 
 
 def _describe(element: Any, *, with_alt: bool = False) -> str:
@@ -146,32 +147,44 @@ def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
     tokens = tokens_of(text)
     if not tokens:
         return set()
-    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
-    joined = f" {' '.join(tokens)} "
-    return {
-        hint
-        for hint, (singles, multi) in _compiled(table).items()
-        if not words.isdisjoint(singles) or any(phrase in joined for phrase in multi)
-    }
-
-
-_COMPILED: dict[int, dict[str, tuple[frozenset[str], tuple[str, ...]]]] = {}
-
-
-def _compiled(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
-    """Per hint: its one-word phrases as a set, its multi-word phrases padded for substring search."""
-    found = _COMPILED.get(id(table))
-    if found is None or len(found) != len(table):
-        found = {
-            hint: (
-                frozenset(p for p in phrases if " " not in p),
-                tuple(f" {p} " for p in phrases if " " in p),
-            )
-            for hint, phrases in table.items()
-        }
-        if len(_COMPILED) < 64:  # module tables are cached; a caller's throwaway table is not kept
-            _COMPILED[id(table)] = found
+    singles, multi = _compiled(table)
+    found: set[str] = set()
+    joined = ""
+    for token in set(tokens):
+        found.update(singles.get(token, ()))
+        found.update(singles.get(token.rstrip("0123456789"), ()))
+        for phrase, hint in multi.get(token, ()):  # a multi-word phrase can only start at a token
+            joined = joined or f" {' '.join(tokens)} "
+            if phrase in joined:
+                found.add(hint)
     return found
+
+
+# One-word phrase -> its hints; first word of a multi-word phrase -> (phrase padded with spaces, hint).
+PhraseIndex = tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]
+_COMPILED: dict[int, tuple[dict[str, tuple[str, ...]], PhraseIndex]] = {}
+
+
+def _compiled(table: dict[str, tuple[str, ...]]) -> PhraseIndex:
+    """The phrase index of a hint table; up to 64 tables are kept (with the table, so its id stays its own)."""
+    cached = _COMPILED.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    singles: dict[str, list[str]] = {}
+    multi: dict[str, list[tuple[str, str]]] = {}
+    for hint, phrases in table.items():
+        for phrase in phrases:
+            if " " in phrase:
+                multi.setdefault(phrase.split(" ")[0], []).append((f" {phrase} ", hint))
+            else:
+                singles.setdefault(phrase, []).append(hint)
+    index = (
+        {word: tuple(hints) for word, hints in singles.items()},
+        {word: tuple(entries) for word, entries in multi.items()},
+    )
+    if len(_COMPILED) < 64:
+        _COMPILED[id(table)] = (table, index)
+    return index
 
 
 @lru_cache(maxsize=4096)

@@ -14,6 +14,7 @@ from worker.pipeline.extract import (
     load_lenient_json,
     product_image_urls,
 )
+from worker.pipeline.hints import HINT_KEYWORDS, RELATED_TABLE, URL_TABLE, tokens_of
 from worker.pipeline.types import Candidate, Page
 
 PAGE_URL = "https://shop.example.com/p/mug.html"
@@ -408,3 +409,35 @@ def test_json_ld_without_an_image_key_is_not_parsed_but_an_escaped_key_still_cou
     assert json.loads(escaped)["image"] == "/a.jpg"
     assert product_image_urls(escaped) == ["/a.jpg"]
     assert product_image_urls('{"@type": "Product", "image": "/a.jpg"}') == ["/a.jpg"]
+
+
+def _keyword_hints_reference(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+    """keyword_hints as first written: every hint's phrases tried against the token set and the joined tokens."""
+    tokens = tokens_of(text)
+    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
+    joined = f" {' '.join(tokens)} "
+    return {
+        hint
+        for hint, phrases in table.items()
+        if tokens
+        and any(phrase in words if " " not in phrase else f" {phrase} " in joined for phrase in phrases)
+    }
+
+
+@pytest.mark.parametrize(
+    "table", [HINT_KEYWORDS, URL_TABLE, RELATED_TABLE, {"a": ("x y", "z", ""), "b": ("y",)}]
+)
+def test_keyword_hints_agrees_with_trying_every_phrase(table):
+    """The phrase index (by word, multi-word phrases by first word) finds what trying every phrase finds."""
+    phrases = [phrase for values in table.values() for phrase in values]
+    texts = ["", "42", "x  y", "y x", "icon32 iconic", "customersAlso-bought", "no-image", "noImage_2"]
+    for phrase in phrases:
+        texts += [
+            phrase,
+            f"{phrase}42",
+            phrase.title().replace(" ", ""),
+            f"x-{phrase.replace(' ', '_')}-y",
+            f"pre{phrase}",
+        ]
+    for text in texts:
+        assert keyword_hints(text, table) == _keyword_hints_reference(text, table), text
