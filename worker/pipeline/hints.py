@@ -133,13 +133,13 @@ def _describe(element: Any, *, with_alt: bool = False) -> str:
     return text
 
 
-CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
-NON_WORD = re.compile(r"[^a-z0-9]+")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
+WORD = re.compile(r"[a-z0-9]+")
 
 
 def tokens_of(text: str) -> list[str]:
     """Lower-case word tokens; camelCase, kebab-case and snake_case are split."""
-    return [token for token in NON_WORD.split(CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()) if token]
+    return WORD.findall(CAMEL_BOUNDARY.sub(" ", text).lower())
 
 
 def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
@@ -151,12 +151,12 @@ def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
     found: set[str] = set()
     joined = ""
     for token in set(tokens):
-        found.update(singles.get(token, ()))
-        found.update(singles.get(token.rstrip("0123456789"), ()))
-        for phrase, hint in multi.get(token, ()):  # a multi-word phrase can only start at a token
+        for word in (token, token.rstrip("0123456789")) if token[-1].isdigit() else (token,):
+            if word in singles:
+                found.update(singles[word])
+        if token in multi:  # a multi-word phrase can only start at a token
             joined = joined or f" {' '.join(tokens)} "
-            if phrase in joined:
-                found.add(hint)
+            found.update(hint for phrase, hint in multi[token] if phrase in joined)
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -441,3 +442,21 @@ def test_keyword_hints_agrees_with_trying_every_phrase(table):
         ]
     for text in texts:
         assert keyword_hints(text, table) == _keyword_hints_reference(text, table), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "product-card__media grid-item",
+        "aBcD xAyB abCdE",
+        "ABC aBC",
+        "icon32_x",
+        "\u0130con \u212aelvin \u00e9\u00c9_a1B2",
+    ],
+)
+def test_tokens_of_is_a_camel_split_then_a_split_on_non_word_characters(text):
+    """One findall gives the tokens of the split-and-filter definition (non-ASCII letters separate)."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()
+    assert tokens_of(text) == [token for token in re.split(r"[^a-z0-9]+", split) if token]
