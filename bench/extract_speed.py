@@ -2,19 +2,27 @@
 
 Usage:
 
-    python bench/extract_speed.py [--dir DIR] [--repeat N] [--json]
+    python bench/extract_speed.py [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
 
 Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite.py
 and tests/shoppages.py, built in a temporary directory). For each page it times
 `lxml.html.document_fromstring` alone and `extract_candidates` (which parses, then
 extracts), best of N runs each, and prints the summed times and their ratio. Nothing is
 asserted: speed goals live here, not in the test suite.
+
+With `--profile`, it then runs `extract_candidates` over all pages N more times under
+cProfile and prints the TOP (default 25) functions by own time (tottime).
+
+The memo caches of worker.pipeline.hints (class-name and URL hints) live for the process,
+so the best of N runs measures them warm, as in a worker that has seen a few pages.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
+import pstats
 import sys
 import tempfile
 import time
@@ -52,6 +60,21 @@ def measure_pages(paths: list[Path], repeat: int) -> dict[str, float]:
     return {"pages": len(paths), "parse_s": parse, "extract_s": extract, "ratio": extract / parse}
 
 
+def profile_pages(paths: list[Path], repeat: int, top: int) -> None:
+    """cProfile over `repeat` passes of extract_candidates on every page; the `top` entries by own time."""
+    pages = [
+        Page(url="https://shop.example.com/" + path.name, html=path.read_bytes(), content_type="text/html")
+        for path in paths
+    ]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        for page in pages:
+            extract_candidates(page, limit=CANDIDATE_LIMIT)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
 def generated_pages(tmp: Path) -> list[Path]:
     build_site(tmp / "shop")
     build_platform_site(tmp / "platforms", copies=2)
@@ -63,17 +86,23 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="measure every *.html under this directory instead")
     parser.add_argument("--repeat", type=int, default=5, help="runs per page; the fastest counts")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--profile", type=int, nargs="?", const=25, metavar="TOP", help="then print a cProfile of extraction"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = sorted(args.dir.rglob("*.html")) if args.dir else generated_pages(Path(tmp))
         result = measure_pages(paths, args.repeat)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(
-            f"{result['pages']} pages: lxml parse {result['parse_s'] * 1000:.1f} ms,"
-            f" extract_candidates {result['extract_s'] * 1000:.1f} ms, ratio {result['ratio']:.2f}x"
-        )
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(
+                f"{result['pages']} pages: lxml parse {result['parse_s'] * 1000:.1f} ms,"
+                f" extract_candidates {result['extract_s'] * 1000:.1f} ms, ratio {result['ratio']:.2f}x",
+                flush=True,
+            )
+        if args.profile:
+            profile_pages(paths, args.repeat, args.profile)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 SCENE7_WIDTH = 2000
 DEMANDWARE_PARAMS = frozenset({"sw", "sh", "sm", "sfrm", "q"})
@@ -39,51 +39,58 @@ PRESTASHOP_TYPE = re.compile(r"(/img/p/(?:\d/)+\d+)-[a-z_]+_default(?=\.(?:jpe?g
 CLOUDINARY_TRANSFORM = re.compile(r"(/image/upload/)(?:[a-z]{1,3}_[^/]*,?)+/", re.IGNORECASE)
 
 
+Upgrade = Callable[[SplitResult], SplitResult]
+
+
 def largest_variant(url: str) -> str | None:
     """The URL of the largest copy this CDN URL is a resized variant of, or None."""
     if not CDN_MARKERS.search(url):
         return None
     parts = urlsplit(url)
     where = parts.netloc.lower() + parts.path
-    for markers, upgrade in RULES:
-        if any(marker in where for marker in markers):
-            upgraded = upgrade(url)
+    for marker, upgrade in MARKER_RULES:
+        if marker in where:
+            upgraded = urlunsplit(upgrade(parts))
             return upgraded if upgraded != url else None
     return None
 
 
-def _drop_query(url: str, names: frozenset[str], extra: dict[str, str] | None = None) -> str:
-    parts = urlsplit(url)
-    query = [
-        (key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key not in names
-    ]
-    if extra and len(query) < len(parse_qsl(parts.query, keep_blank_values=True)):
+def _drop_query(
+    parts: SplitResult, names: frozenset[str], extra: dict[str, str] | None = None
+) -> SplitResult:
+    """The query without `names`; `extra` is added when something was dropped."""
+    if not parts.query:  # nothing to drop, nothing to add
+        return parts
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(key, value) for key, value in pairs if key not in names]
+    if extra and len(query) < len(pairs):
         query += list(extra.items())
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return parts._replace(query=urlencode(query))
 
 
-def _sub_path(pattern: re.Pattern[str], replacement: str) -> Callable[[str], str]:
-    def upgrade(url: str) -> str:
-        parts = urlsplit(url)
-        return urlunsplit(parts._replace(path=pattern.sub(replacement, parts.path, count=1)))
+def _sub_path(pattern: re.Pattern[str], replacement: str) -> Upgrade:
+    def upgrade(parts: SplitResult) -> SplitResult:
+        return parts._replace(path=pattern.sub(replacement, parts.path, count=1))
 
     return upgrade
 
 
-def _shopify(url: str) -> str:
-    url = _drop_query(url, frozenset({"width", "height", "crop"}))
-    return _sub_path(SHOPIFY_SIZE, "")(url)
+_shopify_path = _sub_path(SHOPIFY_SIZE, "")
 
 
-def _scene7(url: str) -> str:
-    return _drop_query(url, frozenset({"wid", "hei", "fit", "scl", "size"}), {"wid": str(SCENE7_WIDTH)})
+def _shopify(parts: SplitResult) -> SplitResult:
+    return _shopify_path(_drop_query(parts, frozenset({"width", "height", "crop"})))
+
+
+def _scene7(parts: SplitResult) -> SplitResult:
+    return _drop_query(parts, frozenset({"wid", "hei", "fit", "scl", "size"}), {"wid": str(SCENE7_WIDTH)})
 
 
 # (markers, any of which in "host/path" identifies the CDN; the upgrade)
-RULES: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = (
+RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("cdn.shopify.com/", "/cdn/shop/"), _shopify),
     (("/is/image/",), _scene7),
-    (("/dw/image/", "demandware.static"), lambda url: _drop_query(url, DEMANDWARE_PARAMS)),
+    (("/dw/image/", "demandware.static"), lambda parts: _drop_query(parts, DEMANDWARE_PARAMS)),
     (("/media/catalog/product/cache/",), _sub_path(MAGENTO_CACHE, "/media/catalog/product/")),
     (("/wp-content/uploads/",), _sub_path(WORDPRESS_SIZE, "")),
     (("/images/I/",), _sub_path(AMAZON_SIZE, "")),
@@ -91,4 +98,15 @@ RULES: tuple[tuple[tuple[str, ...], Callable[[str], str]], ...] = (
     (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
     (("/img/p/",), _sub_path(PRESTASHOP_TYPE, r"\1")),
 )
-CDN_MARKERS = re.compile("|".join(re.escape(marker) for markers, _upgrade in RULES for marker in markers))
+# Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
+MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)
+_MARKERS = [marker for marker, _upgrade in MARKER_RULES]
+# The markers that start with "/" share it, so the regex engine skips ahead to each "/".
+CDN_MARKERS = re.compile(
+    "|".join(
+        [
+            "/(?:" + "|".join(re.escape(marker[1:]) for marker in _MARKERS if marker.startswith("/")) + ")",
+            *(re.escape(marker) for marker in _MARKERS if not marker.startswith("/")),
+        ]
+    )
+)

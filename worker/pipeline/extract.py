@@ -10,15 +10,22 @@ and `url()` in inline styles. A CDN URL asking for a resized copy also yields th
 URL first (cdn.py), the original staying as the fallback. URLs are resolved against `<base
 href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can skip
 them with a reason. A URL found twice becomes one candidate whose hints are the union of
-both finds. One XPath union finds the elements and attributes worth reading, so the cost
-stays near the parse. The sources and hints are explained in docs/scoring.md.
+both finds. The sources and hints are explained in docs/scoring.md.
+
+Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
+lxml.html element classes, which cost a Python callback per element handed out); one XPath
+union returns the elements and attributes worth reading in document order; each
+ancestor's hints are worked out once per document (hints.py); a page's references are
+resolved through urls.PageUrls, which remembers each reference and relative directory and
+skips urljoin/normalisation for URLs already in normal form; finds of one URL merge into
+one record and each Candidate is built once at the end.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,7 +52,7 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import largest_srcset_entry, resolve_url
+from worker.pipeline.urls import PageUrls, largest_srcset_entry, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -77,6 +84,8 @@ ZOOM_ATTRS = (
     "data-image-gallery-zoom-image-url",
     "data-image-large-src",  # PrestaShop thumbnails
 )
+LAZY_ATTRS = frozenset((*LAZY_SRC_ATTRS, *LAZY_SRCSET_ATTRS))
+ZOOM_ATTR_NAMES = frozenset(ZOOM_ATTRS)
 BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image")
 # Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).
 PLATFORM_ATTRS = (
@@ -87,9 +96,9 @@ PLATFORM_ATTRS = (
     "data-zoom-image",
 )
 BACKGROUND_ATTRS_ALL = ("style", *BACKGROUND_ATTRS)
-# One XPath union returns every element worth a look, in document order, without a Python-level walk.
-# One XPath union returns the elements and attributes worth a look, in document order; a
-# Python-level walk over every element, or a predicate on every element, costs several parses.
+# One XPath union returns the elements and attributes worth a look, in document order (about
+# half a parse on the corpus pages); a Python-level walk over every element costs as much or
+# more, an XPath predicate tested on every element one to three parses.
 CANDIDATE_XPATH = etree.XPath(
     " | ".join(
         [
@@ -98,6 +107,7 @@ CANDIDATE_XPATH = etree.XPath(
         ]
     )
 )
+HTML_PARSER = etree.HTMLParser()  # lxml.html's parser options, without its element classes
 DECODABLE_TYPES = frozenset(
     {"", "image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"}
 )
@@ -107,7 +117,27 @@ META_IMAGE_NAMES = frozenset(
     {"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"}
 )
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
+IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSIONS), re.IGNORECASE)
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
+
+
+class Found:
+    """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
+
+    __slots__ = ("alt", "height", "hints", "source", "width")
+
+    def __init__(
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+    ) -> None:
+        self.source, self.alt, self.width, self.height = source, alt, width, height
+        self.hints = set(hints)
+
+    def merge(self, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]) -> None:
+        """A later find of the same URL: first source kept, all hints, any size and alt found."""
+        self.alt = self.alt or alt
+        self.width = _larger(self.width, width)
+        self.height = _larger(self.height, height)
+        self.hints |= hints
 
 
 @dataclass
@@ -116,15 +146,18 @@ class CandidateCollector:
 
     base_url: str
     limit: int
-    found: dict[str, Candidate] = field(default_factory=dict)
+    found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
-    resolved: dict[str, str | None] = field(default_factory=dict)  # raw reference -> absolute URL
+    urls: PageUrls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.urls = PageUrls(self.base_url)
 
     def add(
         self,
         raw: str | None,
         source: str,
-        hints: Iterable[str] = (),
+        hints: AbstractSet[str] = frozenset(),
         *,
         alt: str | None = None,
         width: int | None = None,
@@ -134,24 +167,39 @@ class CandidateCollector:
             raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
         if raw is None:
             return
-        if raw not in self.resolved:
-            self.resolved[raw] = resolve_url(raw, self.base_url)
-        url = self.resolved[raw]
+        url = self.urls.resolve(raw)
         if url is None:
             return
-        all_hints = frozenset(hints) | url_hints(url)
+        all_hints = hints | url_hints(url)
         larger = largest_variant(url) if not url.startswith("data:") else None
         if larger is not None:  # the full-size copy first; the original stays as the fallback
-            self.put(
-                Candidate(larger, source, len(self.found), alt or None, None, None, all_hints | {"upsized"})
-            )
-        self.put(Candidate(url, source, len(self.found), alt or None, width, height, all_hints))
+            self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
+        self.put(url, source, alt=alt or None, width=width, height=height, hints=all_hints)
 
-    def put(self, found: Candidate) -> None:
-        if found.url in self.found:
-            self.found[found.url] = merge_candidates(self.found[found.url], found)
+    def put(
+        self,
+        url: str,
+        source: str,
+        *,
+        alt: str | None,
+        width: int | None,
+        height: int | None,
+        hints: AbstractSet[str],
+    ) -> None:
+        found = self.found.get(url)
+        if found is not None:
+            found.merge(alt, width, height, hints)
         elif len(self.found) < self.limit:
-            self.found[found.url] = found
+            self.found[url] = Found(source, alt, width, height, hints)
+
+    def candidates(self) -> list[Candidate]:
+        """The candidates in order of discovery (`position` is that order)."""
+        return [
+            Candidate(
+                url, found.source, position, found.alt, found.width, found.height, frozenset(found.hints)
+            )
+            for position, (url, found) in enumerate(self.found.items())
+        ]
 
 
 def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
@@ -168,17 +216,22 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
                 collect_platform_attributes(node.getparent(), node.attrname, collector)
         else:
             collect_backgrounds(node.getparent(), node.attrname, collector)
-    return list(collector.found.values())
+    return collector.candidates()
 
 
 def parse_document(page: Page) -> Any:
-    """The lxml tree of the page, or None if there is no markup at all."""
-    parser = None
+    """The lxml tree of the page, or None if there is no markup at all.
+
+    lxml.html.document_fromstring with plain etree elements: lxml.html's HtmlElement classes
+    are chosen by a Python callback for every element object handed out (XPath results,
+    getparent), which cost more than the parse; nothing here uses their extra methods.
+    """
+    parser = HTML_PARSER
     if page.encoding:
         try:
-            parser = lxml.html.HTMLParser(encoding=page.encoding)
+            parser = etree.HTMLParser(encoding=page.encoding)
         except LookupError:
-            parser = None
+            parser = HTML_PARSER
     try:
         return lxml.html.document_fromstring(page.html, parser=parser)
     except (etree.ParserError, ValueError):
@@ -194,43 +247,36 @@ def document_base_url(document: Any, page_url: str) -> str:
     return page_url
 
 
-def merge_candidates(first: Candidate, second: Candidate) -> Candidate:
-    """One candidate for a URL found twice: first position, all hints, any size and alt found."""
-    return dataclasses.replace(
-        first,
-        alt=first.alt or second.alt,
-        width_hint=_larger(first.width_hint, second.width_hint),
-        height_hint=_larger(first.height_hint, second.height_hint),
-        hints=first.hints | second.hints,
-    )
-
-
 def _larger(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
 def collect_img(element: Any, collector: CandidateCollector) -> None:
     """`<img>`: lazy attributes first, then src (unless it is the lazy loader's placeholder), srcset, zoom."""
+    attrs = dict(element.items())  # one C call; an img is asked for some thirty attributes
     hints = element_hints(element, collector.ancestors)
-    if (element.get("itemprop") or "").strip().lower() == "image":
+    if (attrs.get("itemprop") or "").strip().lower() == "image":
         hints |= {"microdata"}
-    source = "noscript" if _has_ancestor(element, {"noscript"}, collector) else "img"
-    if _has_ancestor(element, {"picture"}, collector):
-        source = "picture"
-    alt = element.get("alt")
-    width, height = int_attr(element.get("width")), int_attr(element.get("height"))
-    lazy = [element.get(name) for name in LAZY_SRC_ATTRS if element.get(name)]
-    lazy += [_largest_url(element.get(name)) for name in LAZY_SRCSET_ATTRS if element.get(name)]
+    tags = lineage_of(element, collector.ancestors).tags
+    source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
+    alt = attrs.get("alt")
+    width, height = int_attr(attrs.get("width")), int_attr(attrs.get("height"))
+    lazy: list[str | None] = []
+    if not LAZY_ATTRS.isdisjoint(attrs):
+        lazy = [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
+        lazy += [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
     for url in lazy:
         collector.add(url, "lazy", hints, alt=alt)
-    src = element.get("src")
+    src = attrs.get("src")
     if not (lazy and is_placeholder_src(src)):
         collector.add(
             src, source, hints | _declared_pixel(width, height), alt=alt, width=width, height=height
         )
-    collect_srcset(element.get("srcset"), "srcset", hints, alt, collector)
-    collect_zoom(element, hints, alt, collector)
-    dynamic = element.get("data-a-dynamic-image")
+    collect_srcset(attrs.get("srcset"), "srcset", hints, alt, collector)
+    for name in () if ZOOM_ATTR_NAMES.isdisjoint(attrs) else ZOOM_ATTRS:
+        if attrs.get(name):
+            collector.add(attrs[name], "zoom", hints | {"zoom"}, alt=alt)
+    dynamic = attrs.get("data-a-dynamic-image")
     largest = dynamic_image_url(dynamic) if dynamic else None
     if largest is not None:
         collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
@@ -260,12 +306,6 @@ def _largest_url(srcset: str | None) -> str | None:
     return entry.url if entry else None
 
 
-def collect_zoom(element: Any, hints: frozenset[str], alt: str | None, collector: CandidateCollector) -> None:
-    for name in ZOOM_ATTRS:
-        if element.get(name):
-            collector.add(element.get(name), "zoom", hints | {"zoom"}, alt=alt)
-
-
 def collect_meta(element: Any, collector: CandidateCollector) -> None:
     """`og:image`, `twitter:image` and `itemprop=image` meta tags."""
     name = (element.get("property") or element.get("name") or "").strip().lower()
@@ -290,10 +330,7 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
 def collect_anchor(element: Any, collector: CandidateCollector) -> None:
     """`<a href="…/large.jpg">`: a link to an image file, often the full-size version of a thumbnail."""
     href = element.get("href") or ""
-    lowered = href.lower()
-    if any(ext in lowered for ext in IMAGE_EXTENSIONS) and urlsplit(href.strip()).path.lower().endswith(
-        IMAGE_EXTENSIONS
-    ):
+    if IMAGE_EXTENSION_IN.search(href) and urlsplit(href.strip()).path.lower().endswith(IMAGE_EXTENSIONS):
         collector.add(href, "anchor", element_hints(element, collector.ancestors) | {"linked"})
 
 
@@ -381,14 +418,28 @@ def _has_ancestor(element: Any, tags: set[str], collector: CandidateCollector) -
 
 def is_placeholder_src(src: str | None) -> bool:
     """True for the stand-in `src` a lazy loader swaps out: a data: URI or a blank/loading image."""
-    if not src or src.strip().lower().startswith("data:"):
+    if not src:
         return True
-    return bool(set(tokens_of(urlsplit(src.strip()).path)) & PLACEHOLDER_WORDS)
+    lowered = src.strip().lower()
+    if lowered.startswith("data:"):
+        return True
+    if not any(word in lowered for word in PLACEHOLDER_WORDS):  # each token is a piece of `lowered`
+        return False
+    try:
+        path = urlsplit(src.strip()).path
+    except ValueError:  # a malformed IPv6 host; resolve_url refuses it anyway
+        return False
+    return not PLACEHOLDER_WORDS.isdisjoint(tokens_of(path))
+
+
+PIXEL_LENGTH = re.compile(r"\s*(\d{1,6})(?:\.\d*)?\s*(?:px)?\s*")
 
 
 def int_attr(value: str | None) -> int | None:
     """An HTML length attribute as whole pixels ("300", "300px"); None if absent or relative."""
-    match = re.fullmatch(r"\s*(\d{1,6})(?:\.\d*)?\s*(?:px)?\s*", value or "")
+    if value and value.isascii() and value.isdigit() and len(value) <= 6:  # the usual "300"
+        return int(value)
+    match = PIXEL_LENGTH.fullmatch(value) if value else None
     return int(match.group(1)) if match else None
 
 

@@ -39,6 +39,8 @@ TRAILING_COMMA = re.compile(r",\s*([}\]])")
 
 def product_image_urls(script_text: str) -> list[str]:
     """The image URLs of every Product in a JSON-LD block (string, list, ImageObject, @graph); [] if unreadable."""
+    if "image" not in script_text and "\\u" not in script_text:
+        return []  # no "image" key, and no \u escape that could spell one: not worth parsing
     data = load_lenient_json(script_text)
     return list(_product_images(data, depth=0)) if data is not None else []
 

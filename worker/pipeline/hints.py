@@ -11,9 +11,8 @@ hints are explained in docs/scoring.md.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
@@ -53,15 +52,18 @@ def _phrases(text: str) -> tuple[str, ...]:
 
 HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
 RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
+RELATED_TABLE = {"related": RELATED_PHRASES}
 # Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
 URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
 URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
 TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
 
 
-@dataclass(frozen=True)
-class Lineage:
-    """What an element's ancestors say: their nearest descriptions, related block, page chrome."""
+class Lineage(NamedTuple):
+    """What an element's ancestors say: their nearest descriptions, related block, page chrome.
+
+    A NamedTuple rather than a frozen dataclass: one is built per ancestor, and that is cheaper.
+    """
 
     near: tuple[str, ...]
     tags: frozenset[str]
@@ -80,12 +82,12 @@ def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset
     `cache` (one per document) remembers each ancestor's lineage, so siblings share the walk.
     """
     lineage = lineage_of(element, {} if cache is None else cache)
-    hints = set(text_hints(" ".join((_describe(element, with_alt=True), *lineage.near))))
+    hints = text_hints(" ".join((_describe(element, with_alt=True), *lineage.near)))
     if lineage.related:
-        hints.add("related")
+        hints |= {"related"}
     if lineage.chrome and not lineage.content:
-        hints.add("chrome")
-    return frozenset(hints)
+        hints |= {"chrome"}
+    return hints
 
 
 def lineage_of(element: Any, cache: AncestorCache) -> Lineage:
@@ -100,14 +102,13 @@ def _lineage(node: Any, cache: AncestorCache) -> Lineage:
     if found is None:
         parent = _lineage(node.getparent(), cache)
         text, tag = _describe(node), str(node.tag).lower()
-        found = Lineage(
-            near=(text, *parent.near)[:NEAR_ANCESTORS],
-            tags=parent.tags if tag in parent.tags else parent.tags | {tag},
-            related=parent.related or has_related_words(text),
-            chrome=parent.chrome or tag in CHROME_TAGS,
-            content=parent.content or tag in CONTENT_TAGS,
+        found = cache[node] = Lineage(
+            (text, *parent.near)[:NEAR_ANCESTORS],
+            parent.tags if tag in parent.tags else parent.tags | {tag},
+            parent.related or has_related_words(text),
+            parent.chrome or tag in CHROME_TAGS,
+            parent.content or tag in CONTENT_TAGS,
         )
-        cache[node] = found
     return found
 
 
@@ -119,24 +120,26 @@ def text_hints(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def has_related_words(text: str) -> bool:
-    return bool(text.strip()) and bool(keyword_hints(text, {"related": RELATED_PHRASES}))
+    return bool(text.strip()) and bool(keyword_hints(text, RELATED_TABLE))
 
 
 def _describe(element: Any, *, with_alt: bool = False) -> str:
-    parts = [element.get("class") or "", element.get("id") or "", element.get("aria-label") or ""]
-    alt = element.get("alt") or ""
-    if with_alt and len(alt.split()) <= SHORT_ALT_WORDS:
-        parts.append(alt)
-    return " ".join(parts)
+    """class, id and aria-label (and a short alt), space-separated; one per ancestor, so kept cheap."""
+    text = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('aria-label') or ''}"
+    if with_alt:
+        alt = element.get("alt") or ""
+        if len(alt.split()) <= SHORT_ALT_WORDS:
+            text = f"{text} {alt}"
+    return text
 
 
-CAMEL_BOUNDARY = re.compile(r"([a-z])([A-Z])")
-NON_WORD = re.compile(r"[^a-z0-9]+")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
+WORD = re.compile(r"[a-z0-9]+")
 
 
 def tokens_of(text: str) -> list[str]:
     """Lower-case word tokens; camelCase, kebab-case and snake_case are split."""
-    return [token for token in NON_WORD.split(CAMEL_BOUNDARY.sub(r"\1 \2", text).lower()) if token]
+    return WORD.findall(CAMEL_BOUNDARY.sub(" ", text).lower())
 
 
 def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
@@ -144,32 +147,44 @@ def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
     tokens = tokens_of(text)
     if not tokens:
         return set()
-    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
-    joined = f" {' '.join(tokens)} "
-    return {
-        hint
-        for hint, (singles, multi) in _compiled(table).items()
-        if not words.isdisjoint(singles) or any(phrase in joined for phrase in multi)
-    }
-
-
-_COMPILED: dict[int, dict[str, tuple[frozenset[str], tuple[str, ...]]]] = {}
-
-
-def _compiled(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
-    """Per hint: its one-word phrases as a set, its multi-word phrases padded for substring search."""
-    found = _COMPILED.get(id(table))
-    if found is None or len(found) != len(table):
-        found = {
-            hint: (
-                frozenset(p for p in phrases if " " not in p),
-                tuple(f" {p} " for p in phrases if " " in p),
-            )
-            for hint, phrases in table.items()
-        }
-        if len(_COMPILED) < 64:  # module tables are cached; a caller's throwaway table is not kept
-            _COMPILED[id(table)] = found
+    singles, multi = _compiled(table)
+    found: set[str] = set()
+    joined = ""
+    for token in set(tokens):
+        for word in (token, token.rstrip("0123456789")) if token[-1].isdigit() else (token,):
+            if word in singles:
+                found.update(singles[word])
+        if token in multi:  # a multi-word phrase can only start at a token
+            joined = joined or f" {' '.join(tokens)} "
+            found.update(hint for phrase, hint in multi[token] if phrase in joined)
     return found
+
+
+# One-word phrase -> its hints; first word of a multi-word phrase -> (phrase padded with spaces, hint).
+PhraseIndex = tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]
+_COMPILED: dict[int, tuple[dict[str, tuple[str, ...]], PhraseIndex]] = {}
+
+
+def _compiled(table: dict[str, tuple[str, ...]]) -> PhraseIndex:
+    """The phrase index of a hint table; up to 64 tables are kept (with the table, so its id stays its own)."""
+    cached = _COMPILED.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    singles: dict[str, list[str]] = {}
+    multi: dict[str, list[tuple[str, str]]] = {}
+    for hint, phrases in table.items():
+        for phrase in phrases:
+            if " " in phrase:
+                multi.setdefault(phrase.split(" ")[0], []).append((f" {phrase} ", hint))
+            else:
+                singles.setdefault(phrase, []).append(hint)
+    index = (
+        {word: tuple(hints) for word, hints in singles.items()},
+        {word: tuple(entries) for word, entries in multi.items()},
+    )
+    if len(_COMPILED) < 64:
+        _COMPILED[id(table)] = (table, index)
+    return index
 
 
 @lru_cache(maxsize=4096)

@@ -71,3 +71,15 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
 def test_ordinary_and_already_full_urls_are_left_alone(url):
     """No known CDN shape, or no size request: None."""
     assert largest_variant(url) is None
+
+
+def test_the_first_rule_wins_when_several_cdn_markers_occur():
+    """Rules are tried in order (Shopify before Demandware and WordPress), whichever marker comes first."""
+    assert (
+        largest_variant("https://x.com/wp-content/uploads/cdn/shop/a-100x100_200x.jpg?width=3")
+        == "https://x.com/wp-content/uploads/cdn/shop/a-100x100.jpg"
+    )
+    assert (
+        largest_variant("https://demandware.static/cdn/shop/a_100x.jpg?sw=2&width=1")
+        == "https://demandware.static/cdn/shop/a.jpg?sw=2"
+    )

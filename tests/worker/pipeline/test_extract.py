@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from worker.pipeline.extract import extract_candidates, keyword_hints, load_lenient_json, product_image_urls
+from worker.pipeline.extract import (
+    extract_candidates,
+    int_attr,
+    is_placeholder_src,
+    keyword_hints,
+    load_lenient_json,
+    product_image_urls,
+)
+from worker.pipeline.hints import HINT_KEYWORDS, RELATED_TABLE, URL_TABLE, tokens_of
 from worker.pipeline.types import Candidate, Page
 
 PAGE_URL = "https://shop.example.com/p/mug.html"
@@ -349,3 +358,105 @@ def test_og_secure_url_and_twitter_image_src():
     result = found("", head=head)
     assert {"og"} <= result["https://cdn.example.com/og.jpg"].hints
     assert result[f"{BASE}/tw.jpg"].source == "twitter"
+
+
+@pytest.mark.parametrize(
+    ("src", "expected"),
+    [
+        (None, True),
+        (" DATA:image/gif;base64,R0lGOD", True),
+        ("/img/blank.gif", True),
+        ("/img/LazyLoad.png", True),  # camelCase is split: "lazy"
+        ("/img/spacer_1x1.gif?v=2", True),
+        ("/img/lazyload.png", False),  # one word, not "lazy"
+        ("/img/product-photo.jpg", False),
+        ("/blank/../photo.jpg?placeholder=1", True),  # the path is read, dot segments and all
+        ("/photo.jpg?placeholder=1", False),  # the query is not
+        ("https://cdn.example.net/loading/photo.jpg", True),
+        ("http://[bad/loading.gif", False),  # malformed host: not read as a placeholder, no crash
+        ("http://[bad/photo.gif", False),
+    ],
+)
+def test_is_placeholder_src(src, expected):
+    """Whole path tokens name a lazy loader's stand-in; the substring pre-check does not change that."""
+    assert is_placeholder_src(src) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("300", 300),
+        ("007", 7),
+        (" 300px ", 300),
+        ("300.5", 300),
+        ("123456", 123456),
+        ("1234567", None),
+        ("50%", None),
+        ("\u0663\u0660\u0660", 300),  # Arabic-Indic digits, as the regex reads them
+        ("\u00b2", None),  # a superscript digit is not a number
+    ],
+)
+def test_int_attr(value, expected):
+    """Plain digits take a fast path; everything else the regex; both agree."""
+    assert int_attr(value) == expected
+
+
+def test_json_ld_without_an_image_key_is_not_parsed_but_an_escaped_key_still_counts():
+    """The pre-check skips blocks that cannot name an image; a \\u-escaped "image" key is still read."""
+    assert product_image_urls('{"@type": "Organization", "logo": "/logo.png"}') == []
+    escaped = '{"@type": "Product", "\\u0069mage": "/a.jpg"}'
+    assert json.loads(escaped)["image"] == "/a.jpg"
+    assert product_image_urls(escaped) == ["/a.jpg"]
+    assert product_image_urls('{"@type": "Product", "image": "/a.jpg"}') == ["/a.jpg"]
+
+
+def _keyword_hints_reference(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+    """keyword_hints as first written: every hint's phrases tried against the token set and the joined tokens."""
+    tokens = tokens_of(text)
+    words = set(tokens) | {token.rstrip("0123456789") for token in tokens}
+    joined = f" {' '.join(tokens)} "
+    return {
+        hint
+        for hint, phrases in table.items()
+        if tokens
+        and any(phrase in words if " " not in phrase else f" {phrase} " in joined for phrase in phrases)
+    }
+
+
+@pytest.mark.parametrize(
+    "table", [HINT_KEYWORDS, URL_TABLE, RELATED_TABLE, {"a": ("x y", "z", ""), "b": ("y",)}]
+)
+def test_keyword_hints_agrees_with_trying_every_phrase(table):
+    """The phrase index (by word, multi-word phrases by first word) finds what trying every phrase finds."""
+    phrases = [phrase for values in table.values() for phrase in values]
+    texts = ["", "42", "x  y", "y x", "icon32 iconic", "customersAlso-bought", "no-image", "noImage_2"]
+    for phrase in phrases:
+        texts += [
+            phrase,
+            f"{phrase}42",
+            phrase.title().replace(" ", ""),
+            f"x-{phrase.replace(' ', '_')}-y",
+            f"pre{phrase}",
+        ]
+    for text in texts:
+        assert keyword_hints(text, table) == _keyword_hints_reference(text, table), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "product-card__media grid-item",
+        "aBcD xAyB abCdE",
+        "ABC aBC",
+        "icon32_x",
+        "\u0130con \u212aelvin \u00e9\u00c9_a1B2",
+    ],
+)
+def test_tokens_of_is_a_camel_split_then_a_split_on_non_word_characters(text):
+    """One findall gives the tokens of the split-and-filter definition (non-ASCII letters separate)."""
+    split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()
+    assert tokens_of(text) == [token for token in re.split(r"[^a-z0-9]+", split) if token]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 
 from backend.errors import BlockedUrlError, InvalidUrlError
 from worker.pipeline.urls import (
+    PageUrls,
     SrcsetEntry,
+    _simple_srcset,
     check_url,
     clean_url_text,
     largest_srcset_entry,
     normalize_url,
     parse_srcset,
+    parse_srcset_standard,
     resolve_url,
 )
 
@@ -100,6 +105,49 @@ def test_normalize_url_adds_root_path_and_drops_default_port():
 def test_parse_srcset_follows_the_html_standard(value, expected):
     """Entries split at commas after URLs/descriptors; invalid descriptors drop their entry."""
     assert expected == parse_srcset(value)
+    assert expected == parse_srcset_standard(value)
+
+
+SIMPLE_SRCSETS = [
+    "a.jpg 400w, b.jpg 800w",
+    "a.jpg 400w,b.jpg 800w",
+    "\n  a.jpg   100w ,\n b.jpg 200w  ",
+    "a.jpg 1x, b.jpg 2x",
+    "a.jpg 1.5x,b.jpg 3x",
+    "a.jpg 01x",
+    "/cdn/shop/p_360x.jpg?v=1&w=2 360w, /cdn/shop/p_720x.jpg?v=1 720w",
+    "https://cdn.example.net/a(1).jpg 100w",
+    "a.jpg 100w, b.jpg 2x",
+    "a\u00a0b.jpg 100w",  # no-break space is not srcset whitespace: part of the URL
+]
+OTHER_SRCSETS = [
+    "a.jpg",
+    "a.jpg, b.jpg 2x",
+    "a.jpg,b.jpg 2x",  # one URL with a comma in it
+    "a.jpg 400w,",
+    ", a.jpg 400w",
+    "a.jpg 0w",
+    "a.jpg 0400w",
+    "a.jpg 400W",
+    "a.jpg 1.x",
+    "a.jpg .5x",
+    "a.jpg 1e1x",
+    "a.jpg 100w 50h",
+    "a.jpg 100w (x), b.jpg 2x",
+    "a.jpg\v100w",
+    "a.jpg 400wx, b.jpg 800w",
+    "/c_fill,w_400/a.jpg 400w",
+    "a.jpg 100w b.jpg 200w",
+    "a.jpg 100\u0663w",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", SIMPLE_SRCSETS + OTHER_SRCSETS)
+def test_parse_srcset_fast_path_agrees_with_the_standard_parser(value):
+    """The regex reads only the usual shape (those in SIMPLE_SRCSETS), and reads it as the parser does."""
+    assert parse_srcset(value) == parse_srcset_standard(value)
+    assert (_simple_srcset(value) is not None) == (value in SIMPLE_SRCSETS)
 
 
 @pytest.mark.parametrize(
@@ -202,3 +250,151 @@ def test_check_url_with_allow_private_only_checks_shape():
     """With allow_private (tests, loopback shop site) loopback and localhost pass."""
     assert check_url(" http://127.0.0.1:8000/a ", allow_private=True) == "http://127.0.0.1:8000/a"
     assert check_url("http://localhost", allow_private=True) == "http://localhost/"
+
+
+def _resolve_reference(raw: str, base_url: str) -> str | None:
+    """resolve_url without its fast paths: always urljoin, then normalize_url."""
+    text = clean_url_text(raw)
+    lowered = text.lower()
+    if not text or lowered.startswith(("javascript:", "about:", "mailto:", "tel:", "blob:", "#")):
+        return None
+    if lowered.startswith("data:"):
+        return text[:100]
+    try:
+        absolute = urljoin(base_url, text)
+        parts = urlsplit(absolute)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        return normalize_url(absolute)
+    except ValueError:
+        return None
+
+
+FAST_PATH_BASES = [
+    PAGE,
+    "http://shop.example.com/a/b/",
+    "https://cdn.example.net/assets/p/",  # a <base href>
+    "HTTPS://Shop.Example.COM:443/x/y.html",
+    "https://user@shop.example.com:8443/x",
+    "https://shop.example.com",
+    "https://shop.example.com?q=1",
+    "https://shop.example.com:443/x",
+    "file:///srv/page.html",
+]
+FAST_PATH_REFERENCES = [
+    "https://cdn.example.net/files/a-b_c.jpg?v=1&w=200",
+    "http://cdn.example.net/a.jpg",
+    "https://cdn.example.net/a.jpg?",  # an empty query is dropped
+    "https://cdn.example.net/a.jpg;",  # urljoin drops empty ;params
+    "https://cdn.example.net/a.jpg;v=2",
+    "https://cdn.example.net/a.jpg#zoom",
+    "https://cdn.example.net/a%20b.jpg",
+    "https://cdn.example.net/%41.jpg",  # an escaped unreserved character is unescaped
+    "https://cdn.example.net/a%zz.jpg",
+    "https://cdn.example.net",
+    "https://cdn.example.net?x=1",
+    "https://CDN.example.net/a.jpg",
+    "https://cdn.example.NET/a.jpg",
+    "HTTPS://cdn.example.net/a.jpg",
+    "https://cdn.example.net./a.jpg",
+    "https://cdn..example.net/a.jpg",
+    "https://" + "a" * 63 + ".example/a.jpg",
+    "https://" + "a" * 64 + ".example/a.jpg",
+    "https://example." + "a" * 64 + "/a.jpg",
+    "https://cdn.example.net:443/a.jpg",
+    "https://cdn.example.net:8080/a.jpg",
+    "https://u:p@cdn.example.net/a.jpg",
+    "https://cdn.example.net/a/../b/./c.jpg",
+    "https://cdn.example.net//a.jpg",
+    "https://cdn.example.net/a b.jpg",
+    "https://cdn.example.net/a\tb.jpg",
+    "https://cdn.example.net/\u00e4.jpg",
+    "https://cdn.example.net/[a].jpg",
+    "https://cdn.example.net/a.jpg?q=a|b",
+    "https://cdn.example.net/a.jpg?w=1&amp;h=2",
+    "  https://cdn.example.net/a.jpg\n",
+    "https:/cdn.example.net/a.jpg",
+    "https:cdn.example.net/a.jpg",
+    "ftp://cdn.example.net/a.jpg",
+    "//cdn.example.net/a.jpg",
+    "//cdn.example.net/a.jpg;",
+    "//CDN.example.net:443/a.jpg",
+    "//cdn.example.net",
+    "///a.jpg",
+    "/img/a.jpg",
+    "/img/../a.jpg",
+    "/img/./a.jpg",
+    "/img/.",
+    "/.well-known/a.jpg",
+    "/a//b.jpg",
+    "/",
+    "/?x=1",
+    "/a.jpg?",
+    "/a.jpg?w=2&h=3",
+    "/a;b.jpg",
+    "/%41.jpg",
+    "/A B.jpg",
+    "/\u00e4.jpg",
+    "//cdn.example.net/./a.jpg",
+    "//cdn.example.net/a.jpg?",
+    "img/a.jpg",
+    "./img/a.jpg",
+    "../../../a.jpg",
+    "?v=2",
+    "a.jpg#x",
+]
+
+
+@pytest.mark.parametrize("base_url", FAST_PATH_BASES)
+def test_resolve_url_fast_paths_agree_with_urljoin_and_normalize(base_url):
+    """Already-normal absolute and protocol-relative URLs skip urljoin/normalize_url with the same result."""
+    for raw in FAST_PATH_REFERENCES:
+        assert resolve_url(raw, base_url) == _resolve_reference(raw, base_url), (raw, base_url)
+
+
+def test_resolve_url_with_a_malformed_base():
+    """Only references that need the base fail with it (urljoin alone would also refuse absolute ones).
+
+    extract never passes such a base: the page URL passed check_url, a <base href> passed resolve_url.
+    """
+    assert resolve_url("https://cdn.example.net/a.jpg", "http://[::1/x") == "https://cdn.example.net/a.jpg"
+    assert resolve_url("/a.jpg", "http://[::1/x") is None
+    assert resolve_url("//cdn.example.net/a.jpg", "http://[::1/x") is None
+
+
+PAGE_RELATIVE_REFERENCES = [
+    "img/a.jpg",
+    "img/b.jpg?v=1&w=2",
+    "img/c.jpg#zoom",
+    "img/d.jpg;",
+    "img/",
+    "img/.",
+    "img/..",
+    "img/sub/../e.jpg",
+    "./img/a.jpg",
+    "../img/a.jpg",
+    "../../../../img/a.jpg",
+    "img//f.jpg",
+    "img\t/g.jpg",
+    "img/h i.jpg",
+    "img/%41.jpg",
+    "img?x=/a.jpg",
+    "img#x/a.jpg",
+    "a:b/c.jpg",
+    "img/\u00e4.jpg",
+    "&#105;mg/a.jpg",
+    " img/a.jpg ",
+    "a.jpg",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    "base_url", [*FAST_PATH_BASES, "https://shop.example.com/a/b/page?q=1#top", "http://[::1/x"]
+)
+def test_page_urls_agree_with_resolve_url(base_url):
+    """PageUrls (remembered references and directories) resolves every reference as resolve_url does."""
+    page = PageUrls(base_url)
+    for _ in range(2):  # the second round is answered from what the first remembered
+        for raw in PAGE_RELATIVE_REFERENCES + FAST_PATH_REFERENCES:
+            assert page.resolve(raw) == resolve_url(raw, base_url), (raw, base_url)
