@@ -229,19 +229,41 @@ def screen_candidate(candidate: Candidate) -> Skip | None:
 def process_image(
     candidate: Candidate, page_url: str, settings: Settings, http: requests.Session
 ) -> RankedImage | Skip:
-    """Download, measure, judge and score one image; every problem comes back as a Skip."""
+    """Download, measure, judge and score one image; every problem comes back as a Skip.
+
+    If the URL cannot be had (download error, HTTP error, broken bytes), the candidate's
+    fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
+    first URL's problem only when none of them works.
+    """
+    fetched = fetch_and_measure(candidate, page_url, settings, http)
+    for fallback in candidate.fallbacks:
+        if not (isinstance(fetched, Skip) and fetched.failed):
+            break
+        alternative = dataclasses.replace(candidate, url=fallback, width_hint=None, fallbacks=())
+        retry = fetch_and_measure(alternative, page_url, settings, http)
+        if not isinstance(retry, Skip):
+            candidate, fetched = alternative, retry
+    if isinstance(fetched, Skip):
+        return fetched
+    data, info = fetched
+    reason = junk_reason(candidate, info)
+    if reason is not None:
+        return Skip(candidate.url, reason, f"{info.width}x{info.height} {info.format}")
+    return rank_image(candidate, data, info)
+
+
+def fetch_and_measure(
+    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session
+) -> tuple[bytes, ImageInfo] | Skip:
+    """(bytes, measurements) of the candidate's URL, or the Skip that says why not."""
     try:
         data = download_image(candidate, settings, http, referer=page_url)
-        info = measure(data, settings)
+        return data, measure(data, settings)
     except ImageRejectedError as exc:
         return Skip(candidate.url, exc.reason, exc.detail, failed=exc.failed)
     except Exception as exc:  # one image must never sink the job; the log keeps the traceback
         logger.exception("pipeline.image_error url=%s", candidate.url)
         return Skip(candidate.url, "internal_error", f"{type(exc).__name__}: {exc}"[:200], failed=True)
-    reason = junk_reason(candidate, info)
-    if reason is not None:
-        return Skip(candidate.url, reason, f"{info.width}x{info.height} {info.format}")
-    return rank_image(candidate, data, info)
 
 
 def rank_image(candidate: Candidate, data: bytes, info: ImageInfo, *, is_hero: bool = False) -> RankedImage:

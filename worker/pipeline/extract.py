@@ -52,7 +52,7 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, largest_srcset_entry, resolve_url
+from worker.pipeline.urls import PageUrls, largest_srcset_entry, parse_srcset, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -124,13 +124,14 @@ PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loa
 class Found:
     """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
 
-    __slots__ = ("alt", "height", "hints", "source", "width")
+    __slots__ = ("alt", "fallbacks", "height", "hints", "source", "width")
 
     def __init__(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
     ) -> None:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
+        self.fallbacks: list[str] = []
 
     def merge(self, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]) -> None:
         """A later find of the same URL: first source kept, all hints, any size and alt found."""
@@ -162,7 +163,9 @@ class CandidateCollector:
         alt: str | None = None,
         width: int | None = None,
         height: int | None = None,
+        fallback: str | None = None,
     ) -> None:
+        """Add one find; `fallback` is an already resolved smaller copy of the same picture."""
         if raw and "{" in raw:
             raw = WIDTH_PLACEHOLDER.sub(PLACEHOLDER_WIDTH, raw)
         if raw is None:
@@ -175,6 +178,9 @@ class CandidateCollector:
         if larger is not None:  # the full-size copy first; the original stays as the fallback
             self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
         self.put(url, source, alt=alt or None, width=width, height=height, hints=all_hints)
+        found = self.found.get(url)
+        if fallback is not None and found is not None and fallback != url and fallback not in found.fallbacks:
+            found.fallbacks.append(fallback)
 
     def put(
         self,
@@ -196,7 +202,14 @@ class CandidateCollector:
         """The candidates in order of discovery (`position` is that order)."""
         return [
             Candidate(
-                url, found.source, position, found.alt, found.width, found.height, frozenset(found.hints)
+                url,
+                found.source,
+                position,
+                found.alt,
+                found.width,
+                found.height,
+                frozenset(found.hints),
+                tuple(found.fallbacks),
             )
             for position, (url, found) in enumerate(self.found.items())
         ]
@@ -268,11 +281,18 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     for url in lazy:
         collector.add(url, "lazy", hints, alt=alt)
     src = attrs.get("src")
-    if not (lazy and is_placeholder_src(src)):
+    if lazy and is_placeholder_src(src):
+        src = None
+    src_entry = _srcset_with_its_src(attrs.get("srcset"), src, collector) if src else None
+    if src_entry is not None:
+        # The standard makes src the srcset's own 1x entry: the same picture, smaller. It is
+        # downloaded only if the largest entry cannot be.
+        collector.add(src_entry.url, "srcset", hints, alt=alt, width=src_entry.width, fallback=src_entry.src)
+    else:
         collector.add(
             src, source, hints | _declared_pixel(width, height), alt=alt, width=width, height=height
         )
-    collect_srcset(attrs.get("srcset"), "srcset", hints, alt, collector)
+        collect_srcset(attrs.get("srcset"), "srcset", hints, alt, collector)
     for name in () if ZOOM_ATTR_NAMES.isdisjoint(attrs) else ZOOM_ATTRS:
         if attrs.get(name):
             collector.add(attrs[name], "zoom", hints | {"zoom"}, alt=alt)
@@ -299,6 +319,32 @@ def collect_srcset(
     entry = largest_srcset_entry(srcset) if srcset else None
     if entry is not None:
         collector.add(entry.url, source, hints, alt=alt, width=entry.width)
+
+
+@dataclass(frozen=True)
+class SrcsetWithSrc:
+    """An <img>'s largest srcset entry, when its src is one of the smaller entries (resolved)."""
+
+    url: str
+    width: int | None
+    src: str
+
+
+def _srcset_with_its_src(srcset: str | None, src: str, collector: CandidateCollector) -> SrcsetWithSrc | None:
+    """The largest srcset entry if `src` is another entry of the same srcset, else None."""
+    if not srcset:
+        return None
+    entries = parse_srcset(srcset)
+    largest = largest_srcset_entry(srcset) if len(entries) > 1 else None
+    if largest is None:
+        return None
+    resolve = collector.urls.resolve
+    src_url, largest_url = resolve(src), resolve(largest.url)
+    if src_url is None or largest_url is None or src_url == largest_url:
+        return None
+    if not any(resolve(entry.url) == src_url for entry in entries):
+        return None
+    return SrcsetWithSrc(url=largest.url, width=largest.width, src=src_url)
 
 
 def _largest_url(srcset: str | None) -> str | None:

@@ -32,6 +32,9 @@ class Candidate:
     width_hint: int | None = None  # from width=/srcset descriptors, if any
     height_hint: int | None = None
     hints: frozenset[str] = frozenset()  # e.g. {"og", "jsonld_product", "related", "logo"}
+    # Smaller copies of the same picture, tried in order only if `url` cannot be had: an <img>'s
+    # src when it is one of its own srcset's smaller entries.
+    fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

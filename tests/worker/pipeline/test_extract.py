@@ -43,12 +43,29 @@ def test_img_src_with_alt_and_declared_size():
     )
 
 
-def test_srcset_contributes_its_largest_entry():
-    """Only the widest srcset entry is taken, with its width as the size hint."""
+def test_srcset_contributes_its_largest_entry_with_its_src_as_the_fallback():
+    """Only the widest srcset entry is a candidate; src, one of its smaller entries, is its fallback."""
     result = found('<img src="/s.jpg" srcset="/s.jpg 300w, /l.jpg 1200w, /m.jpg 800w">')
-    assert set(result) == {f"{BASE}/s.jpg", f"{BASE}/l.jpg"}
+    assert set(result) == {f"{BASE}/l.jpg"}
     assert result[f"{BASE}/l.jpg"].width_hint == 1200
     assert result[f"{BASE}/l.jpg"].source == "srcset"
+    assert result[f"{BASE}/l.jpg"].fallbacks == (f"{BASE}/s.jpg",)
+
+
+def test_a_src_outside_its_srcset_stays_a_candidate_of_its_own():
+    """A src that is not one of the srcset's entries may be another picture: both are candidates."""
+    result = found('<img src="/other.jpg" srcset="/s.jpg 300w, /l.jpg 1200w">')
+    assert set(result) == {f"{BASE}/other.jpg", f"{BASE}/l.jpg"}
+    assert result[f"{BASE}/l.jpg"].fallbacks == ()
+
+
+def test_a_src_found_elsewhere_too_stays_a_candidate():
+    """The src is only a fallback here; if the page names it elsewhere, that find still counts."""
+    result = found(
+        '<meta property="og:image" content="/s.jpg"><img src="/s.jpg" srcset="/s.jpg 1x, /l.jpg 2x">'
+    )
+    assert set(result) == {f"{BASE}/s.jpg", f"{BASE}/l.jpg"}
+    assert result[f"{BASE}/l.jpg"].fallbacks == (f"{BASE}/s.jpg",)
 
 
 def test_picture_sources_contribute_their_largest_decodable_entries():
