@@ -220,34 +220,36 @@ def test_image_budget_fails_the_stragglers_and_keeps_the_rest(shop_site, make_se
     assert (tracker.progress.images_processed, tracker.progress.images_failed) == (2, 1)
 
 
-def test_a_missing_largest_copy_falls_back_to_the_smaller_one(shop_site, make_settings, http):
-    """The srcset's largest entry answers 404: its fallback (the img's src) is downloaded and kept instead."""
+def process_with_fallback(shop_site, settings, http, fallback: str) -> tuple[list, list, Progress]:
+    """Process one srcset candidate whose largest copy is missing (404) and whose fallback is `fallback`."""
     candidate = Candidate(
         url=shop_site.url("/img/basic/no-such-large.jpg"),
         source="srcset",
         position=0,
         width_hint=2400,
-        fallbacks=(shop_site.url("/img/basic/side.jpg"),),
+        fallbacks=(shop_site.url(fallback),),
     )
     tracker = ProgressTracker(Progress(images_found=1))
-    images, skips = process_candidates([candidate], shop_site.url("/"), make_settings(), http, tracker)
+    images, skips = process_candidates([candidate], shop_site.url("/"), settings, http, tracker)
+    return images, skips, tracker.progress
+
+
+def test_a_missing_largest_copy_falls_back_to_the_smaller_one(shop_site, make_settings, http):
+    """The srcset's largest entry answers 404: its fallback (the img's src) is downloaded and kept instead."""
+    images, skips, progress = process_with_fallback(shop_site, make_settings(), http, "/img/basic/side.jpg")
     assert skips == []
     assert [site_path(image.candidate.url) for image in images] == ["/img/basic/side.jpg"]
     assert images[0].candidate.width_hint is None  # the hint described the copy that was missing
-    assert (tracker.progress.images_processed, tracker.progress.images_failed) == (1, 0)
+    assert (progress.images_processed, progress.images_failed) == (1, 0)
 
 
 def test_when_every_copy_is_missing_the_first_problem_is_reported(shop_site, make_settings, http):
     """No copy can be had: one failed Skip, naming the largest copy's URL and its error."""
-    candidate = Candidate(
-        url=shop_site.url("/img/basic/no-such-large.jpg"),
-        source="srcset",
-        position=0,
-        fallbacks=(shop_site.url("/img/basic/no-such-small.jpg"),),
+    images, skips, progress = process_with_fallback(
+        shop_site, make_settings(), http, "/img/basic/no-such-small.jpg"
     )
-    tracker = ProgressTracker(Progress(images_found=1))
-    images, skips = process_candidates([candidate], shop_site.url("/"), make_settings(), http, tracker)
     assert images == []
     assert [(site_path(skip.url), skip.reason, skip.failed) for skip in skips] == [
         ("/img/basic/no-such-large.jpg", "http_error", True)
     ]
+    assert (progress.images_processed, progress.images_failed) == (1, 1)
