@@ -56,23 +56,9 @@ def issue_api_key(session: Session, email: str) -> IssuedKey:
 
 
 def authenticate(session: Session, plaintext: str) -> User | None:
-    """The user owning this key, or None if it is unknown or revoked."""
-    if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
-        return None
-    digest = hash_key(plaintext)
-    row = session.execute(
-        select(ApiKey, User).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == digest)
-    ).first()
-    if row is None:
-        return None
-    key, user = row
-    # The lookup matched on the hash already; the constant-time compare keeps the
-    # final decision free of timing differences.
-    if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
-        return None
-    if _stale(key.last_used_at):
-        key.last_used_at = utcnow()
-    return user
+    """The user owning this key, or None if it is unknown or revoked (identify_caller's decision)."""
+    caller = identify_caller(session, plaintext)
+    return session.get(User, caller.user_id) if caller is not None else None
 
 
 @dataclass(frozen=True)
@@ -86,9 +72,9 @@ class Caller:
 def identify_caller(session: Session, plaintext: str) -> Caller | None:
     """The caller owning this key, or None if it is unknown or revoked: the API's per-request check.
 
-    The same decision as `authenticate` in one narrow read (four columns, no ORM objects),
-    because it runs before every API request. A stale last_used_at is stamped with a plain
-    UPDATE in the session's transaction; the caller commits it when `stamped` says so.
+    One narrow read (four columns, no ORM objects), because it runs before every API
+    request. A stale last_used_at is stamped with a plain UPDATE in the session's
+    transaction; the caller commits it when `stamped` says so.
     """
     if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
         return None
@@ -98,6 +84,8 @@ def identify_caller(session: Session, plaintext: str) -> Caller | None:
             ApiKey.key_hash == digest
         )
     ).first()
+    # The lookup matched on the hash already; the constant-time compare keeps the
+    # final decision free of timing differences.
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
         return None
     stale = _stale(row.last_used_at)

@@ -236,18 +236,18 @@ def test_both_key_checks_use_a_constant_time_compare(db, user_key, monkeypatch, 
     assert calls == [(digest, digest)]
 
 
-def test_the_api_key_check_agrees_with_authenticate(db, user_key):
-    """identify_caller (the API's narrow read) accepts and refuses exactly the keys authenticate does."""
+def test_identify_caller_accepts_only_a_valid_unrevoked_key(db, user_key):
+    """The API's key check: the owner for the exact key; None for near-miss, unknown, malformed or revoked keys."""
     near = user_key.plaintext[:-1] + ("A" if user_key.plaintext[-1] != "A" else "B")
     with db.session() as session:
-        for token in (user_key.plaintext, near, "pis_unknown", "not-a-key", "pis_" + "x" * 300):
-            user = authenticate(session, token)
-            caller = identify_caller(session, token)
-            assert (caller.user_id if caller else None) == (user.id if user else None), token
+        caller = identify_caller(session, user_key.plaintext)
+        assert caller is not None and caller.user_id == user_key.user_id
+        for token in (near, "pis_unknown", "not-a-key", "pis_" + "x" * 300):
+            assert identify_caller(session, token) is None, token
         session.get(ApiKey, user_key.key_id).revoked_at = utcnow()
         session.commit()
-        assert authenticate(session, user_key.plaintext) is None
         assert identify_caller(session, user_key.plaintext) is None
+        assert authenticate(session, user_key.plaintext) is None
 
 
 def test_a_key_one_character_off_is_refused(api, user_key):
