@@ -3,10 +3,9 @@
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
 mode, no smaller than DRAFT_SIDE), and that decode gives both the copy of at most
-FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the stored
-thumbnail is made from. The bytes
-themselves are never changed; `content_hash` is their SHA-256. Only the decoders in
-OPENED_FORMATS are tried; anything else is `undecodable`.
+FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the
+stored thumbnail is made from. The bytes themselves are never changed; `content_hash` is
+their SHA-256. Only the decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
 Features (all on the reduced copy, transparent pixels composited on white):
 - sharpness: variance of an edge filter on grayscale; blurry or flat images score low.
