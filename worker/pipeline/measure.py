@@ -78,6 +78,8 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         raise ImageRejectedError("undecodable", f"{type(exc).__name__}: {exc}"[:200], failed=True) from None
     if orientation in ROTATING_ORIENTATIONS:
         width, height = height, width
+    flat = flatten_on_white(reduced)
+    gray = flat.convert("L")
     return ImageInfo(
         format=image_format,
         mime=Image.MIME.get(image_format, "application/octet-stream"),
@@ -85,9 +87,10 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         height=height,
         file_size=len(data),
         content_hash=hashlib.sha256(data).hexdigest(),
-        phash=str(imagehash.phash(flatten_on_white(reduced), hash_size=PHASH_SIZE)),
-        features={**image_features(reduced), "colors": colors, "frames": frames, **quality},
+        phash=str(imagehash.phash(gray, hash_size=PHASH_SIZE)),
+        features={**image_features(reduced, flat, gray), "colors": colors, "frames": frames, **quality},
         preview=preview,
+        gray=gray,
     )
 
 
@@ -148,10 +151,12 @@ def to_8bit(image: Image.Image) -> Image.Image:
     return image
 
 
-def image_features(reduced: Image.Image) -> dict[str, Any]:
-    """Cheap numbers that tell photos from graphics and studio shots from scenes."""
-    rgb = flatten_on_white(reduced)
-    gray = rgb.convert("L")
+def image_features(reduced: Image.Image, rgb: Image.Image, gray: Image.Image) -> dict[str, Any]:
+    """Cheap numbers that tell photos from graphics and studio shots from scenes.
+
+    `rgb` is `reduced` flattened on white, `gray` its grayscale: measure() makes them once for
+    the features, the phash and the crop check.
+    """
     mask = border_mask(rgb.size)
     stat = ImageStat.Stat(rgb, mask)
     return {

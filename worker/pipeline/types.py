@@ -52,6 +52,9 @@ class ImageInfo:
     # The upright thumbnail-sized copy measure() decoded anyway (store.py encodes it, so the
     # kept image is not decoded a second time); None when built by hand or not decodable.
     preview: Image.Image | None = field(default=None, compare=False, repr=False)
+    # The gray copy of at most FEATURE_SIDE (on white) the features and the phash came from;
+    # the crop check cuts its regions from it.
+    gray: Image.Image | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
