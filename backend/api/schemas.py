@@ -229,7 +229,7 @@ def image_to_dict(image: ScrapedImage) -> dict[str, Any]:
         "campaign_id": str(image.campaign_id),
         "job_id": str(image.job_id) if image.job_id else None,
         "cdn_url": image.cdn_url,
-        "thumbnail_url": image.thumbnail_url,  # a small WebP for galleries; null for older rows
+        "thumbnail_url": image.thumbnail_url,  # a small JPEG (WebP if transparent) for galleries; null for older rows
         "storage_key": image.storage_key,
         "original_url": image.original_url,
         "width": image.width,

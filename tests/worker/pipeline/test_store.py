@@ -1,4 +1,4 @@
-"""upload_images on the real S3 server: each original gets a WebP thumbnail beside it, and the row carries both."""
+"""upload_images on the real S3 server: each original gets a thumbnail beside it, and the row carries both."""
 
 from __future__ import annotations
 
@@ -38,23 +38,23 @@ def s3_object(s3_server, key: str) -> tuple[bytes, str]:
     return found["Body"].read(), found["ContentType"]
 
 
-def test_upload_stores_original_and_a_webp_thumbnail_on_s3(settings, store, s3_server):
-    """The original keeps its bytes; beside it a WebP of at most 320 px on the long side, typed image/webp."""
+def test_upload_stores_original_and_a_jpeg_thumbnail_on_s3(settings, store, s3_server):
+    """The original keeps its bytes; beside it a JPEG of at most 320 px on the long side, typed image/jpeg."""
     campaign_id = uuid.uuid4()
     data = encode(Image.new("RGB", (1600, 1000), (200, 40, 40)), "JPEG", quality=90)
     image = ranked(data, settings)
 
     [stored] = upload_images(store, campaign_id, [image])
 
-    thumb_key = f"campaigns/{campaign_id}/thumbs/{image.info.content_hash}.webp"
+    thumb_key = f"campaigns/{campaign_id}/thumbs/{image.info.content_hash}.jpg"
     assert stored.thumbnail_key == thumb_key
     assert stored.thumbnail_url == f"https://cdn.example.test/{thumb_key}"
     assert sorted(s3_server.object_keys()) == sorted([stored.key, thumb_key])
     assert s3_object(s3_server, stored.key)[0] == data
     body, content_type = s3_object(s3_server, thumb_key)
-    assert content_type == "image/webp"
+    assert content_type == "image/jpeg"
     with Image.open(BytesIO(body)) as thumb:
-        assert (thumb.format, thumb.size) == ("WEBP", (THUMBNAIL_MAX_SIDE, 200))
+        assert (thumb.format, thumb.size) == ("JPEG", (THUMBNAIL_MAX_SIDE, 200))
     row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4())
     assert (row["thumbnail_key"], row["thumbnail_url"]) == (thumb_key, stored.thumbnail_url)
     assert row["storage_key"] == stored.key and row["cdn_url"] == stored.url
@@ -63,14 +63,14 @@ def test_upload_stores_original_and_a_webp_thumbnail_on_s3(settings, store, s3_s
 def test_thumbnail_of_a_tall_image_is_bounded_by_its_height():
     """The long side is the one capped, whichever it is."""
     thumb = make_thumbnail(encode(Image.new("RGB", (500, 1000), "white"), "PNG"))
-    with Image.open(BytesIO(thumb)) as image:
+    with Image.open(BytesIO(thumb.data)) as image:
         assert image.size == (160, THUMBNAIL_MAX_SIDE)
 
 
 def test_small_images_are_not_upscaled():
     """An image already under the cap keeps its size in the thumbnail."""
     thumb = make_thumbnail(encode(Image.new("RGB", (240, 200), "blue"), "JPEG"))
-    with Image.open(BytesIO(thumb)) as image:
+    with Image.open(BytesIO(thumb.data)) as image:
         assert image.size == (240, 200)
 
 
@@ -78,10 +78,34 @@ def test_transparent_png_keeps_its_alpha():
     """A cut-out product on a transparent backdrop stays transparent in its thumbnail."""
     source = Image.new("RGBA", (800, 800), (0, 0, 0, 0))
     source.paste((10, 120, 10, 255), (200, 200, 600, 600))
-    with Image.open(BytesIO(make_thumbnail(encode(source, "PNG")))) as image:
+    thumb = make_thumbnail(encode(source, "PNG"))
+    assert (thumb.mime, thumb.extension) == ("image/webp", "webp")
+    with Image.open(BytesIO(thumb.data)) as image:
         assert image.mode == "RGBA"
         assert image.getpixel((0, 0))[3] == 0
         assert image.getpixel((160, 160))[3] == 255
+
+
+def test_transparent_image_gets_a_webp_thumbnail_on_s3(settings, store, s3_server):
+    """An image with transparent pixels gets its thumbnail as a WebP (image/webp), the one format of the two with alpha."""
+    campaign_id = uuid.uuid4()
+    source = Image.new("RGBA", (900, 600), (0, 0, 0, 0))
+    source.paste((200, 30, 30, 255), (100, 100, 800, 500))
+    image = ranked(encode(source, "PNG"), settings)
+
+    [stored] = upload_images(store, campaign_id, [image])
+
+    assert stored.thumbnail_key == f"campaigns/{campaign_id}/thumbs/{image.info.content_hash}.webp"
+    body, content_type = s3_object(s3_server, stored.thumbnail_key)
+    assert content_type == "image/webp"
+    with Image.open(BytesIO(body)) as thumb:
+        assert (thumb.format, thumb.mode, thumb.getpixel((0, 0))[3]) == ("WEBP", "RGBA", 0)
+
+
+def test_opaque_png_with_an_alpha_channel_gets_a_jpeg_thumbnail():
+    """An alpha channel that is opaque everywhere has nothing to keep: the thumbnail is a JPEG."""
+    thumb = make_thumbnail(encode(Image.new("RGBA", (400, 400), (10, 20, 30, 255)), "PNG"))
+    assert (thumb.mime, thumb.extension) == ("image/jpeg", "jpg")
 
 
 def test_exif_rotated_jpeg_thumbnail_is_upright():
@@ -89,7 +113,7 @@ def test_exif_rotated_jpeg_thumbnail_is_upright():
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° clockwise to display
     data = encode(Image.new("RGB", (1200, 600), "gray"), "JPEG", exif=exif.tobytes())
-    with Image.open(BytesIO(make_thumbnail(data))) as image:
+    with Image.open(BytesIO(make_thumbnail(data).data)) as image:
         assert image.size == (160, THUMBNAIL_MAX_SIDE)
 
 
