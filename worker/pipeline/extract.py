@@ -283,12 +283,21 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     src = attrs.get("src")
     if lazy and is_placeholder_src(src):
         src = None
+    picture = next(element.iterancestors("picture"), None) if source == "picture" else None
+    shown = picture_choice(picture) if picture is not None else None
+    if shown is not None:
+        # The <img> of a <picture> is the fallback of what its <source> shows (the same picture
+        # in another format): downloaded only if that one cannot be.
+        for fallback in (_largest_url(attrs.get("srcset")), src):
+            fallback_url = collector.urls.resolve(fallback) if fallback else None
+            collector.add(shown, "picture", hints, alt=alt, fallback=fallback_url)
+        src = None
     src_entry = _srcset_with_its_src(attrs.get("srcset"), src, collector) if src else None
     if src_entry is not None:
         # The standard makes src the srcset's own 1x entry: the same picture, smaller. It is
         # downloaded only if the largest entry cannot be.
         collector.add(src_entry.url, "srcset", hints, alt=alt, width=src_entry.width, fallback=src_entry.src)
-    else:
+    elif shown is None:
         collector.add(
             src, source, hints | _declared_pixel(width, height), alt=alt, width=width, height=height
         )
@@ -303,14 +312,44 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
 
 
 def collect_source(element: Any, collector: CandidateCollector) -> None:
-    """`<picture><source srcset>`: the largest entry of each source whose type we can decode."""
-    if not _has_ancestor(element, {"picture"}, collector):
+    """`<picture><source srcset>`: the largest entry of each source whose type we can decode.
+
+    Sources without a `media` query offer one picture in several formats: the one a browser
+    shows (`picture_choice`) is the candidate, and the others are its fallbacks.
+    """
+    picture = next(element.iterancestors("picture"), None)
+    if picture is None:
         return
     if (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
         return  # AVIF/JPEG XL/HEIC: the browser's choice, not ours; the fallback <img> is still there
     hints = element_hints(element, collector.ancestors)
+    shown = None if element.get("media") else picture_choice(picture)
     for name in ("srcset", *LAZY_SRCSET_ATTRS):
-        collect_srcset(element.get(name), "picture", hints, None, collector)
+        entry = largest_srcset_entry(element.get(name)) if element.get(name) else None
+        if entry is None:
+            continue
+        if shown is None or entry.url == shown:
+            collector.add(entry.url, "picture", hints, width=entry.width)
+        else:
+            collector.add(shown, "picture", hints, fallback=collector.urls.resolve(entry.url))
+
+
+def picture_choice(picture: Any) -> str | None:
+    """What a browser shows for a `<picture>`: the largest entry of its first `<source>` we decode.
+
+    Only sources without a `media` query count: they offer the same picture in other formats.
+    A source with one is art direction (another crop for another screen), a candidate of its
+    own. None when no such source has an entry: the `<img>` is then the picture. (libxml2 nests
+    each `<source>` in the one before, so the sources are the picture's descendants.)
+    """
+    for element in picture.iter("source"):
+        if element.get("media") or (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
+            continue
+        for name in ("srcset", *LAZY_SRCSET_ATTRS):
+            entry = largest_srcset_entry(element.get(name)) if element.get(name) else None
+            if entry is not None:
+                return entry.url
+    return None
 
 
 def collect_srcset(

@@ -75,8 +75,38 @@ def test_picture_sources_contribute_their_largest_decodable_entries():
         '<source type="image/jxl" srcset="/a.jxl">'
         '<source type="image/webp" srcset="/a.webp, /a2.webp 2x"><img src="/a.jpg"></picture>'
     )
-    assert set(result) == {f"{BASE}/a2.webp", f"{BASE}/a.jpg"}
-    assert {candidate.source for candidate in result.values()} == {"picture"}
+    assert set(result) == {f"{BASE}/a2.webp"}
+    assert result[f"{BASE}/a2.webp"].source == "picture"
+
+
+def test_picture_img_is_the_fallback_of_what_its_source_shows():
+    """The <img> of a <picture> is the same photo in another format: only a fallback, and it lends its alt."""
+    result = found(
+        '<picture><source type="image/webp" srcset="/a-800.webp 800w, /a-1600.webp 1600w">'
+        '<source type="image/jpeg" srcset="/a-1600.jpg 1600w">'
+        '<img src="/a-800.jpg" srcset="/a-1200.jpg 1200w" alt="Blue mug"></picture>'
+    )
+    assert list(result) == [f"{BASE}/a-1600.webp"]
+    candidate = result[f"{BASE}/a-1600.webp"]
+    assert (candidate.source, candidate.alt, candidate.width_hint) == ("picture", "Blue mug", 1600)
+    assert candidate.fallbacks == (f"{BASE}/a-1600.jpg", f"{BASE}/a-1200.jpg", f"{BASE}/a-800.jpg")
+
+
+def test_picture_sources_with_media_queries_are_pictures_of_their_own():
+    """Art direction (a <source media=…>: another crop for another screen) keeps every crop a candidate."""
+    result = found(
+        '<picture><source media="(max-width: 600px)" srcset="/mobile.jpg">'
+        '<img src="/desktop.jpg" alt="Mug"></picture>'
+    )
+    assert set(result) == {f"{BASE}/mobile.jpg", f"{BASE}/desktop.jpg"}
+    assert result[f"{BASE}/desktop.jpg"].fallbacks == ()
+
+
+def test_picture_with_only_undecodable_sources_keeps_its_img():
+    """When no <source> is of a type we decode, the <img> is the picture."""
+    result = found('<picture><source type="image/avif" srcset="/a.avif"><img src="/a.jpg"></picture>')
+    assert list(result) == [f"{BASE}/a.jpg"]
+    assert result[f"{BASE}/a.jpg"].source == "picture"
 
 
 @pytest.mark.parametrize("attribute", ["data-src", "data-lazy-src", "data-original"])
