@@ -11,14 +11,13 @@ smaller region) is kept as its own picture.
 
 from __future__ import annotations
 
-import functools
 from io import BytesIO
 
-import imagehash
 import numpy as np
 from PIL import Image, ImageOps
 
-from worker.pipeline.measure import FEATURE_SIDE, OPENED_FORMATS, PHASH_SIZE, flatten_on_white
+from worker.pipeline.measure import FEATURE_SIDE, OPENED_FORMATS, flatten_on_white
+from worker.pipeline.phash import Box, gray_array, hex_bits, region_bits, shrink
 from worker.pipeline.types import RankedImage
 
 CROP_BITS = 32  # of 256: true crops measured 8–20 bits away, crops of other photos 64 or more
@@ -26,11 +25,9 @@ CROP_OFFSETS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_ASPECT_GAP = 0.08  # aspect ratios closer than this are the plain near-duplicate case
 COMPARE_SIDE = 64  # same_pixels compares 64×64 gray thumbnails
 SAME_PIXELS_MAD = 3.0  # mean absolute gray difference: resizes measured 0.2–0.6, other products ~10+
-PHASH_SAMPLING = 4  # imagehash.phash's highfreq_factor: it samples 4× the hash size before its DCT
 MAX_CROP_LOSS = 0.75  # a crop keeping under a quarter of the picture is a detail shot, not a copy
 
 
-Box = tuple[int, int, int, int]  # x, y, width, height
 DecodeCache = dict[str, np.ndarray | None]  # content hash → the gray FEATURE_SIDE copy, as floats
 # (content hash of the larger picture, crop width, crop height) → the phash bits of its regions at
 # that crop's shape: a page has few distinct shapes, so each is cut and hashed once per picture.
@@ -46,17 +43,13 @@ def is_crop_of(
     gray = _gray_of(whole, cache)
     if gray is None:
         return False
-    target = imagehash.hex_to_hash(crop.info.phash).hash.reshape(-1)
+    regions = {} if regions is None else regions
     key = (whole.info.content_hash, crop.info.width, crop.info.height)
-    if regions is None or key not in regions:
-        bits = region_phash_bits(
+    if key not in regions:
+        regions[key] = region_bits(
             gray, crop_boxes(gray.shape[1], gray.shape[0], crop.info.width / crop.info.height)
         )
-        if regions is not None:
-            regions[key] = bits
-    else:
-        bits = regions[key]
-    return bool(np.count_nonzero(bits != target, axis=1).min() <= CROP_BITS)
+    return bool(np.count_nonzero(regions[key] != hex_bits(crop.info.phash), axis=1).min() <= CROP_BITS)
 
 
 def _gray_of(image: RankedImage, cache: DecodeCache) -> np.ndarray | None:
@@ -64,46 +57,8 @@ def _gray_of(image: RankedImage, cache: DecodeCache) -> np.ndarray | None:
     key = image.info.content_hash
     if key not in cache:
         gray = image.info.gray if image.info.gray is not None else reduce_image(image.data)
-        cache[key] = None if gray is None else np.asarray(gray, dtype=np.float64)
+        cache[key] = None if gray is None else gray_array(gray)
     return cache[key]
-
-
-def region_phash_bits(gray: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """The 256-bit phash of each region (x, y, width, height) of `gray`, one row of bits per region.
-
-    imagehash.phash box-sampled: the region averaged down to phash's sampling size, two
-    DCT-II passes, the low PHASH_SIZE² block against its median. Averaging and the low DCT
-    rows are both linear, so each side is one precomputed matrix (`_low_dct_of_average`) and a
-    region costs two small matrix products instead of a crop, a resize and two FFT calls. The
-    hashes stay within a few bits of imagehash's Lanczos ones, well inside CROP_BITS (the tests
-    pin both sides).
-    """
-    rows = np.empty((len(boxes), PHASH_SIZE * PHASH_SIZE))
-    for index, (x, y, width, height) in enumerate(boxes):
-        low = _low_dct_of_average(height) @ gray[y : y + height, x : x + width] @ _low_dct_of_average(width).T
-        rows[index] = low.reshape(-1)
-    return rows > np.median(rows, axis=1, keepdims=True)
-
-
-@functools.lru_cache(maxsize=512)
-def _low_dct_of_average(length: int) -> np.ndarray:
-    """(PHASH_SIZE × length): average `length` samples down to phash's size, then its low DCT-II rows.
-
-    The DCT is scipy.fftpack's unnormalised type II, as imagehash uses:
-    y[k] = 2 Σ x[n] cos(π k (2n + 1) / 2N).
-    """
-    side = PHASH_SIZE * PHASH_SAMPLING
-    k, n = np.arange(PHASH_SIZE)[:, None], np.arange(side)[None, :]
-    return (2 * np.cos(np.pi * k * (2 * n + 1) / (2 * side))) @ _average(length, side)
-
-
-@functools.lru_cache(maxsize=512)
-def _average(length: int, side: int) -> np.ndarray:
-    """(side × length): the area average (box filter) that brings `length` samples down to `side`."""
-    edges = np.arange(side + 1) * (length / side)  # output sample i covers [edges[i], edges[i + 1])
-    starts = np.arange(length)
-    overlap = np.minimum(edges[1:, None], starts + 1) - np.maximum(edges[:-1, None], starts)
-    return np.clip(overlap, 0, None) / (length / side)
 
 
 def same_pixels(first: RankedImage, second: RankedImage, cache: DecodeCache) -> bool:
@@ -113,7 +68,7 @@ def same_pixels(first: RankedImage, second: RankedImage, cache: DecodeCache) -> 
         gray = _gray_of(image, cache)
         if gray is None:
             return False
-        small.append(_average(gray.shape[0], COMPARE_SIDE) @ gray @ _average(gray.shape[1], COMPARE_SIDE).T)
+        small.append(shrink(gray, COMPARE_SIDE))
     return float(np.abs(small[0] - small[1]).mean()) < SAME_PIXELS_MAD
 
 

@@ -23,9 +23,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-import imagehash
+import numpy as np
 
 from worker.pipeline.crops import DecodeCache, RegionHashCache, is_crop_of, same_pixels
+from worker.pipeline.phash import hex_bits
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
 from worker.pipeline.types import ImageInfo, RankedImage, Skip
 
@@ -37,7 +38,7 @@ ASPECT_TOLERANCE = 0.08
 def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]]:
     """(unique images best first, one Skip('duplicate') per copy dropped)."""
     kept: list[RankedImage] = []
-    kept_hashes: list[imagehash.ImageHash | None] = []
+    kept_hashes: list[np.ndarray | None] = []
     skips: list[Skip] = []
     cache: DecodeCache = {}
     for image in sorted(images, key=best_first_key):
@@ -73,9 +74,9 @@ def collapse_crops(images: Sequence[RankedImage], cache: DecodeCache) -> tuple[l
 
 def find_duplicate(
     image: RankedImage,
-    phash: imagehash.ImageHash | None,
+    phash: np.ndarray | None,
     kept: Sequence[RankedImage],
-    kept_hashes: Sequence[imagehash.ImageHash | None],
+    kept_hashes: Sequence[np.ndarray | None],
     cache: DecodeCache,
 ) -> tuple[int, str] | None:
     """(index in `kept`, "exact copy" or "near copy (n bits)") of the image this one duplicates, if any."""
@@ -85,7 +86,7 @@ def find_duplicate(
             return index, "exact copy"
         if phash is None or other_hash is None or not _same_shape(info, other.info):
             continue
-        distance = phash - other_hash
+        distance = int(np.count_nonzero(phash != other_hash))
         if distance <= NEAR_DUPLICATE_BITS or (distance <= VERIFY_BITS and same_pixels(image, other, cache)):
             return index, f"near copy ({distance} bits apart)"
     return None
@@ -97,8 +98,8 @@ def _same_shape(first: ImageInfo, second: ImageInfo) -> bool:
     return abs(ratio_first - ratio_second) <= ASPECT_TOLERANCE * max(ratio_first, ratio_second)
 
 
-def _parse_phash(info: ImageInfo) -> imagehash.ImageHash | None:
-    return imagehash.hex_to_hash(info.phash) if info.phash else None
+def _parse_phash(info: ImageInfo) -> np.ndarray | None:
+    return hex_bits(info.phash) if info.phash else None
 
 
 def absorb_hints(kept: RankedImage, dropped: RankedImage) -> RankedImage:

@@ -29,11 +29,11 @@ import warnings
 from io import BytesIO
 from typing import Any
 
-import imagehash
 from PIL import ExifTags, Image, ImageFilter, ImageOps, ImageStat
 
 from backend.errors import ImageRejectedError
 from backend.settings import Settings
+from worker.pipeline.phash import phash_hex
 from worker.pipeline.types import ImageInfo
 
 FEATURE_SIDE = 256
@@ -44,8 +44,6 @@ DRAFT_SIDE = 200
 BORDER_FRACTION = 0.06
 MAX_COUNTED_COLORS = 4096
 TRANSPARENT_ALPHA = 16
-# 16×16 = 256 bits (64 hex chars, the phash column): 8×8 cannot tell two products on white apart.
-PHASH_SIZE = 16
 PLAIN_TOLERANCE = 12  # gray levels around the border median that still count as the same backdrop
 # Only decoders worth the risk: never EPS (it runs Ghostscript), PSD, TIFF or the rarer plugins.
 WANTED_DECODERS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "BMP", "ICO")  # JPEG also opens MPO
@@ -87,7 +85,7 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         height=height,
         file_size=len(data),
         content_hash=hashlib.sha256(data).hexdigest(),
-        phash=str(imagehash.phash(gray, hash_size=PHASH_SIZE)),
+        phash=phash_hex(gray),
         features={**image_features(reduced, flat, gray), "colors": colors, "frames": frames, **quality},
         preview=preview,
         gray=gray,

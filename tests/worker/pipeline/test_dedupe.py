@@ -10,9 +10,10 @@ import numpy as np
 from backend.settings import load_settings
 from tests.shopsite import encode, jpeg, product_photo, resized
 from worker.pipeline import rank_image
-from worker.pipeline.crops import crop_boxes, region_phash_bits, same_pixels
+from worker.pipeline.crops import crop_boxes, same_pixels
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.measure import measure
+from worker.pipeline.phash import gray_array, phash_hex, region_bits
 from worker.pipeline.types import Candidate, RankedImage
 
 
@@ -144,13 +145,16 @@ def test_same_pixels_tells_products_apart():
     assert same_pixels(first, copy, {})
 
 
-def test_region_hash_agrees_with_imagehash_phash():
-    """The crop check's matrix phash of a whole picture is within a few bits of imagehash's phash of it."""
+def test_phash_stays_within_a_few_bits_of_imagehash():
+    """The matrix phash of a photo, whole or of a region, is within a few bits of imagehash's phash of it."""
     for seed in (40, 41, 42):
         gray = product_photo(seed, (256, 256)).convert("L")
-        (bits,) = region_phash_bits(np.asarray(gray, dtype=np.float64), [(0, 0, 256, 256)])
-        reference = imagehash.phash(gray, hash_size=16).hash.reshape(-1)
-        assert int(np.count_nonzero(bits != reference)) <= 8
+        reference = imagehash.phash(gray, hash_size=16)
+        assert imagehash.hex_to_hash(phash_hex(gray)) - reference <= 8
+        region = (0, 60, 256, 135)
+        (bits,) = region_bits(gray_array(gray), [region])
+        cut = imagehash.phash(gray.crop((0, 60, 256, 195)), hash_size=16).hash.reshape(-1)
+        assert int(np.count_nonzero(bits != cut)) <= 8
 
 
 def test_crop_boxes_slide_along_the_long_axis():
