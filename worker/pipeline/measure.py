@@ -13,8 +13,8 @@ Features (all on the reduced copy, transparent pixels composited on white):
 - border_plain: share of the outer band within PLAIN_TOLERANCE gray levels of its median;
   a studio backdrop is near 1.0 even where the product touches an edge, a scene is not.
 - entropy: grayscale histogram entropy (bits); flat placeholders are near zero.
-- colors: distinct colors of the decoded image (before shrinking), capped above
-  MAX_COUNTED_COLORS; flat graphics have few.
+- colors: distinct colors of the decoded image (before shrinking; over COLOR_SAMPLE_SIDE, of a
+  nearest-neighbour sample), capped above MAX_COUNTED_COLORS; flat graphics have few.
 - transparent_fraction: share of (almost) transparent pixels.
 - frames: frame count (animated GIF/WebP spinners).
 - jpeg_quality: the libjpeg quality (1–100) the JPEG was saved at, estimated from its
@@ -43,6 +43,7 @@ PREVIEW_SIDE = 320  # the stored thumbnail's longest side (store.THUMBNAIL_MAX_S
 DRAFT_SIDE = 200
 BORDER_FRACTION = 0.06
 MAX_COUNTED_COLORS = 4096
+COLOR_SAMPLE_SIDE = 640  # a full-size PNG/WebP has its colors counted on a nearest-neighbour sample
 TRANSPARENT_ALPHA = 16
 PLAIN_TOLERANCE = 12  # gray levels around the border median that still count as the same backdrop
 # Only decoders worth the risk: never EPS (it runs Ghostscript), PSD, TIFF or the rarer plugins.
@@ -113,22 +114,38 @@ def decode_reduced(image: Image.Image, orientation: int) -> tuple[Image.Image, i
     JPEGs decode at reduced scale (draft: the smallest 1/2…1/8 scale whose sides are still at
     least DRAFT_SIDE). That copy, when it is no larger than PREVIEW_SIDE, is the preview as it
     is: Pillow's resampling costs half a JPEG decode, so it is only done where it must be
-    (full-size PNG/WebP/GIF, large draft copies). Colors are counted before shrinking, because
-    resampling invents in-between colors and would make a flat logo look like a photo.
+    (full-size PNG/WebP/GIF, large draft copies), straight from the decoded image, which is
+    never copied whole.
     """
     image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
     image.load()
     upright = ImageOps.exif_transpose(image) if orientation != 1 else image
     upright = to_8bit(upright)
-    colors = upright.getcolors(maxcolors=MAX_COUNTED_COLORS)
+    colors = count_colors(upright)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
-    preview = upright.convert("RGBA" if has_alpha else "RGB")
-    if max(preview.size) > PREVIEW_SIDE:
-        preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=1.0)
+    mode = "RGBA" if has_alpha else "RGB"
+    if max(upright.size) > PREVIEW_SIDE:
+        source = upright if upright.mode == mode else upright.convert(mode)
+        preview = source.resize(_fit(source.size, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=1.0)
+    else:
+        preview = upright.convert(mode)  # also a copy that outlives the file
     reduced = preview
     if max(reduced.size) > FEATURE_SIDE:
         reduced = preview.resize(_fit(reduced.size, FEATURE_SIDE), Image.Resampling.BICUBIC)
-    return reduced, len(colors) if colors is not None else MAX_COUNTED_COLORS + 1, preview
+    return reduced, colors, preview
+
+
+def count_colors(image: Image.Image) -> int:
+    """Distinct colors, capped just above MAX_COUNTED_COLORS; a large picture is counted on a sample.
+
+    Colors are counted before any resampling, which invents in-between colors and would make a
+    flat logo look like a photo; the sample of a picture over COLOR_SAMPLE_SIDE takes every
+    n-th pixel (nearest neighbour), which invents none.
+    """
+    if max(image.size) > COLOR_SAMPLE_SIDE:
+        image = image.resize(_fit(image.size, COLOR_SAMPLE_SIDE), Image.Resampling.NEAREST)
+    colors = image.getcolors(maxcolors=MAX_COUNTED_COLORS)
+    return len(colors) if colors is not None else MAX_COUNTED_COLORS + 1
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
