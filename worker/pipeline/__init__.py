@@ -31,7 +31,7 @@ from worker.pipeline.download import download_image
 from worker.pipeline.extract import extract_candidates
 from worker.pipeline.fetch import fetch_page
 from worker.pipeline.http import make_pinned_session
-from worker.pipeline.measure import measure
+from worker.pipeline.measure import MeasureMemo
 from worker.pipeline.score import best_first_key, choose_hero, classify, junk_reason, quality_score
 from worker.pipeline.types import (
     Candidate,
@@ -177,7 +177,8 @@ def download_all(
     images: list[RankedImage] = []
     skips: list[Skip] = []
     pool = ThreadPoolExecutor(max_workers=settings.scraper_download_workers, thread_name_prefix="image")
-    futures = {pool.submit(process_image, item, page_url, settings, http): item for item in candidates}
+    memo = MeasureMemo()
+    futures = {pool.submit(process_image, item, page_url, settings, http, memo): item for item in candidates}
     settled: set[Future[RankedImage | Skip]] = set()
     try:
         for future in as_completed(futures, timeout=budget_seconds):
@@ -227,7 +228,11 @@ def screen_candidate(candidate: Candidate) -> Skip | None:
 
 
 def process_image(
-    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session
+    candidate: Candidate,
+    page_url: str,
+    settings: Settings,
+    http: requests.Session,
+    memo: MeasureMemo | None = None,
 ) -> RankedImage | Skip:
     """Download, measure, judge and score one image; every problem comes back as a Skip.
 
@@ -235,12 +240,13 @@ def process_image(
     fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
     first URL's problem only when none of them works.
     """
-    fetched = fetch_and_measure(candidate, page_url, settings, http)
+    memo = memo if memo is not None else MeasureMemo()
+    fetched = fetch_and_measure(candidate, page_url, settings, http, memo)
     for fallback in candidate.fallbacks:
         if not (isinstance(fetched, Skip) and fetched.failed):
             break
         alternative = dataclasses.replace(candidate, url=fallback, width_hint=None, fallbacks=())
-        retry = fetch_and_measure(alternative, page_url, settings, http)
+        retry = fetch_and_measure(alternative, page_url, settings, http, memo)
         if not isinstance(retry, Skip):
             candidate, fetched = alternative, retry
     if isinstance(fetched, Skip):
@@ -253,12 +259,12 @@ def process_image(
 
 
 def fetch_and_measure(
-    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session
+    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session, memo: MeasureMemo
 ) -> tuple[bytes, ImageInfo] | Skip:
     """(bytes, measurements) of the candidate's URL, or the Skip that says why not."""
     try:
         data = download_image(candidate, settings, http, referer=page_url)
-        return data, measure(data, settings)
+        return data, memo.measure(data, settings)
     except ImageRejectedError as exc:
         return Skip(candidate.url, exc.reason, exc.detail, failed=exc.failed)
     except Exception as exc:  # one image must never sink the job; the log keeps the traceback

@@ -25,6 +25,7 @@ Features (all on the reduced copy, transparent pixels composited on white):
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 from io import BytesIO
 from typing import Any
@@ -57,8 +58,11 @@ ROTATING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
-def measure(data: bytes, settings: Settings) -> ImageInfo:
-    """Measure one image; ImageRejectedError(failed=True) for undecodable, truncated or oversized bytes."""
+def measure(data: bytes, settings: Settings, *, content_hash: str | None = None) -> ImageInfo:
+    """Measure one image; ImageRejectedError(failed=True) for undecodable, truncated or oversized bytes.
+
+    `content_hash` is the SHA-256 hex of `data` when the caller has it already.
+    """
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     try:
         with Image.open(BytesIO(data), formats=OPENED_FORMATS) as image:
@@ -85,12 +89,35 @@ def measure(data: bytes, settings: Settings) -> ImageInfo:
         width=width,
         height=height,
         file_size=len(data),
-        content_hash=hashlib.sha256(data).hexdigest(),
+        content_hash=content_hash or hashlib.sha256(data).hexdigest(),
         phash=phash_hex(gray),
         features={**image_features(reduced, flat, gray), "colors": colors, "frames": frames, **quality},
         preview=preview,
         gray=gray,
     )
+
+
+class MeasureMemo:
+    """The measurements of the bytes one job has measured, by content, shared by its download threads.
+
+    A second URL serving bytes already measured (an og:image that is a byte copy of a gallery
+    photo) is not decoded again. Refused bytes are not remembered: they raise each time.
+    """
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, ImageInfo] = {}
+        self._lock = threading.Lock()
+
+    def measure(self, data: bytes, settings: Settings) -> ImageInfo:
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            known = self._by_hash.get(digest)
+        if known is not None:
+            return known
+        info = measure(data, settings, content_hash=digest)
+        with self._lock:
+            self._by_hash[digest] = info
+        return info
 
 
 def refuse_bomb(width: int, height: int, max_pixels: int) -> None:

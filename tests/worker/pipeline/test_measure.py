@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 
 from backend.errors import ImageRejectedError
 from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
-from worker.pipeline.measure import measure, refuse_bomb
+from worker.pipeline.measure import MeasureMemo, measure, refuse_bomb
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -198,3 +198,30 @@ def test_unusual_color_modes_are_measured(make_settings, mode, image_format):
     assert (measured.format, measured.width, measured.height) == (image_format, 320, 240)
     assert measured.phash is not None
     assert measured.features["sharpness"] > 0
+
+
+def test_memo_measures_the_same_bytes_once(make_settings):
+    """A job's second URL serving bytes it has measured gets the first measurement back, not a new decode."""
+    settings = make_settings()
+    memo = MeasureMemo()
+    data = jpeg(product_photo(7, (900, 900)))
+    first = memo.measure(data, settings)
+    assert memo.measure(data, settings) is first
+    assert first == measure(data, settings)
+    assert memo.measure(jpeg(product_photo(8, (900, 900))), settings) is not first
+
+
+def test_memo_does_not_remember_refused_bytes(make_settings):
+    """Bytes that fail to measure raise every time they come."""
+    memo = MeasureMemo()
+    for _ in range(2):
+        with pytest.raises(ImageRejectedError):
+            memo.measure(b"\xff\xd8 not a jpeg", make_settings())
+
+
+def test_large_flat_picture_counts_its_colors_on_a_sample(make_settings):
+    """A full-size flat graphic counted on a nearest-neighbour sample keeps its few colors."""
+    banner = Image.new("RGB", (2400, 1200), "white")
+    banner.paste((200, 20, 20), (0, 0, 1200, 1200))
+    info = measure(encode(banner, "PNG"), make_settings())
+    assert info.features["colors"] == 2
