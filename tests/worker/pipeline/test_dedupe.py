@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import imagehash
-import numpy as np
-
 from backend.settings import load_settings
 from tests.shopsite import encode, jpeg, product_photo, resized
 from worker.pipeline import rank_image
 from worker.pipeline.crops import crop_boxes, same_pixels
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.measure import measure
-from worker.pipeline.phash import gray_array, phash_hex, region_bits
 from worker.pipeline.types import Candidate, RankedImage
 
 
@@ -143,18 +139,6 @@ def test_same_pixels_tells_products_apart():
     copy = ranked(jpeg(resized(product_photo(30, (800, 800)), 500)), settings, "copy.jpg")
     assert not same_pixels(first, second, {})
     assert same_pixels(first, copy, {})
-
-
-def test_phash_stays_within_a_few_bits_of_imagehash():
-    """The matrix phash of a photo, whole or of a region, is within a few bits of imagehash's phash of it."""
-    for seed in (40, 41, 42):
-        gray = product_photo(seed, (256, 256)).convert("L")
-        reference = imagehash.phash(gray, hash_size=16)
-        assert imagehash.hex_to_hash(phash_hex(gray)) - reference <= 8
-        region = (0, 60, 256, 135)
-        (bits,) = region_bits(gray_array(gray), [region])
-        cut = imagehash.phash(gray.crop((0, 60, 256, 195)), hash_size=16).hash.reshape(-1)
-        assert int(np.count_nonzero(bits != cut)) <= 8
 
 
 def test_crop_boxes_slide_along_the_long_axis():

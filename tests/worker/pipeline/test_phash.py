@@ -1,0 +1,50 @@
+"""Perceptual hashes as matrix products: close to imagehash's, and computed on one BLAS thread."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pytest
+
+from tests.shopsite import product_photo
+from worker.pipeline.phash import gray_array, phash_hex, region_bits, shrink
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_phash_stays_within_a_few_bits_of_imagehash():
+    """The matrix phash of a photo, whole or of a region, is within a few bits of imagehash's phash of it."""
+    for seed in (40, 41, 42):
+        gray = product_photo(seed, (256, 256)).convert("L")
+        reference = imagehash.phash(gray, hash_size=16)
+        assert imagehash.hex_to_hash(phash_hex(gray)) - reference <= 8
+        region = (0, 60, 256, 135)
+        (bits,) = region_bits(gray_array(gray), [region])
+        cut = imagehash.phash(gray.crop((0, 60, 256, 195)), hash_size=16).hash.reshape(-1)
+        assert int(np.count_nonzero(bits != cut)) <= 8
+
+
+def test_shrink_averages_areas():
+    """shrink() of a half-black, half-white picture to 2×2 keeps the two halves exactly."""
+    pixels = np.zeros((100, 100))
+    pixels[:, 50:] = 255.0
+    assert shrink(pixels, 2) == pytest.approx(np.array([[0.0, 255.0], [0.0, 255.0]]))
+
+
+def test_blas_runs_on_one_thread():
+    """A process that imports the Celery tasks (and so the pipeline) runs every loaded BLAS on one thread."""
+    probe = (
+        "import json, threadpoolctl, worker.tasks;"
+        "print(json.dumps([p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    threads = json.loads(done.stdout.strip().splitlines()[-1])
+    assert threads
+    assert set(threads) == {1}
