@@ -20,7 +20,7 @@ from worker.pipeline.measure import FEATURE_SIDE, OPENED_FORMATS, flatten_on_whi
 from worker.pipeline.phash import Box, gray_array, hex_bits, region_bits, shrink
 from worker.pipeline.types import RankedImage
 
-CROP_BITS = 32  # of 256: true crops measured 8–20 bits away, crops of other photos 64 or more
+CROP_BITS = 32  # of 256: true crops measured 0–6 bits away, crops of other photos 58 or more
 CROP_OFFSETS = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_ASPECT_GAP = 0.08  # aspect ratios closer than this are the plain near-duplicate case
 COMPARE_SIDE = 64  # same_pixels compares 64×64 gray thumbnails

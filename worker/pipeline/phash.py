@@ -6,14 +6,13 @@ and the low DCT rows are both linear, so each side of a region is one precompute
 (`_low_dct_of_average`): a region costs two small products instead of a crop, a resize and two
 FFT calls, about a tenth of imagehash.phash. The area average is the better anti-aliasing
 filter for a downscale, and hashes stay within a few bits of imagehash's (tests pin it). The
-hex form is imagehash's, so a stored `phash` still reads with `imagehash.hex_to_hash`.
+hex form is imagehash's, so a stored `phash` reads with `imagehash.hex_to_hash`.
 """
 
 from __future__ import annotations
 
 import functools
 
-import imagehash
 import numpy as np
 from PIL import Image
 from threadpoolctl import threadpool_limits
@@ -35,15 +34,15 @@ def gray_array(gray: Image.Image) -> np.ndarray:
 
 
 def phash_hex(gray: Image.Image) -> str:
-    """The phash of a whole gray picture, in imagehash's hex form (64 hex digits)."""
+    """The phash of a whole gray picture, in imagehash's hex form (64 hex digits, first bit highest)."""
     pixels = gray_array(gray)
     (bits,) = region_bits(pixels, [(0, 0, pixels.shape[1], pixels.shape[0])])
-    return str(imagehash.ImageHash(bits.reshape(PHASH_SIZE, PHASH_SIZE)))
+    return np.packbits(bits).tobytes().hex()
 
 
 def hex_bits(phash: str) -> np.ndarray:
-    """The 256 bits of a hex phash, as one flat row."""
-    return imagehash.hex_to_hash(phash).hash.reshape(-1)
+    """The 256 bits of a hex phash, as one flat row of booleans."""
+    return np.unpackbits(np.frombuffer(bytes.fromhex(phash), dtype=np.uint8)).astype(bool)
 
 
 def region_bits(pixels: np.ndarray, boxes: list[Box]) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.shopsite import product_photo
-from worker.pipeline.phash import gray_array, phash_hex, region_bits, shrink
+from worker.pipeline.phash import gray_array, hex_bits, phash_hex, region_bits, shrink
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -48,3 +48,13 @@ def test_blas_runs_on_one_thread():
     threads = json.loads(done.stdout.strip().splitlines()[-1])
     assert threads
     assert set(threads) == {1}
+
+
+def test_hex_form_is_imagehash_s():
+    """A phash written by us reads back with imagehash.hex_to_hash, bit for bit, and the other way round."""
+    gray = product_photo(44, (256, 256)).convert("L")
+    ours = phash_hex(gray)
+    assert len(ours) == 64
+    assert imagehash.hex_to_hash(ours).hash.reshape(-1).tolist() == hex_bits(ours).tolist()
+    theirs = str(imagehash.phash(gray, hash_size=16))
+    assert hex_bits(theirs).tolist() == imagehash.hex_to_hash(theirs).hash.reshape(-1).tolist()
