@@ -26,7 +26,8 @@ keepalive = 5
 # Recycle workers now and then, so a slow leak cannot grow forever; jitter avoids a herd.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = 200
-# No preload: each worker builds its own engine and clients after the fork.
+# No preload: each worker builds its own engine and clients after the fork. The master only
+# imports the app's modules (on_starting), so workers fork with them already loaded.
 preload_app = False
 # The platform's proxy terminates TLS; trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
@@ -63,8 +64,11 @@ def _configure_logging() -> None:
 
 
 def on_starting(_server: Any) -> None:
-    """Master: structured logs before anything else is said."""
+    """Master: structured logs before anything else is said; the app's code imported once for every worker."""
     _configure_logging()
+    from backend import import_app_code  # noqa: PLC0415
+
+    import_app_code()
 
 
 def post_worker_init(_worker: Any) -> None:

@@ -41,3 +41,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(web.bp)
     register(app)
     return app
+
+
+def import_app_code() -> None:
+    """Import every module create_app uses, building nothing: no engine, no clients, no threads.
+
+    Gunicorn's master calls this before it forks (gunicorn.conf.py), so each worker starts,
+    and restarts after max_requests, without importing them again (about 0.9 s of CPU each),
+    while create_app itself still runs in every worker after the fork (preload_app stays off).
+    """
+    import importlib  # noqa: PLC0415
+    import pkgutil  # noqa: PLC0415
+
+    from backend import api  # noqa: PLC0415
+
+    for module in pkgutil.walk_packages(api.__path__, f"{api.__name__}."):
+        importlib.import_module(module.name)
+    for name in ("backend.web", "backend.db", "backend.storage", "worker.config", "worker.liveness"):
+        importlib.import_module(name)
