@@ -8,7 +8,7 @@ stored thumbnail is made from. The bytes themselves are never changed; `content_
 their SHA-256. Only the decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
 Features (all on the reduced copy, transparent pixels composited on white):
-- sharpness: variance of an edge filter on grayscale; blurry or flat images score low.
+- sharpness: variance of an edge filter (FIND_EDGES) on grayscale; blurry or flat images score low.
 - border_brightness / border_std: mean and spread of the outer band.
 - border_plain: share of the outer band within PLAIN_TOLERANCE gray levels of its median;
   a studio backdrop is near 1.0 even where the product touches an edge, a scene is not.
@@ -30,7 +30,8 @@ import warnings
 from io import BytesIO
 from typing import Any
 
-from PIL import ExifTags, Image, ImageFilter, ImageOps, ImageStat
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, ImageStat
 
 from backend.errors import ImageRejectedError
 from backend.settings import Settings
@@ -202,13 +203,31 @@ def image_features(reduced: Image.Image, rgb: Image.Image, gray: Image.Image) ->
     mask = border_mask(rgb.size)
     stat = ImageStat.Stat(rgb, mask)
     return {
-        "sharpness": round(ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0], 2),
+        "sharpness": round(edge_variance(gray), 2),
         "border_brightness": round(sum(stat.mean) / len(stat.mean), 2),
         "border_std": round(max(stat.stddev), 2),
         "border_plain": round(plain_share(gray.histogram(mask)), 3),
         "entropy": round(gray.entropy(), 3),
         "transparent_fraction": round(transparent_fraction(reduced), 3),
     }
+
+
+def edge_variance(gray: Image.Image) -> float:
+    """The variance of Pillow's FIND_EDGES filter of a gray picture, computed with numpy.
+
+    The same numbers as ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var (tested): the
+    kernel 8·centre − the 8 neighbours clamped to 0–255, the outer ring of pixels copied as
+    Pillow does; Pillow runs that 3×3 integer kernel through its generic float filter, three
+    times slower.
+    """
+    pixels = np.asarray(gray, dtype=np.int16)
+    edges = pixels.copy()
+    ring = (
+        pixels[:-2, :-2] + pixels[:-2, 1:-1] + pixels[:-2, 2:] + pixels[1:-1, :-2]
+        + pixels[1:-1, 2:] + pixels[2:, :-2] + pixels[2:, 1:-1] + pixels[2:, 2:]
+    )  # fmt: skip
+    edges[1:-1, 1:-1] = np.clip(8 * pixels[1:-1, 1:-1] - ring, 0, 255)
+    return float(edges.var())
 
 
 def flatten_on_white(reduced: Image.Image) -> Image.Image:

@@ -8,11 +8,11 @@ import zlib
 
 import imagehash
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageStat
 
 from backend.errors import ImageRejectedError
 from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
-from worker.pipeline.measure import MeasureMemo, measure, refuse_bomb
+from worker.pipeline.measure import MeasureMemo, edge_variance, measure, refuse_bomb
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -225,3 +225,12 @@ def test_large_flat_picture_counts_its_colors_on_a_sample(make_settings):
     banner.paste((200, 20, 20), (0, 0, 1200, 1200))
     info = measure(encode(banner, "PNG"), make_settings())
     assert info.features["colors"] == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_edge_variance_is_pillows_find_edges_variance(seed):
+    """edge_variance equals the variance of Pillow's FIND_EDGES filter, on photos and on flat graphics."""
+    for picture in (product_photo(seed, (300, 240)), lifestyle_photo(seed, (256, 256)), logo_image()):
+        gray = picture.convert("L")
+        expected = ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0]
+        assert edge_variance(gray) == pytest.approx(expected, abs=1e-6)
