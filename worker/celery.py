@@ -10,6 +10,7 @@ from backend.errors import ConfigError
 from backend.logging import configure_logging
 from backend.runtime import reset_runtime
 from backend.settings import get_settings
+from worker.allocator import tune_allocator
 from worker.config import make_celery
 
 try:
@@ -30,3 +31,4 @@ def _setup_logging(**_kwargs: object) -> None:
 def _fresh_resources_after_fork(**_kwargs: object) -> None:
     # Pooled connections and boto3 clients must not be shared with the parent.
     reset_runtime()
+    tune_allocator()

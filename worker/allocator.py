@@ -1,0 +1,43 @@
+"""glibc's allocator tuned for a process that decodes images: large buffers reused, not faulted in anew.
+
+Every full-size PNG/WebP decode allocates a few buffers of several MB (a 1300×1300 RGBA frame
+is 6.7 MB). By default glibc hands such blocks back to the kernel when they are freed, so the
+next picture's buffers are page-faulted and zeroed again: on the shared benchmark corpus that
+was 2.4 MB of faults per image, a tenth of the worker's CPU spent in the kernel. Raising the
+mmap and trim thresholds keeps those blocks in the heap for the next decode (measured: the
+faults gone, measure() about 6 % and the whole worker about 8 % faster); two arenas keep eight
+download threads from each holding a heap of their own. The process then keeps up to
+TRIM_THRESHOLD_BYTES of freed memory per arena instead of returning it at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+
+logger = logging.getLogger(__name__)
+
+# mallopt(3) parameters, from glibc's <malloc.h>.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024  # blocks up to this come from the heap, and go back to it
+TRIM_THRESHOLD_BYTES = 64 * 1024 * 1024  # free memory at the top of a heap kept for reuse
+ARENAS = 2
+
+
+def tune_allocator() -> bool:
+    """Apply the settings through mallopt(3); False, and nothing changed, where libc is not glibc."""
+    libc = ctypes.CDLL(None)
+    if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+        return False
+    settings = (
+        (M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES),
+        (M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES),
+        (M_ARENA_MAX, ARENAS),
+    )
+    applied = all(libc.mallopt(parameter, value) == 1 for parameter, value in settings)
+    if not applied:
+        logger.warning("worker.allocator_not_tuned")
+    return applied
