@@ -32,7 +32,14 @@ from worker.pipeline.extract import extract_candidates
 from worker.pipeline.fetch import fetch_page
 from worker.pipeline.http import make_pinned_session
 from worker.pipeline.measure import MeasureMemo
-from worker.pipeline.score import best_first_key, choose_hero, classify, junk_reason, quality_score
+from worker.pipeline.score import (
+    best_first_key,
+    choose_hero,
+    classify,
+    junk_reason,
+    quality_score,
+    share_card_indexes,
+)
 from worker.pipeline.types import (
     Candidate,
     ImageInfo,
@@ -288,8 +295,16 @@ def rank_image(candidate: Candidate, data: bytes, info: ImageInfo, *, is_hero: b
 
 
 def rank_images(images: Sequence[RankedImage], max_images: int) -> tuple[list[RankedImage], list[Skip]]:
-    """Dedupe, rescore, mark the hero, keep the best `max_images` (hero included); (kept, skips)."""
+    """Dedupe, drop share cards, rescore, mark the hero, keep the best `max_images` (hero included); (kept, skips)."""
     unique, skips = dedupe(images)
+    cards = share_card_indexes(unique)
+    skips += [
+        Skip(
+            unique[i].candidate.url, "share_card", "a social-sharing card named only in the page's meta tags"
+        )
+        for i in sorted(cards)
+    ]
+    unique = [image for index, image in enumerate(unique) if index not in cards]
     rescored = sorted((rank_image(i.candidate, i.data, i.info) for i in unique), key=best_first_key)
     hero_index = choose_hero(rescored)
     if hero_index is not None:

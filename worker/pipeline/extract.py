@@ -118,13 +118,16 @@ META_IMAGE_NAMES = frozenset(
 )
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif")
 IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSIONS), re.IGNORECASE)
+# Sources that are tags about the page, not pictures shown in it: a URL found only there gets
+# the hint "meta_only" (a site-wide share banner is one).
+META_SOURCES = frozenset({"og", "twitter", "link"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 
 
 class Found:
     """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
 
-    __slots__ = ("alt", "fallbacks", "height", "hints", "source", "width")
+    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "source", "width")
 
     def __init__(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -132,13 +135,17 @@ class Found:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
         self.fallbacks: list[str] = []
+        self.in_page = source not in META_SOURCES
 
-    def merge(self, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]) -> None:
+    def merge(
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+    ) -> None:
         """A later find of the same URL: first source kept, all hints, any size and alt found."""
         self.alt = self.alt or alt
         self.width = _larger(self.width, width)
         self.height = _larger(self.height, height)
         self.hints |= hints
+        self.in_page = self.in_page or source not in META_SOURCES
 
 
 @dataclass
@@ -194,7 +201,7 @@ class CandidateCollector:
     ) -> None:
         found = self.found.get(url)
         if found is not None:
-            found.merge(alt, width, height, hints)
+            found.merge(source, alt, width, height, hints)
         elif len(self.found) < self.limit:
             self.found[url] = Found(source, alt, width, height, hints)
 
@@ -208,7 +215,7 @@ class CandidateCollector:
                 found.alt,
                 found.width,
                 found.height,
-                frozenset(found.hints),
+                frozenset(found.hints if found.in_page else found.hints | {"meta_only"}),
                 tuple(found.fallbacks),
             )
             for position, (url, found) in enumerate(self.found.items())

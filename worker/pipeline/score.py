@@ -86,6 +86,7 @@ MAX_ASPECT = 4.0
 PLACEHOLDER_MAX_COLORS, PLACEHOLDER_MAX_ENTROPY = 4, 0.5
 GRAPHIC_MAX_COLORS = 64
 STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform", "gallery", "hero", "zoom"})
+SHARE_CARD_ASPECT = (1.85, 2.05)  # og:image 1200×630 (1.91) and twitter's large card (2:1)
 PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
 NAME_JUNK = (
@@ -174,6 +175,24 @@ def choose_hero(images: Sequence[RankedImage]) -> int | None:
             return max(named, key=lambda index: images[index].quality_score)
     products = [index for index, image in enumerate(images) if image.is_product]
     return max(products, key=lambda index: images[index].quality_score, default=None)
+
+
+def share_card_indexes(images: Sequence[RankedImage]) -> set[int]:
+    """The images that are social-sharing cards: named only in the page's meta tags, at the card's shape.
+
+    og:image / twitter:image cards are 1.91:1 or 2:1 (SHARE_CARD_ASPECT). One that is neither a
+    copy nor a crop of a picture the page shows (dedupe has run: those lost "meta_only") is the
+    site's share banner or a designed card, not a photo of the product. Only judged when the page
+    shows other images: a card that is all a page has is kept.
+    """
+    low, high = SHARE_CARD_ASPECT
+    cards = {
+        index
+        for index, image in enumerate(images)
+        if "meta_only" in image.candidate.hints
+        and low <= image.info.width / max(1, image.info.height) <= high
+    }
+    return cards if len(cards) < len(images) else set()
 
 
 def best_first_key(image: RankedImage) -> tuple[float, int, int]:

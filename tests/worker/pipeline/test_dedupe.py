@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from backend.settings import load_settings
 from tests.shopsite import encode, jpeg, product_photo, resized
 from worker.pipeline import rank_image
@@ -141,19 +143,12 @@ def test_same_pixels_tells_products_apart():
     assert same_pixels(first, copy, {})
 
 
-def test_crop_boxes_slide_along_the_long_axis():
-    """A wide shape cut from a square slides top to bottom; a tall one left to right; both stay inside."""
-    assert crop_boxes(200, 200, 2.0) == [
-        (0, 0, 200, 100),
-        (0, 25, 200, 100),
-        (0, 50, 200, 100),
-        (0, 75, 200, 100),
-        (0, 100, 200, 100),
-    ]
-    assert crop_boxes(200, 100, 1.0) == [
-        (0, 0, 100, 100),
-        (25, 0, 100, 100),
-        (50, 0, 100, 100),
-        (75, 0, 100, 100),
-        (100, 0, 100, 100),
-    ]
+@pytest.mark.parametrize(
+    ("width", "height", "aspect", "step", "box_size"),
+    [(200, 200, 2.0, (0, 25), (200, 100)), (200, 100, 1.0, (25, 0), (100, 100))],
+    ids=["wide-from-square-slides-down", "square-from-wide-slides-right"],
+)
+def test_crop_boxes_slide_along_the_long_axis(width, height, aspect, step, box_size):
+    """The largest boxes of the shape, at five offsets from one end of the long axis to the other."""
+    expected = [(step[0] * i, step[1] * i, *box_size) for i in range(5)]
+    assert crop_boxes(width, height, aspect) == expected
