@@ -24,7 +24,7 @@ one record and each Candidate is built once at the end.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +52,7 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, largest_srcset_entry, parse_srcset, resolve_url
+from worker.pipeline.urls import PageUrls, SrcsetEntry, largest_srcset_entry, parse_srcset, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -327,14 +327,11 @@ def collect_source(element: Any, collector: CandidateCollector) -> None:
     picture = next(element.iterancestors("picture"), None)
     if picture is None:
         return
-    if (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
+    if not _decodable_source(element):
         return  # AVIF/JPEG XL/HEIC: the browser's choice, not ours; the fallback <img> is still there
     hints = element_hints(element, collector.ancestors)
     shown = None if element.get("media") else picture_choice(picture)
-    for name in ("srcset", *LAZY_SRCSET_ATTRS):
-        entry = largest_srcset_entry(element.get(name)) if element.get(name) else None
-        if entry is None:
-            continue
+    for entry in _source_entries(element):
         if shown is None or entry.url == shown:
             collector.add(entry.url, "picture", hints, width=entry.width)
         else:
@@ -349,14 +346,26 @@ def picture_choice(picture: Any) -> str | None:
     own. None when no such source has an entry: the `<img>` is then the picture. (libxml2 nests
     each `<source>` in the one before, so the sources are the picture's descendants.)
     """
-    for element in picture.iter("source"):
-        if element.get("media") or (element.get("type") or "").strip().lower() not in DECODABLE_TYPES:
-            continue
-        for name in ("srcset", *LAZY_SRCSET_ATTRS):
-            entry = largest_srcset_entry(element.get(name)) if element.get(name) else None
-            if entry is not None:
-                return entry.url
-    return None
+    entries = (
+        entry
+        for element in picture.iter("source")
+        if not element.get("media") and _decodable_source(element)
+        for entry in _source_entries(element)
+    )
+    return next((entry.url for entry in entries), None)
+
+
+def _decodable_source(element: Any) -> bool:
+    """A `<source>` whose type we decode (JPEG/PNG/WebP/GIF, or none given)."""
+    return (element.get("type") or "").strip().lower() in DECODABLE_TYPES
+
+
+def _source_entries(element: Any) -> Iterator[SrcsetEntry]:
+    """The largest entry of a `<source>`'s srcset, then of each lazy-load srcset it carries."""
+    for name in ("srcset", *LAZY_SRCSET_ATTRS):
+        entry = largest_srcset_entry(element.get(name)) if element.get(name) else None
+        if entry is not None:
+            yield entry
 
 
 def collect_srcset(
@@ -502,10 +511,6 @@ ELEMENT_HANDLERS: dict[str, Callable[[Any, CandidateCollector], None]] = {
     "script": collect_script,
     "noscript": collect_noscript,
 }
-
-
-def _has_ancestor(element: Any, tags: set[str], collector: CandidateCollector) -> bool:
-    return not lineage_of(element, collector.ancestors).tags.isdisjoint(tags)
 
 
 def is_placeholder_src(src: str | None) -> bool:
