@@ -239,7 +239,7 @@ def process_image(
     page_url: str,
     settings: Settings,
     http: requests.Session,
-    memo: MeasureMemo | None = None,
+    memo: MeasureMemo,
 ) -> RankedImage | Skip:
     """Download, measure, judge and score one image; every problem comes back as a Skip.
 
@@ -247,7 +247,6 @@ def process_image(
     fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
     first URL's problem only when none of them works.
     """
-    memo = memo if memo is not None else MeasureMemo()
     fetched = fetch_and_measure(candidate, page_url, settings, http, memo)
     for fallback in candidate.fallbacks:
         if not (isinstance(fetched, Skip) and fetched.failed):
