@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from worker.pipeline.measure import FEATURE_SIDE, OPENED_FORMATS, flatten_on_white
-from worker.pipeline.phash import Box, gray_array, hex_bits, region_bits, shrink
+from worker.pipeline.phash import Box, bit_distance, gray_array, hex_bits, region_bits, shrink
 from worker.pipeline.types import RankedImage
 
 CROP_BITS = 32  # of 256: true crops measured 0–6 bits away, crops of other photos 58 or more
@@ -49,7 +49,7 @@ def is_crop_of(
         regions[key] = region_bits(
             gray, crop_boxes(gray.shape[1], gray.shape[0], crop.info.width / crop.info.height)
         )
-    return bool(np.count_nonzero(regions[key] != hex_bits(crop.info.phash), axis=1).min() <= CROP_BITS)
+    return bool(bit_distance(regions[key], hex_bits(crop.info.phash)).min() <= CROP_BITS)
 
 
 def _gray_of(image: RankedImage, cache: DecodeCache) -> np.ndarray | None:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from worker.pipeline.crops import DecodeCache, RegionHashCache, is_crop_of, same_pixels
-from worker.pipeline.phash import hex_bits
+from worker.pipeline.phash import bit_distance, hex_bits
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
 from worker.pipeline.types import ImageInfo, RankedImage, Skip
 
@@ -86,7 +86,7 @@ def find_duplicate(
             return index, "exact copy"
         if phash is None or other_hash is None or not _same_shape(info, other.info):
             continue
-        distance = int(np.count_nonzero(phash != other_hash))
+        distance = int(bit_distance(phash, other_hash))
         if distance <= NEAR_DUPLICATE_BITS or (distance <= VERIFY_BITS and same_pixels(image, other, cache)):
             return index, f"near copy ({distance} bits apart)"
     return None

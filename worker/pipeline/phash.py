@@ -45,6 +45,11 @@ def hex_bits(phash: str) -> np.ndarray:
     return np.unpackbits(np.frombuffer(bytes.fromhex(phash), dtype=np.uint8)).astype(bool)
 
 
+def bit_distance(bits: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """How many bits two phashes differ in; with rows of hashes on one side, one count per row."""
+    return np.count_nonzero(bits != other, axis=-1)
+
+
 def region_bits(pixels: np.ndarray, boxes: list[Box]) -> np.ndarray:
     """The phash bits of each region (x, y, width, height) of a gray float array: one row per region."""
     rows = np.empty((len(boxes), PHASH_SIZE * PHASH_SIZE))
