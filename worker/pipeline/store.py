@@ -25,6 +25,9 @@ THUMBNAIL_QUALITY = 80
 # product on a PNG) is a WebP, which keeps the alpha channel; WebP effort 0-6, 4 is Pillow's
 # default, 0 is a quarter of its time, on an image nobody zooms into.
 THUMBNAIL_WEBP_METHOD = 0
+# Images uploaded at once by one job: each upload is a network wait plus a thumbnail encode
+# (Pillow releases the GIL), and the process's one boto3 client keeps up to 32 connections.
+UPLOAD_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,6 @@ class Thumbnail:
     data: bytes
     mime: str  # image/jpeg, or image/webp when it has transparency
     extension: str
-
-
-# Images uploaded at once by one job: each upload is a network wait plus a WebP encode (Pillow
-# releases the GIL), and the process's one boto3 client keeps up to 32 connections.
-UPLOAD_THREADS = 4
 
 
 def storage_key(campaign_id: uuid.UUID, image: RankedImage) -> str:
