@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from celery.signals import setup_logging, worker_process_init
@@ -32,3 +33,6 @@ def _fresh_resources_after_fork(**_kwargs: object) -> None:
     # Pooled connections and boto3 clients must not be shared with the parent.
     reset_runtime()
     tune_allocator()
+    # Everything inherited from the parent is long-lived (modules, the app, settings): frozen, a
+    # collection here never writes to it, so its pages stay shared with the parent.
+    gc.freeze()
