@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 import zlib
 
 import imagehash
+import numpy as np
 import pytest
 from PIL import Image, ImageFilter, ImageStat
 
 from backend.errors import ImageRejectedError
 from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
-from worker.pipeline.measure import MeasureMemo, edge_variance, measure, refuse_bomb
+from worker.pipeline.measure import MeasureMemo, edge_variance, load_upright, measure, refuse_bomb
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -234,3 +236,52 @@ def test_edge_variance_is_pillows_find_edges_variance(seed):
         gray = picture.convert("L")
         expected = ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0]
         assert edge_variance(gray) == pytest.approx(expected, abs=1e-6)
+
+
+def _pillow_pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return np.asarray(image)
+
+
+@pytest.mark.parametrize(
+    ("mode", "params"),
+    [
+        ("RGB", {"quality": 80}),
+        ("RGBA", {"quality": 80}),
+        ("RGBA", {"lossless": True}),
+        ("RGB", {"lossless": True}),
+    ],
+)
+def test_still_webp_decodes_to_the_pixels_pillow_gives(mode, params):
+    """The libwebp array decode of a still WebP has Pillow's mode and exactly Pillow's pixels."""
+    photo = product_photo(5, (360, 280)).convert(mode)
+    if mode == "RGBA":
+        photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+    data = encode(photo, "WEBP", **params)
+    with Image.open(io.BytesIO(data)) as image:
+        decoded = load_upright(image, data, frames=1, orientation=1)
+        assert decoded.format is None  # an array decode, not the image Pillow's plugin loaded
+        assert decoded.mode == image.mode == mode
+    assert np.array_equal(np.asarray(decoded), _pillow_pixels(data))
+
+
+def test_animated_and_rotated_webps_are_measured(make_settings):
+    """An animated WebP counts its frames; a WebP with EXIF orientation 6 is reported portrait."""
+    frames = [Image.new("RGB", (300, 200), color) for color in ("red", "blue")]
+    animated = encode(frames[0], "WEBP", save_all=True, append_images=frames[1:])
+    assert measure(animated, make_settings()).features["frames"] == 2
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = measure(encode(product_photo(6, (400, 300)), "WEBP", exif=exif.tobytes()), make_settings())
+    assert (rotated.width, rotated.height) == (300, 400)
+    assert rotated.preview is not None
+    assert rotated.preview.size == (240, 320)
+
+
+def test_truncated_webp_is_undecodable(make_settings):
+    """A WebP cut short is refused as undecodable, whichever decoder meets the damage."""
+    data = encode(product_photo(7, (400, 300)), "WEBP", quality=80)
+    with pytest.raises(ImageRejectedError) as caught:
+        measure(data[: len(data) // 2], make_settings())
+    assert caught.value.reason == "undecodable"
