@@ -28,7 +28,8 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from backend.migrate import upgrade_to_head  # noqa: E402
 from backend.settings import load_settings  # noqa: E402
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
-COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listing in parallel
+COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listings in parallel
 
 
 class Phases:
@@ -138,13 +139,19 @@ def submit_all(http: requests.Session, base: str, pages: list[str]) -> dict[str,
 
 
 def wait_all(
-    http: requests.Session, base: str, jobs: dict[str, dict[str, Any]], deadline: float, interval: float = 0.2
+    http: requests.Session,
+    base: str,
+    jobs: dict[str, dict[str, Any]],
+    deadline: float,
+    interval: float = 0.2,
+    on_end: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> None:
     """Poll the pending jobs until all have ended or the deadline passes; `jobs` gets their final state.
 
     Jobs run roughly in submission order, so each round polls them in that order and stops at
     the first one still pending: the poller costs the API a few requests a round, not one per
-    job, and leaves the CPU to the workers being measured.
+    job, and leaves the CPU to the workers being measured. `on_end(page, job)` is told of each
+    job as soon as it is seen ended.
     """
     pending = dict(jobs)
     while pending and time.monotonic() < deadline:
@@ -154,6 +161,8 @@ def wait_all(
                 break
             jobs[page] = current
             del pending[page]
+            if on_end is not None:
+                on_end(page, current)
         time.sleep(interval)
 
 
@@ -210,14 +219,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         started = time.monotonic()
         jobs = submit_all(http, base, pages)
         phases.mark("submitted")
-        wait_all(http, base, jobs, deadline)
-        phases.mark("jobs_done")
-        wall = time.monotonic() - started
-        # Every job has ended, so the workers' warm shutdown (about 2 s of Celery's own waits)
-        # overlaps the reading of the results, which needs only the API.
-        _api, worker = children
-        stop(worker)
-        summary = write_results(http, base, jobs, out, store_dir, wall)
+        # Each job's images are read while the others still run, as a client would.
+        with ThreadPoolExecutor(max_workers=COLLECT_THREADS) as pool:
+            images: dict[str, Future[list[dict[str, str]]]] = {}
+
+            def on_end(page: str, job: dict[str, Any]) -> None:
+                if job["status"] == "succeeded":
+                    images[page] = pool.submit(collect, http, base, job, store_dir)
+
+            wait_all(http, base, jobs, deadline, on_end=on_end)
+            phases.mark("jobs_done")
+            wall = time.monotonic() - started
+            # Every job has ended, so the workers' warm shutdown (about 2 s of Celery's own
+            # waits) overlaps the reading of the last results, which needs only the API.
+            _api, worker = children
+            stop(worker)
+            found = {page: future.result() for page, future in images.items()}
+        summary = write_results(jobs, found, out, wall)
         phases.mark("collected")
         # A kept-alive connection would hold each gunicorn worker for its linger time at stop.
         http.close()
@@ -237,23 +255,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def write_results(
-    http: requests.Session,
-    base: str,
-    jobs: dict[str, dict[str, Any]],
-    out: Path,
-    store_dir: Path,
-    wall: float,
+    jobs: dict[str, dict[str, Any]], found: dict[str, list[dict[str, str]]], out: Path, wall: float
 ) -> dict[str, Any]:
+    """items.jsonl (one line per page, its images from `found`) and summary.json; the summary."""
     statuses: dict[str, int] = {}
     saved = 0
-
-    def images_of(job: dict[str, Any]) -> list[dict[str, str]]:
-        return collect(http, base, job, store_dir) if job["status"] == "succeeded" else []
-
-    with ThreadPoolExecutor(max_workers=COLLECT_THREADS) as pool:
-        found = list(pool.map(images_of, jobs.values()))
     with (out / "items.jsonl").open("w") as handle:
-        for (page, job), images in zip(jobs.items(), found, strict=True):
+        for page, job in jobs.items():
+            images = found.get(page, [])
             statuses[job["status"]] = statuses.get(job["status"], 0) + 1
             saved += len(images)
             handle.write(json.dumps({"url": page, "job": job, "images": images}) + "\n")
