@@ -53,7 +53,8 @@ def test_images_run_as_non_root_with_a_healthcheck():
 
 
 @pytest.mark.skipif(
-    shutil.which("shellcheck") is None, reason="shellcheck is not installed (apt-get install shellcheck; .ci/run installs it)"
+    shutil.which("shellcheck") is None,
+    reason="shellcheck is not installed (apt-get install shellcheck; .ci/run installs it)",
 )
 def test_scripts_pass_shellcheck():
     """The start scripts pass shellcheck with no findings."""
