@@ -279,9 +279,20 @@ def test_animated_and_rotated_webps_are_measured(make_settings):
     assert rotated.preview.size == (240, 320)
 
 
-def test_truncated_webp_is_undecodable(make_settings):
-    """A WebP cut short is refused as undecodable, whichever decoder meets the damage."""
-    data = encode(product_photo(7, (400, 300)), "WEBP", quality=80)
+def _cut_short(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _scrambled_bitstream(data: bytes) -> bytes:
+    """The container and frame header intact (Pillow opens it), the coded picture after them not."""
+    start = data.index(b"VP8 ") + 8 + 10
+    return data[:start] + b"\xff" * 30 + data[start + 30 :]
+
+
+@pytest.mark.parametrize("damage", [_cut_short, _scrambled_bitstream])
+def test_damaged_webp_is_undecodable(make_settings, damage):
+    """A WebP cut short (refused on opening) or with a scrambled bitstream (refused by the array decode) is undecodable."""
+    data = damage(encode(product_photo(7, (400, 300)), "WEBP", quality=80))
     with pytest.raises(ImageRejectedError) as caught:
-        measure(data[: len(data) // 2], make_settings())
+        measure(data, make_settings())
     assert caught.value.reason == "undecodable"
