@@ -22,28 +22,23 @@ PROBE = """
 import gc, json, os, runpy, sys
 import backend, worker.tasks
 backend.import_app_code()
-hooks = {
-    "none": lambda: None,
-    "gunicorn_pre_fork": lambda: runpy.run_path("gunicorn.conf.py")["pre_fork"](None, None),
-}
-if sys.argv[1] == "celery_process_init":
+hook = sys.argv[1]  # none, gunicorn_pre_fork or celery_process_init
+if hook == "celery_process_init":
     from celery.signals import worker_process_init
     import worker.celery  # connects the pool-process handler
-    hooks["celery_process_init"] = lambda: worker_process_init.send(sender=None)
 
 def private_dirty_kb():
     with open("/proc/self/smaps_rollup") as rollup:
         return next(int(line.split()[1]) for line in rollup if line.startswith("Private_Dirty:"))
 
 gc.collect()
-hook = hooks[sys.argv[1]]
 read_end, write_end = os.pipe()
-if sys.argv[1] == "gunicorn_pre_fork":
-    hook()  # gunicorn runs pre_fork in the master, right before the fork
+if hook == "gunicorn_pre_fork":  # gunicorn runs pre_fork in the master, right before the fork
+    runpy.run_path("gunicorn.conf.py")["pre_fork"](None, None)
 pid = os.fork()
 if pid == 0:
-    if sys.argv[1] == "celery_process_init":
-        hook()  # Celery sends worker_process_init in the new pool process
+    if hook == "celery_process_init":  # Celery sends it in the new pool process
+        worker_process_init.send(sender=None)
     before = private_dirty_kb()
     gc.collect()
     os.write(write_end, json.dumps({"copied_kb": private_dirty_kb() - before}).encode())
