@@ -51,12 +51,35 @@ def bit_distance(bits: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 
 def region_bits(pixels: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """The phash bits of each region (x, y, width, height) of a gray float array: one row per region."""
+    """The phash bits of each region (x, y, width, height) of a gray float array: one row per region.
+
+    Regions as tall as the picture share its row transform, and regions as wide as it share its
+    column transform (the crop check slides five such regions along one axis): one large product
+    for the picture, then a small one per region.
+    """
+    height, width = pixels.shape
     rows = np.empty((len(boxes), PHASH_SIZE * PHASH_SIZE))
-    for index, (x, y, width, height) in enumerate(boxes):
-        region = pixels[y : y + height, x : x + width]
-        rows[index] = (_low_dct_of_average(height) @ region @ _low_dct_of_average(width).T).reshape(-1)
-    return rows > np.median(rows, axis=1, keepdims=True)
+    by_rows = by_columns = None
+    for index, (x, y, region_width, region_height) in enumerate(boxes):
+        if region_height == height:
+            by_rows = _low_dct_of_average(height) @ pixels if by_rows is None else by_rows
+            block = by_rows[:, x : x + region_width] @ _low_dct_of_average(region_width).T
+        elif region_width == width:
+            by_columns = pixels @ _low_dct_of_average(width).T if by_columns is None else by_columns
+            block = _low_dct_of_average(region_height) @ by_columns[y : y + region_height]
+        else:
+            region = pixels[y : y + region_height, x : x + region_width]
+            block = _low_dct_of_average(region_height) @ region @ _low_dct_of_average(region_width).T
+        rows[index] = block.reshape(-1)
+    return rows > row_medians(rows)
+
+
+def row_medians(rows: np.ndarray) -> np.ndarray:
+    """np.median(rows, axis=1, keepdims=True) for rows of even length, the same numbers at a
+    quarter of its cost (np.median's generic partitioning dominated the crop check)."""
+    middle = rows.shape[1] // 2
+    ordered = np.sort(rows, axis=1)
+    return ((ordered[:, middle - 1] + ordered[:, middle]) / 2)[:, None]
 
 
 def shrink(pixels: np.ndarray, side: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from tests.shopsite import product_photo
-from worker.pipeline.phash import gray_array, hex_bits, phash_hex, region_bits, shrink
+from worker.pipeline.phash import gray_array, hex_bits, phash_hex, region_bits, row_medians, shrink
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -27,6 +27,25 @@ def test_phash_stays_within_a_few_bits_of_imagehash():
         (bits,) = region_bits(gray_array(gray), [region])
         cut = imagehash.phash(gray.crop((0, 60, 256, 195)), hash_size=16).hash.reshape(-1)
         assert int(np.count_nonzero(bits != cut)) <= 8
+
+
+def test_sliding_regions_hash_as_each_region_alone():
+    """Regions sharing the picture's row or column transform hash as each region cut out and hashed alone."""
+    pixels = gray_array(product_photo(45, (256, 200)).convert("L"))
+    tall = [(x, 0, 110, 200) for x in (0, 36, 73, 109, 146)]
+    wide = [(0, y, 256, 120) for y in (0, 20, 40, 60, 80)]
+    inner = [(30, 40, 100, 90)]
+    for boxes in (tall, wide, inner):
+        shared = region_bits(pixels, boxes)
+        for (x, y, width, height), bits in zip(boxes, shared, strict=True):
+            (alone,) = region_bits(pixels[y : y + height, x : x + width], [(0, 0, width, height)])
+            assert int(np.count_nonzero(bits != alone)) <= 1
+
+
+def test_region_medians_are_numpy_s():
+    """The median each region's bits are taken against is np.median's, number for number."""
+    rows = np.random.default_rng(7).normal(size=(5, 256)) * 1000
+    assert row_medians(rows).tolist() == np.median(rows, axis=1, keepdims=True).tolist()
 
 
 def test_shrink_averages_areas():
