@@ -14,7 +14,15 @@ from PIL import Image, ImageFilter, ImageStat
 
 from backend.errors import ImageRejectedError
 from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
-from worker.pipeline.measure import MeasureMemo, edge_variance, load_upright, measure, refuse_bomb
+from worker.pipeline.measure import (
+    MAX_COUNTED_COLORS,
+    MeasureMemo,
+    edge_variance,
+    load_upright,
+    measure,
+    refuse_bomb,
+)
+from worker.pipeline.score import GRAPHIC_MAX_COLORS
 
 
 def png_header_claiming(width: int, height: int) -> bytes:
@@ -227,6 +235,13 @@ def test_large_flat_picture_counts_its_colors_on_a_sample(make_settings):
     banner.paste((200, 20, 20), (0, 0, 1200, 1200))
     info = measure(encode(banner, "PNG"), make_settings())
     assert info.features["colors"] == 2
+
+
+def test_photo_color_count_stops_above_the_cap_graphic_rules_read_below(make_settings):
+    """A photo's colors are counted only to just past MAX_COUNTED_COLORS, which stays above what the rules ask."""
+    info = measure(jpeg(product_photo(5, (600, 480))), make_settings())
+    assert info.features["colors"] == MAX_COUNTED_COLORS + 1
+    assert MAX_COUNTED_COLORS > GRAPHIC_MAX_COLORS
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -25,7 +25,7 @@ PHOTO_FEATURES: dict[str, Any] = {
     "border_std": 1.0,
     "border_brightness": 250.0,
     "entropy": 4.0,
-    "colors": 4097,
+    "colors": 257,
     "transparent_fraction": 0.0,
     "frames": 1,
 }
