@@ -80,9 +80,18 @@ def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset
     """Hints from the element's own class/id/short alt and its ancestors' class/id and tags.
 
     `cache` (one per document) remembers each ancestor's lineage, so siblings share the walk.
+    The element's own words and its ancestors' are matched apart (a phrase does not run from one
+    into the other), so the ancestors' hints are worked out once per lineage, for every page that
+    has it: the element's alt text, unique to a product, would make every joined text new.
     """
     lineage = lineage_of(element, {} if cache is None else cache)
-    hints = text_hints(" ".join((_describe(element, with_alt=True), *lineage.near)))
+    return text_hints(_describe(element, with_alt=True)) | lineage_hints(lineage)
+
+
+@lru_cache(maxsize=4096)
+def lineage_hints(lineage: Lineage) -> frozenset[str]:
+    """The hints an element takes from its ancestors: their nearest descriptions, related block, page chrome."""
+    hints = text_hints(" ".join(lineage.near))
     if lineage.related:
         hints |= {"related"}
     if lineage.chrome and not lineage.content:
