@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 from imagecodecs import webp_decode
-from PIL import ExifTags, Image, ImageOps, ImageStat
+from PIL import ExifTags, Image, ImageOps
 
 from backend.errors import ImageRejectedError
 from backend.settings import Settings
@@ -217,15 +217,31 @@ def image_features(reduced: Image.Image, rgb: Image.Image, gray: Image.Image) ->
     the features, the phash and the crop check.
     """
     mask = border_mask(rgb.size)
-    stat = ImageStat.Stat(rgb, mask)
+    means, deviations = band_statistics(rgb.histogram(mask))
     return {
         "sharpness": round(edge_variance(gray), 2),
-        "border_brightness": round(sum(stat.mean) / len(stat.mean), 2),
-        "border_std": round(max(stat.stddev), 2),
+        "border_brightness": round(float(means.mean()), 2),
+        "border_std": round(float(deviations.max()), 2),
         "border_plain": round(plain_share(gray.histogram(mask)), 3),
         "entropy": round(gray.entropy(), 3),
         "transparent_fraction": round(transparent_fraction(reduced), 3),
     }
+
+
+LEVELS = np.arange(256, dtype=np.float64)
+
+
+def band_statistics(histogram: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of each band, from Pillow's histogram of all bands.
+
+    ImageStat.Stat's mean and stddev, worked out from the same histogram with numpy instead of
+    Python loops over its 256 bins per band (tested equal).
+    """
+    counts = np.asarray(histogram, dtype=np.float64).reshape(-1, 256)
+    total = counts.sum(axis=1)
+    means = counts @ LEVELS / total
+    deviations = np.sqrt(np.maximum(counts @ (LEVELS * LEVELS) / total - means * means, 0.0))
+    return means, deviations
 
 
 def edge_variance(gray: Image.Image) -> float:
@@ -238,11 +254,10 @@ def edge_variance(gray: Image.Image) -> float:
     """
     pixels = np.asarray(gray, dtype=np.int16)
     edges = pixels.copy()
-    ring = (
-        pixels[:-2, :-2] + pixels[:-2, 1:-1] + pixels[:-2, 2:] + pixels[1:-1, :-2]
-        + pixels[1:-1, 2:] + pixels[2:, :-2] + pixels[2:, 1:-1] + pixels[2:, 2:]
-    )  # fmt: skip
-    edges[1:-1, 1:-1] = np.clip(8 * pixels[1:-1, 1:-1] - ring, 0, 255)
+    rows = pixels[:, :-2] + pixels[:, 1:-1] + pixels[:, 2:]  # 3×3 box sums, one axis at a time
+    box = rows[:-2] + rows[1:-1] + rows[2:]
+    centre = pixels[1:-1, 1:-1]
+    edges[1:-1, 1:-1] = np.clip(9 * centre - box, 0, 255)  # 8·centre − its 8 neighbours
     return float(edges.var())
 
 

@@ -17,6 +17,8 @@ from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_ph
 from worker.pipeline.measure import (
     MAX_COUNTED_COLORS,
     MeasureMemo,
+    band_statistics,
+    border_mask,
     edge_variance,
     load_upright,
     measure,
@@ -251,6 +253,18 @@ def test_edge_variance_is_pillows_find_edges_variance(seed):
         gray = picture.convert("L")
         expected = ImageStat.Stat(gray.filter(ImageFilter.FIND_EDGES)).var[0]
         assert edge_variance(gray) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_band_statistics_are_imagestats_mean_and_stddev(seed):
+    """band_statistics gives ImageStat.Stat's per-band mean and stddev of the same masked histogram."""
+    for picture in (product_photo(seed, (300, 240)), lifestyle_photo(seed, (256, 256)), logo_image()):
+        rgb = picture.convert("RGB")
+        mask = border_mask(rgb.size)
+        stat = ImageStat.Stat(rgb, mask)
+        means, deviations = band_statistics(rgb.histogram(mask))
+        assert means.tolist() == pytest.approx(stat.mean, abs=1e-9)
+        assert deviations.tolist() == pytest.approx(stat.stddev, abs=1e-6)
 
 
 def _pillow_pixels(data: bytes) -> np.ndarray:
