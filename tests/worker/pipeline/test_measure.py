@@ -19,10 +19,12 @@ from worker.pipeline.measure import (
     MeasureMemo,
     band_statistics,
     border_mask,
+    decode_reduced,
     edge_variance,
     load_upright,
     measure,
     refuse_bomb,
+    simple_webp_size,
 )
 from worker.pipeline.score import GRAPHIC_MAX_COLORS
 
@@ -293,6 +295,50 @@ def test_still_webp_decodes_to_the_pixels_pillow_gives(mode, params):
         assert decoded.format is None  # an array decode, not the image Pillow's plugin loaded
         assert decoded.mode == image.mode == mode
     assert np.array_equal(np.asarray(decoded), _pillow_pixels(data))
+
+
+@pytest.mark.parametrize(
+    ("mode", "params", "simple"),
+    [
+        ("RGB", {"quality": 80}, True),  # one VP8 bitstream
+        ("RGB", {"lossless": True}, True),  # one VP8L bitstream
+        ("RGBA", {"lossless": True}, True),  # VP8L carries its alpha in the bitstream
+        ("RGBA", {"quality": 80}, False),  # lossy alpha needs the extended header (VP8X + ALPH)
+    ],
+)
+def test_simple_webp_is_measured_from_its_header_with_pillows_pixels(make_settings, mode, params, simple):
+    """A simple-format WebP is sized from its bitstream header and measured as Pillow would measure it."""
+    photo = product_photo(8, (360, 280)).convert(mode)
+    if mode == "RGBA":
+        photo.putalpha(Image.linear_gradient("L").resize(photo.size))
+    data = encode(photo, "WEBP", **params)
+    assert simple_webp_size(data) == ((360, 280) if simple else None)
+    info = measure(data, make_settings())
+    assert (info.format, info.width, info.height, info.features["frames"]) == ("WEBP", 360, 280, 1)
+    with Image.open(io.BytesIO(data)) as image:
+        expected = decode_reduced(load_upright(image, data, frames=1, orientation=1))[2]
+    assert info.preview is not None
+    assert info.preview.mode == expected.mode
+    assert np.array_equal(np.asarray(info.preview), np.asarray(expected))
+
+
+def test_extended_webps_are_not_simple():
+    """Animated and EXIF-carrying WebPs have the extended header, so Pillow reads their frames and orientation."""
+    frames = [Image.new("RGB", (300, 200), color) for color in ("red", "blue")]
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    assert simple_webp_size(encode(frames[0], "WEBP", save_all=True, append_images=frames[1:])) is None
+    assert simple_webp_size(encode(product_photo(6, (400, 300)), "WEBP", exif=exif.tobytes())) is None
+
+
+def test_simple_webp_claiming_too_many_pixels_is_a_bomb(make_settings):
+    """A simple WebP whose bitstream header claims 16383×16383 is refused as a bomb before decoding."""
+    data = bytearray(encode(product_photo(9, (64, 48)), "WEBP", quality=80))
+    assert data[12:16] == b"VP8 "
+    data[26:30] = struct.pack("<HH", 0x3FFF, 0x3FFF)
+    with pytest.raises(ImageRejectedError) as caught:
+        measure(bytes(data), make_settings())
+    assert caught.value.reason == "bomb"
 
 
 def test_animated_and_rotated_webps_are_measured(make_settings):
