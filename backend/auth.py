@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from backend.models import ApiKey, User, utcnow
@@ -69,6 +69,12 @@ class Caller:
     stamped: bool
 
 
+# Built once: constructing the statement and its cache key on every request cost ~0.1 ms each.
+KEY_BY_HASH = select(
+    ApiKey.id, ApiKey.user_id, ApiKey.key_hash, ApiKey.revoked_at, ApiKey.last_used_at
+).where(ApiKey.key_hash == bindparam("digest"))
+
+
 def identify_caller(session: Session, plaintext: str) -> Caller | None:
     """The caller owning this key, or None if it is unknown or revoked: the API's per-request check.
 
@@ -79,11 +85,7 @@ def identify_caller(session: Session, plaintext: str) -> Caller | None:
     if not plaintext.startswith(KEY_PREFIX) or len(plaintext) > 200:
         return None
     digest = hash_key(plaintext)
-    row = session.execute(
-        select(ApiKey.id, ApiKey.user_id, ApiKey.key_hash, ApiKey.revoked_at, ApiKey.last_used_at).where(
-            ApiKey.key_hash == digest
-        )
-    ).first()
+    row = session.execute(KEY_BY_HASH, {"digest": digest}).first()
     # The lookup matched on the hash already; the constant-time compare keeps the
     # final decision free of timing differences.
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,9 +52,13 @@ class Submission:
     created: bool
 
 
+# Built once, as the key lookup is: every poll of a job runs it.
+JOB_OF_USER = select(Job).where(Job.id == bindparam("job_id"), Job.user_id == bindparam("user_id"))
+
+
 def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     """The caller's job; NotFoundError if it is unknown or someone else's."""
-    job = session.scalar(select(Job).where(Job.id == job_id, Job.user_id == user_id))
+    job = session.scalar(JOB_OF_USER, {"job_id": job_id, "user_id": user_id})
     if job is None:
         raise NotFoundError("No job with this id.")
     return job
