@@ -3,9 +3,10 @@
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
 mode, no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an array (see
-`load_upright`; a simple-format WebP is not even opened by Pillow, `simple_webp_size`), and that decode gives both the copy of at most
-FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the
-stored thumbnail is made from. The bytes themselves are never changed; `content_hash` is
+`load_upright`; a simple-format WebP is sized from its header without Pillow opening it,
+see `simple_webp_size`), and that decode gives both the copy of at most FEATURE_SIDE the
+features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
+made from. The bytes themselves are never changed; `content_hash` is
 their SHA-256. Only the decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
 Features (all on the reduced copy, transparent pixels composited on white):
