@@ -383,6 +383,7 @@
   async function loadGallery(more) {
     const campaign = currentCampaign();
     const request = ++state.galleryRequest;
+    if (!more) reloadForQuality.cancel();
     const base = `/campaigns/${encodeURIComponent(campaign)}/images`;
     $("gallery-campaign").textContent = `— ${campaignLabel(campaign)}`;
     if (!more) say($("gallery-status"), "Loading images…");
@@ -625,11 +626,18 @@
 
   function debounce(fn, ms) {
     let timer;
-    return (...args) => {
+    const run = (...args) => {
       clearTimeout(timer);
       timer = setTimeout(() => fn(...args), ms);
     };
+    run.cancel = () => clearTimeout(timer);
+    return run;
   }
+
+  // Typing a minimum quality reloads the gallery once the typing pauses. Any other reload reads
+  // the same field, so it takes the pending one's place: a late duplicate would redraw the cards
+  // and overwrite the status line ("Image address copied.") after the user has moved on.
+  const reloadForQuality = debounce(() => loadGallery(false), 300);
 
   function start() {
     $("key-form").addEventListener("submit", onKeySubmit);
@@ -655,7 +663,7 @@
       loadGallery(false);
     });
     $("filter-type").addEventListener("change", () => loadGallery(false));
-    $("filter-quality").addEventListener("input", debounce(() => loadGallery(false), 300));
+    $("filter-quality").addEventListener("input", reloadForQuality);
     renderCampaigns();
     showKeyState();
     loadCampaign();
