@@ -20,6 +20,7 @@ from backend.errors import ImageRejectedError, JobFailedError
 from backend.settings import Settings
 from worker.pipeline.fetch import Deadline, open_response, parse_content_type, read_limited
 from worker.pipeline.http import session_resolver
+from worker.pipeline.measure import is_webp
 from worker.pipeline.types import Candidate
 from worker.pipeline.urls import check_url
 
@@ -89,7 +90,7 @@ def sniff(data: bytes) -> str:
     """What the bytes are: `image` (a raster magic number), `svg`, `markup`, `text`, `empty` or `unknown`."""
     if not data:
         return "empty"
-    if data.startswith(IMAGE_MAGIC) or data[4:12] in ISO_BMFF_BRANDS or _is_webp(data):
+    if data.startswith(IMAGE_MAGIC) or data[4:12] in ISO_BMFF_BRANDS or is_webp(data):
         return "image"
     head = data[:SNIFF_BYTES].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if b"<svg" in head:
@@ -99,10 +100,6 @@ def sniff(data: bytes) -> str:
     if all(byte in TEXT_BYTES for byte in head):
         return "text"
     return "unknown"
-
-
-def _is_webp(data: bytes) -> bool:
-    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
 
 
 def require_image_bytes(data: bytes, declared: str) -> None:

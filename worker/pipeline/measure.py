@@ -154,6 +154,11 @@ VP8_START_CODE = b"\x9d\x01\x2a"
 VP8L_SIGNATURE = 0x2F
 
 
+def is_webp(data: bytes) -> bool:
+    """True for a WebP file: the RIFF container with the WEBP form type."""
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
 def simple_webp_size(data: bytes) -> tuple[int, int] | None:
     """(width, height) of a WebP in the simple format, read from its bitstream header; else None.
 
@@ -164,7 +169,7 @@ def simple_webp_size(data: bytes) -> tuple[int, int] | None:
     clears two canvases of the full size while holding the GIL (2–4 ms for a 1700 px photo),
     only to learn what these header bytes say.
     """
-    if len(data) < 30 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+    if len(data) < 30 or not is_webp(data):
         return None
     chunk = data[12:16]
     if chunk == b"VP8 " and data[23:26] == VP8_START_CODE:
