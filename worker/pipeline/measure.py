@@ -6,8 +6,8 @@ mode, no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an array
 `load_upright`; a simple-format WebP is sized from its header without Pillow opening it,
 see `simple_webp_size`), and that decode gives both the copy of at most FEATURE_SIDE the
 features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
-made from. The bytes themselves are never changed; `content_hash` is
-their SHA-256. Only the decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
+made from. The bytes themselves are never changed; `content_hash` is their SHA-256. Only the
+decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
 Features (all on the reduced copy, transparent pixels composited on white):
 - sharpness: variance of an edge filter (FIND_EDGES) on grayscale; blurry or flat images score low.
@@ -278,6 +278,7 @@ def image_features(reduced: Image.Image, rgb: Image.Image, gray: Image.Image) ->
 
 
 LEVELS = np.arange(256, dtype=np.float64)
+LEVELS_SQUARED = LEVELS * LEVELS
 
 
 def band_statistics(histogram: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -289,7 +290,7 @@ def band_statistics(histogram: list[int]) -> tuple[np.ndarray, np.ndarray]:
     counts = np.asarray(histogram, dtype=np.float64).reshape(-1, 256)
     total = counts.sum(axis=1)
     means = counts @ LEVELS / total
-    deviations = np.sqrt(np.maximum(counts @ (LEVELS * LEVELS) / total - means * means, 0.0))
+    deviations = np.sqrt(np.maximum(counts @ LEVELS_SQUARED / total - means * means, 0.0))
     return means, deviations
 
 
