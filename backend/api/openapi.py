@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
 from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
+from backend import images
 from backend.api.schemas import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -114,14 +115,13 @@ class ImageList(_Out):
     next_cursor: str | None
 
 
-class ImageStats(_Out):
-    total_count: int
-    hero_count: int
-    product_count: int
-    lifestyle_count: int
-    avg_quality: float | None
-    max_quality: float | None
-    total_bytes: int
+# The stats route serializes backend.images.ImageStats whole (dataclasses.asdict), so its
+# description is built from that dataclass rather than written out a second time.
+ImageStats = create_model(
+    "ImageStats",
+    __base__=_Out,
+    **{name: (kind, ...) for name, kind in get_type_hints(images.ImageStats).items()},
+)
 
 
 class PreviewImage(_Out):
