@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     job_stale_seconds: int = Field(default=120, ge=5)
     job_queued_grace_seconds: int = Field(default=120, ge=5)
     job_soft_time_limit: int = Field(default=600, ge=10)
+    job_time_limit_grace_seconds: int = Field(default=60, ge=1, le=3600)
     job_retry_backoff_seconds: float = Field(default=10.0, gt=0, le=300)
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
 

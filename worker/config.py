@@ -20,6 +20,7 @@ from backend.settings import Settings
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
 CALLBACK_TASK = "scraper.deliver_callback"
+TIMED_OUT_TASK = "scraper.fail_timed_out_job"
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def make_celery(settings: Settings) -> Celery:
         # One message at a time per process: a slow page does not hold others hostage.
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.job_soft_time_limit,
-        task_time_limit=settings.job_soft_time_limit + 60,
+        task_time_limit=hard_time_limit(settings),
         # Recycle processes now and then, so a leak in a C library cannot grow forever.
         worker_max_tasks_per_child=200,
         worker_hijack_root_logger=False,
@@ -115,6 +116,11 @@ def _liveness_step(settings: Settings) -> type[bootsteps.StartStopStep]:
     return ConsumerHeartbeat
 
 
+def hard_time_limit(settings: Settings) -> int:
+    """Seconds after which Celery kills a pool process still running a job (the soft limit plus its grace)."""
+    return settings.job_soft_time_limit + settings.job_time_limit_grace_seconds
+
+
 def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
     """Hand a committed job to the broker; BrokerUnavailableError if it will not take it."""
     try:
@@ -129,6 +135,17 @@ def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
         app.send_task(CALLBACK_TASK, args=[str(job_id)])
     except (KombuOperationalError, OSError) as exc:
         logger.warning("callback.enqueue_failed job_id=%s error=%s", job_id, type(exc).__name__)
+
+
+def enqueue_timed_out(app: Celery, job_id: str) -> None:
+    """Queue the failing of a job whose pool process was killed at the hard limit; a broker failure is logged.
+
+    Without it, the sweep still finds the job once its heartbeat is stale, and retries it.
+    """
+    try:
+        app.send_task(TIMED_OUT_TASK, args=[job_id])
+    except (KombuOperationalError, OSError) as exc:
+        logger.warning("job.timed_out_enqueue_failed job_id=%s error=%s", job_id, type(exc).__name__)
 
 
 def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:
@@ -179,7 +196,7 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
         # Redis redelivers an unacked message after this long; it must exceed the
         # longest task (hard limit) plus its retries, or a slow job runs twice.
         return {
-            "visibility_timeout": max(3600, (settings.job_soft_time_limit + 60) * 2),
+            "visibility_timeout": max(3600, hard_time_limit(settings) * 2),
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
             "health_check_interval": 25,

@@ -172,18 +172,19 @@ def _insert_ignoring_duplicates(session: Session) -> Executable:
 
 def fail_job(
     db: Database, job_id: uuid.UUID, code: str, message: str, progress: Progress | None = None
-) -> None:
-    """Mark a job failed with a stable code, unless it already ended."""
+) -> bool:
+    """Mark a job failed with a stable code, unless it already ended; True if this call failed it."""
 
-    def work(session: Session) -> None:
+    def work(session: Session) -> bool:
         job = _lock_job(session, job_id)
         if job is None or job.status.is_terminal:
-            return
+            return False
         if progress is not None:
             _copy_progress(job, progress)
         mark_failed(job, code, message)
+        return True
 
-    safe_commit(db.session_factory, work)
+    return safe_commit(db.session_factory, work)
 
 
 def release_job(db: Database, job_id: uuid.UUID, reason: str, *, max_attempts: int | None = None) -> bool:

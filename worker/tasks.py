@@ -6,7 +6,7 @@ import logging
 import uuid
 
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
 from backend.errors import TransientError
@@ -17,8 +17,11 @@ from worker.config import (
     CALLBACK_TASK,
     RUN_JOB_TASK,
     SWEEP_TASK,
+    TIMED_OUT_TASK,
     enqueue_callback,
     enqueue_run_job,
+    enqueue_timed_out,
+    hard_time_limit,
     queue_backlog,
 )
 from worker.runner import Outcome, execute_job
@@ -36,7 +39,26 @@ def _backoff(base: float, retries: int) -> float:
     return min(300.0, base * 2**retries)
 
 
-@shared_task(name=RUN_JOB_TASK, bind=True, max_retries=None)
+class JobTask(Task):
+    """run_job's task class, for what happens outside the pool process running the job."""
+
+    def on_failure(
+        self,
+        exc: Exception,
+        task_id: str,
+        args: tuple[object, ...],
+        kwargs: dict[str, object],  # noqa: ARG002 - Celery's signature
+        einfo: object,  # noqa: ARG002
+    ) -> None:
+        # Celery calls this in the worker's main process after killing a pool process at the hard
+        # time limit (one wedged in native code, or stopped, never saw the soft limit). That
+        # process holds no database connection of its own, so it hands the job to a pool process.
+        if isinstance(exc, TimeLimitExceeded) and args:
+            logger.error("job.hard_time_limit job_id=%s task_id=%s", args[0], task_id)
+            enqueue_timed_out(self.app, str(args[0]))
+
+
+@shared_task(name=RUN_JOB_TASK, bind=True, base=JobTask, max_retries=None)
 def run_job(self: Task, job_id: str) -> str:
     """Run one scrape job; safe to deliver twice (the job row's state decides)."""
     runtime = get_runtime()
@@ -88,6 +110,20 @@ def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Excep
         return Outcome.FAILED.value
     # claim_job counts attempts and fails the job past the limit, so this cannot loop forever.
     raise task.retry(exc=exc, countdown=_backoff(settings.job_retry_backoff_seconds, task.request.retries))
+
+
+@shared_task(name=TIMED_OUT_TASK, bind=True)
+def fail_timed_out_job(self: Task, job_id: str) -> str:
+    """Fail a job whose pool process was killed at the hard time limit, and announce it."""
+    runtime = get_runtime()
+    job_uuid = uuid.UUID(job_id)
+    limit = hard_time_limit(runtime.settings)
+    message = f"the job ran past its hard time limit ({limit} s) and its worker process was stopped"
+    with log_context(job_id=job_id, task_id=str(self.request.id)):
+        if not lifecycle.fail_job(runtime.db, job_uuid, "timeout", message):
+            return "skipped"  # it ended meanwhile
+        _announce(self, runtime, job_uuid)
+        return Outcome.FAILED.value
 
 
 @shared_task(name=SWEEP_TASK)

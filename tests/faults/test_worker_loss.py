@@ -116,3 +116,32 @@ def test_a_job_that_crashes_its_pool_process_every_time_ends_failed(cluster, db,
     assert "gave up after 2 attempts" in final["error"]["message"]
     time.sleep(2)
     assert job_row(db, job["id"]).attempts == 2, "no further attempt after the job failed"
+
+
+def test_a_pool_process_wedged_past_the_hard_time_limit_fails_the_job_as_timeout(cluster, db, shop):
+    """A pool process that never sees the soft limit (SIGSTOPped, as if stuck in native code) is killed at
+    the hard limit; the job fails at once with `timeout`, not after the sweep's retries, and the worker goes on.
+    """
+    system = cluster(job_soft_time_limit=10, job_time_limit_grace_seconds=2)
+    system.start_api()
+    worker = system.start_worker(concurrency=1)
+    job = system.client.post("/api/v1/jobs", json={"sales_page_url": shop.url(SLOW_PAGE)}).json()
+    wait_until(lambda: _running(db, job["id"], 1), timeout=20, interval=0.05, what="attempt 1 running")
+    (child,) = wait_until(lambda: child_pids(worker.pid), timeout=10, what="a pool process")
+    os.kill(child, signal.SIGSTOP)
+    stopped_at = time.monotonic()
+
+    final = system.client.wait_for_job(job["id"], timeout=40)
+    assert final["status"] == "failed", (final, system.logs())
+    assert final["error"]["code"] == "timeout"
+    assert "hard time limit (12 s)" in final["error"]["message"]
+    assert final["attempts"] == 1
+    assert child not in child_pids(worker.pid), "the wedged pool process was replaced"
+    print(f"failed {time.monotonic() - stopped_at:.1f}s after the pool process stopped")
+
+    after = system.client.post(
+        "/api/v1/jobs", json={"sales_page_url": shop.url("/products/basic.html")}
+    ).json()
+    assert system.client.wait_for_job(after["id"], timeout=30)["status"] == "succeeded", system.logs()
+    time.sleep(1)
+    assert job_row(db, job["id"]).attempts == 1, "no second attempt of the timed-out job"

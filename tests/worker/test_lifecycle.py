@@ -155,9 +155,17 @@ def test_finish_of_cancelled_job_saves_nothing(db):
 def test_fail_records_code_and_message(db):
     """fail_job stores the stable code and the message."""
     job = _job(db, status=JobStatus.RUNNING)
-    lifecycle.fail_job(db, job.id, "blocked_url", "no")
+    assert lifecycle.fail_job(db, job.id, "blocked_url", "no") is True
     stored = _reload(db, job.id)
     assert (stored.status, stored.error_code, stored.error_message) == (JobStatus.FAILED, "blocked_url", "no")
+
+
+def test_fail_leaves_an_ended_job_alone_and_says_so(db):
+    """A job that already ended keeps its status and error; fail_job answers False."""
+    job = _job(db, status=JobStatus.SUCCEEDED)
+    assert lifecycle.fail_job(db, job.id, "timeout", "late") is False
+    stored = _reload(db, job.id)
+    assert (stored.status, stored.error_code) == (JobStatus.SUCCEEDED, None)
 
 
 def test_release_hands_a_running_job_back_to_the_queue(db):
