@@ -54,6 +54,9 @@ def make_celery(settings: Settings) -> Celery:
         # lost. run_job is idempotent by the job row's state, so a redelivery is safe.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task killed at the hard time limit is acked (Celery's default, relied on here): the
+        # job is failed with `timeout` by scraper.fail_timed_out_job, never run again.
+        task_acks_on_failure_or_timeout=True,
         # A broker connection loss lets running jobs finish (their late ack may then be lost with a
         # restarted Redis; the job row is already terminal, so a redelivery is a no-op). Cancelling
         # them would throw away work that the sweep would only have to redo.
