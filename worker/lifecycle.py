@@ -158,16 +158,19 @@ def finish_job(
 
 
 def _insert_ignoring_duplicates(session: Session) -> Executable:
-    """INSERT … ON CONFLICT DO NOTHING on scraped_images, executed with every row as parameters.
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id on scraped_images, executed with every row as parameters.
 
     One statement whatever the row count, so it is compiled once per process (a multi-VALUES
-    statement built from the rows was compiled anew for every job, ~5 ms of CPU). SQLAlchemy
-    does not batch an ON CONFLICT insert, so the driver runs it once per row: a few loopback
-    round trips inside the job's one transaction.
+    statement built from the rows was compiled anew for every job, ~5 ms of CPU). With
+    RETURNING, SQLAlchemy's insertmanyvalues sends all the rows in one multi-VALUES round
+    trip; without it, the driver ran the statement once per row. The ids it returns are not
+    needed.
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(ScrapedImage.__table__)
-    return statement.on_conflict_do_nothing(index_elements=["campaign_id", "content_hash"])
+    return statement.on_conflict_do_nothing(index_elements=["campaign_id", "content_hash"]).returning(
+        ScrapedImage.__table__.c.id
+    )
 
 
 def fail_job(

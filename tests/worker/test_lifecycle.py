@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from backend.errors import BrokerUnavailableError
 from backend.models import ImageType, Job, JobStatus, ScrapedImage, utcnow
@@ -131,6 +131,27 @@ def test_finish_commits_rows_and_status_together(db):
     assert (stored.status, stored.images_saved, stored.images_found) == (JobStatus.SUCCEEDED, 3, 5)
     assert stored.finished_at is not None
     assert _count_images(db) == 3
+
+
+def test_finish_sends_all_rows_in_one_insert(db):
+    """The rows go to Postgres in one multi-VALUES INSERT, not one statement per row (a round trip each)."""
+    job = _job(db, status=JobStatus.RUNNING, heartbeat_at=utcnow())
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        lifecycle.finish_job(db, job.id, _rows(job, 5), Progress())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    inserts = [sql for sql in statements if sql.startswith("INSERT INTO scraped_images")]
+    assert len(inserts) == 1, statements
+    (sql,) = inserts
+    assert sql.count("), (") == 4  # five VALUES groups
+    assert _count_images(db) == 5
+    assert _reload(db, job.id).images_saved == 5
 
 
 def test_finish_twice_never_doubles_rows(db):
