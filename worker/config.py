@@ -134,21 +134,23 @@ def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
 
 def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
     """Queue the delivery of a finished job's callback; a broker failure is logged, not raised."""
-    try:
-        app.send_task(CALLBACK_TASK, args=[str(job_id)])
-    except (KombuOperationalError, OSError) as exc:
-        logger.warning("callback.enqueue_failed job_id=%s error=%s", job_id, type(exc).__name__)
+    _send_or_log(app, CALLBACK_TASK, job_id, "callback.enqueue_failed")
 
 
-def enqueue_timed_out(app: Celery, job_id: str) -> None:
+def enqueue_timed_out(app: Celery, job_id: uuid.UUID | str) -> None:
     """Queue the failing of a job whose pool process was killed at the hard limit; a broker failure is logged.
 
     Without it, the sweep still finds the job once its heartbeat is stale, and retries it.
     """
+    _send_or_log(app, TIMED_OUT_TASK, job_id, "job.timed_out_enqueue_failed")
+
+
+def _send_or_log(app: Celery, task_name: str, job_id: uuid.UUID | str, failure_event: str) -> None:
+    """Send a task about one job; a broker failure is logged as `failure_event`, not raised."""
     try:
-        app.send_task(TIMED_OUT_TASK, args=[job_id])
+        app.send_task(task_name, args=[str(job_id)])
     except (KombuOperationalError, OSError) as exc:
-        logger.warning("job.timed_out_enqueue_failed job_id=%s error=%s", job_id, type(exc).__name__)
+        logger.warning("%s job_id=%s error=%s", failure_event, job_id, type(exc).__name__)
 
 
 def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:

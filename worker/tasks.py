@@ -121,7 +121,7 @@ def fail_timed_out_job(self: Task, job_id: str) -> str:
     message = f"the job ran past its hard time limit ({limit} s) and its worker process was stopped"
     with log_context(job_id=job_id, task_id=str(self.request.id)):
         if not lifecycle.fail_job(runtime.db, job_uuid, "timeout", message):
-            return "skipped"  # it ended meanwhile
+            return Outcome.SKIPPED.value  # it ended meanwhile
         _announce(self, runtime, job_uuid)
         return Outcome.FAILED.value
 
