@@ -16,15 +16,33 @@ that ordinary URLs are left alone:
 - BigCommerce (`/images/stencil/<size>/`): size → `original`.
 - Cloudinary (`/image/upload/`): a transformation segment with w_/h_/c_.
 - PrestaShop (`/img/p/1/2/12-home_default.jpg`): the image-type suffix.
+- imgix (`*.imgix.net`), Sanity (`cdn.sanity.io/images/`), Contentful (`images.ctfassets.net`):
+  the size, crop and quality query parameters.
+- Wix (`/media/<file>/v1/fill|fit|crop/…`): the transformation path after the file.
+- Squarespace (`images.squarespace-cdn.com`, `/content/v1/`): `format=300w` → `format=2500w`.
+- eBay (`/images/g/<id>/s-l300.jpg`) → `s-l1600`; Etsy (`/il_794xN.`) → `/il_fullxfull.`.
+- AliExpress (`/kf/<name>.jpg_350x350.jpg_.webp`): everything after the first extension.
+- VTEX (`/arquivos/ids/155404-500-500/`): the size after the image id.
+- Walmart (`walmartimages.com`): the `odn…` query; ImageKit (`ik.imagekit.io`): `tr:` path
+  segments and the `tr` query; Storyblok (`a.storyblok.com`): the `/m/…` suffix.
+
+Image proxies wrap another URL, which may itself be a CDN variant: they are tried before the
+CDN rules (the wrapped URL can hold a CDN's marker), and the URL they wrap goes through the
+CDN rules once more (not through the proxies: no proxy in a proxy):
+- Next.js (`/_next/image?url=…&w=640`): the `url` parameter (resolved against the page's host).
+- Nuxt Image / IPX (`/_ipx/w_640&f_webp/<source>`): the modifiers become `_` (none).
+- Cloudflare Images (`/cdn-cgi/image/<options>/<source>`): the source, a path or a whole URL.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 SCENE7_WIDTH = 2000
+SQUARESPACE_WIDTH = 2500  # the largest `format=<n>w` Squarespace's image service renders
+EBAY_SIDE = 1600  # the largest `s-l<n>` eBay serves
 DEMANDWARE_PARAMS = frozenset({"sw", "sh", "sm", "sfrm", "q"})
 SHOPIFY_SIZE = re.compile(
     r"_(?:\d+x\d*|x\d+|pico|icon|thumb|small|compact|medium|large|grande|master|\d+x)"
@@ -37,6 +55,20 @@ MAGENTO_CACHE = re.compile(r"/media/catalog/product/cache/[0-9a-f]{8,}/(?:\d+x\d
 STENCIL_SIZE = re.compile(r"(/images/stencil/)(?:\d+x\d+|\{:size\}|\d+w)(/)", re.IGNORECASE)
 PRESTASHOP_TYPE = re.compile(r"(/img/p/(?:\d/)+\d+)-[a-z_]+_default(?=\.(?:jpe?g|png|webp)$)", re.IGNORECASE)
 CLOUDINARY_TRANSFORM = re.compile(r"(/image/upload/)(?:[a-z]{1,3}_[^/]*,?)+/", re.IGNORECASE)
+WIX_TRANSFORM = re.compile(r"(/media/[^/]+)/v1/(?:fill|fit|crop)/.*$", re.IGNORECASE)
+SQUARESPACE_FORMAT = re.compile(r"(?<![^&])format=\d+w(?=&|$)")
+EBAY_SIZE = re.compile(r"(/images/g/[^/]+/s-l)\d+(?=\.(?:jpe?g|png|webp|gif)$)", re.IGNORECASE)
+ETSY_SIZE = re.compile(r"/il_\d+x(?:\d+|N)\.", re.IGNORECASE)
+ALIEXPRESS_SUFFIX = re.compile(r"(/kf/[^/]+?\.(?:jpe?g|png|webp))_[^/]+$", re.IGNORECASE)
+VTEX_SIZE = re.compile(r"(/arquivos/ids/\d+)-(?:\d+|auto)-(?:\d+|auto)(?=/)", re.IGNORECASE)
+IMAGEKIT_TRANSFORM = re.compile(r"/tr:[^/]*")
+STORYBLOK_TRANSFORM = re.compile(r"(\.(?:jpe?g|png|webp|gif))/m/.*$", re.IGNORECASE)
+IPX_MODIFIERS = re.compile(r"(/_ipx/)(?!_/)[^/]+/")
+CLOUDFLARE_OPTIONS = re.compile(r"/cdn-cgi/image/[^/]+/(.+)$")
+SANITY_PARAMS = frozenset({"w", "h", "fit", "crop", "rect", "dpr", "q", "max-w", "max-h", "min-w", "min-h"})
+IMGIX_PARAMS = SANITY_PARAMS | {"ar"}
+CONTENTFUL_PARAMS = frozenset({"w", "h", "fit", "f", "r", "q", "fm", "fl"})
+WALMART_PARAMS = frozenset({"odnHeight", "odnWidth", "odnBg", "odnDynImageQuality"})
 
 
 Upgrade = Callable[[SplitResult], SplitResult]
@@ -44,15 +76,31 @@ Upgrade = Callable[[SplitResult], SplitResult]
 
 def largest_variant(url: str) -> str | None:
     """The URL of the largest copy this CDN URL is a resized variant of, or None."""
+    return _largest(url, unwrap=True)
+
+
+def _largest(url: str, *, unwrap: bool) -> str | None:
     if not CDN_MARKERS.search(url):
         return None
     parts = urlsplit(url)
     where = parts.netloc.lower() + parts.path
+    for marker, source_of in PROXY_MARKER_RULES:  # before the CDNs: the wrapped URL can hold their markers
+        if marker in where:
+            return _unwrapped(url, source_of(parts)) if unwrap else None
     for marker, upgrade in MARKER_RULES:
         if marker in where:
             upgraded = urlunsplit(upgrade(parts))
             return upgraded if upgraded != url else None
     return None
+
+
+def _unwrapped(url: str, source: SplitResult | None) -> str | None:
+    """The URL a proxy serves, itself upsized where it is a CDN variant (no proxy in a proxy); None if none."""
+    if source is None or source.scheme not in ("http", "https") or not source.netloc:
+        return None
+    inner = urlunsplit(source)
+    inner = _largest(inner, unwrap=False) or inner
+    return inner if inner != url else None
 
 
 def _drop_query(
@@ -86,8 +134,45 @@ def _scene7(parts: SplitResult) -> SplitResult:
     return _drop_query(parts, frozenset({"wid", "hei", "fit", "scl", "size"}), {"wid": str(SCENE7_WIDTH)})
 
 
+def _squarespace(parts: SplitResult) -> SplitResult:
+    return parts._replace(query=SQUARESPACE_FORMAT.sub(f"format={SQUARESPACE_WIDTH}w", parts.query, count=1))
+
+
+def _imagekit(parts: SplitResult) -> SplitResult:
+    return _drop_query(parts._replace(path=IMAGEKIT_TRANSFORM.sub("", parts.path)), frozenset({"tr"}))
+
+
+def _next_image(parts: SplitResult) -> SplitResult | None:
+    """Next.js's optimizer serves `?url=` (a path on the same site or a whole URL) resized to `w`."""
+    source = parse_qs(parts.query).get("url")
+    return urlsplit(urljoin(urlunsplit(parts), source[0])) if source else None
+
+
+def _cloudflare(parts: SplitResult) -> SplitResult | None:
+    """Cloudflare's /cdn-cgi/image/<options>/<source>: the source is a whole URL or a path on this host."""
+    match = CLOUDFLARE_OPTIONS.search(parts.path)
+    if match is None:
+        return None
+    source = match.group(1)
+    if source.startswith(("http://", "https://")):
+        return urlsplit(source + (f"?{parts.query}" if parts.query else ""))
+    return parts._replace(path="/" + source.lstrip("/"))
+
+
+def _ipx(parts: SplitResult) -> SplitResult:
+    return parts._replace(path=IPX_MODIFIERS.sub(r"\1_/", parts.path, count=1))
+
+
+# Proxies: (markers; the URL they wrap, or None), tried before RULES. Cloudflare's comes first:
+# its path can hold a whole other URL, a Next.js one included, while Next.js's is only /_next/image.
+SourceOf = Callable[[SplitResult], SplitResult | None]
+PROXY_RULES: tuple[tuple[tuple[str, ...], SourceOf], ...] = (
+    (("/cdn-cgi/image/",), _cloudflare),
+    (("/_next/image",), _next_image),
+)
 # (markers, any of which in "host/path" identifies the CDN; the upgrade)
 RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
+    (("/_ipx/",), _ipx),
     (("cdn.shopify.com/", "/cdn/shop/"), _shopify),
     (("/is/image/",), _scene7),
     (("/dw/image/", "demandware.static"), lambda parts: _drop_query(parts, DEMANDWARE_PARAMS)),
@@ -97,10 +182,25 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),
     (("/image/upload/",), _sub_path(CLOUDINARY_TRANSFORM, r"\1")),
     (("/img/p/",), _sub_path(PRESTASHOP_TYPE, r"\1")),
+    ((".imgix.net/",), lambda parts: _drop_query(parts, IMGIX_PARAMS)),
+    (("cdn.sanity.io/images/",), lambda parts: _drop_query(parts, SANITY_PARAMS)),
+    (("images.ctfassets.net/",), lambda parts: _drop_query(parts, CONTENTFUL_PARAMS)),
+    (("/v1/fill/", "/v1/fit/", "/v1/crop/"), _sub_path(WIX_TRANSFORM, r"\1")),
+    (("squarespace-cdn.com/", "/content/v1/"), _squarespace),
+    (("/images/g/",), _sub_path(EBAY_SIZE, rf"\g<1>{EBAY_SIDE}")),
+    (("/il_",), _sub_path(ETSY_SIZE, "/il_fullxfull.")),
+    (("/kf/",), _sub_path(ALIEXPRESS_SUFFIX, r"\1")),
+    (("/arquivos/ids/",), _sub_path(VTEX_SIZE, r"\1")),
+    (("walmartimages.com/",), lambda parts: _drop_query(parts, WALMART_PARAMS)),
+    (("ik.imagekit.io/",), _imagekit),
+    (("a.storyblok.com/",), _sub_path(STORYBLOK_TRANSFORM, r"\1")),
 )
 # Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
 MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)
-_MARKERS = [marker for marker, _upgrade in MARKER_RULES]
+PROXY_MARKER_RULES = tuple((marker, source_of) for markers, source_of in PROXY_RULES for marker in markers)
+
+
+_MARKERS = [marker for marker, _rule in (*PROXY_MARKER_RULES, *MARKER_RULES)]
 # The markers that start with "/" share it, so the regex engine skips ahead to each "/".
 CDN_MARKERS = re.compile(
     "|".join(

@@ -3,14 +3,14 @@
 Sources, in document order: `<img src>` and `srcset` (largest entry), lazy-load attributes
 (their placeholder `src` is ignored; Shopify's `{width}` is filled in), `<picture><source>`
 of a decodable type, zoom/full-size attributes (also Amazon `data-old-hires` and
-`data-a-dynamic-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
-files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
-preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py),
-and `url()` in inline styles. A CDN URL asking for a resized copy also yields the full-size
-URL first (cdn.py), the original staying as the fallback. URLs are resolved against `<base
-href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can skip
-them with a reason. A URL found twice becomes one candidate whose hints are the union of
-both finds. The sources and hints are explained in docs/scoring.md.
+`data-a-dynamic-image`, Etsy `data-src-zoom-image`, BigCommerce gallery links), `<noscript>`
+fallbacks, links to image files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link
+rel=image_src>` and image preloads, JSON-LD `Product.image` and shop-platform product JSON
+(extract_structured.py), and `url()` in inline styles. A CDN URL asking for a resized copy
+also yields the full-size URL first (cdn.py), the original staying as the fallback. URLs are
+resolved against `<base href>` and the page's final URL; `data:` URIs and SVGs are recorded
+so the pipeline can skip them with a reason. A URL found twice becomes one candidate whose
+hints are the union of both finds. The sources and hints are explained in docs/scoring.md.
 
 Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
 lxml.html element classes, which cost a Python callback per element handed out); one XPath
@@ -83,6 +83,7 @@ ZOOM_ATTRS = (
     "data-full-image",
     "data-image-gallery-zoom-image-url",
     "data-image-large-src",  # PrestaShop thumbnails
+    "data-src-zoom-image",  # Etsy listing carousels
 )
 LAZY_ATTRS = frozenset((*LAZY_SRC_ATTRS, *LAZY_SRCSET_ATTRS))
 ZOOM_ATTR_NAMES = frozenset(ZOOM_ATTRS)

@@ -1,9 +1,9 @@
 """Image URLs from structured data in a page: JSON-LD Product images and the product JSON of shop platforms.
 
 JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
-blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl` or
-`url`), or a list of either. Broken JSON is tolerated: comment/CDATA wrappers and trailing
-commas are repaired; anything else gives nothing.
+blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl`, also
+spelled `contentURL`, or `url`), or a list of either. Broken JSON is tolerated: comment/CDATA
+wrappers and trailing commas are repaired; anything else gives nothing.
 
 Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
 - Shopify: `<script type=application/json>` product blobs (`data-product-json`,
@@ -34,6 +34,8 @@ BCDATA = re.compile(r"\bBCData\s*=\s*(\{.*?\})\s*;\s*(?:</script>|$|\n)", re.DOT
 PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
 JSONLD_MAX_DEPTH = 12
 JSONLD_MAX_IMAGES = 100
+# schema.org spells it contentUrl; Etsy and others write contentURL.
+IMAGE_OBJECT_URL_KEYS = ("contentUrl", "contentURL", "url")
 TRAILING_COMMA = re.compile(r",\s*([}\]])")
 # Control characters inside strings are allowed (strict=False); one decoder for the process,
 # because json.loads builds a new one for every call that passes an option (half its cost here).
@@ -94,7 +96,7 @@ def _image_urls(value: Any) -> Iterator[str]:
         for item in value[:JSONLD_MAX_IMAGES]:
             yield from _image_urls(item)
     elif isinstance(value, dict):
-        for key in ("contentUrl", "url"):
+        for key in IMAGE_OBJECT_URL_KEYS:
             if isinstance(value.get(key), str):
                 yield value[key]
                 return

@@ -51,6 +51,53 @@ from worker.pipeline.cdn import largest_variant
             "https://res.cloudinary.com/d/image/upload/w_300,h_300,c_fill/v1/s.jpg",
             "https://res.cloudinary.com/d/image/upload/v1/s.jpg",
         ),
+        (
+            "https://assets.imgix.net/p/a.jpg?w=400&h=400&fit=crop&auto=format",
+            "https://assets.imgix.net/p/a.jpg?auto=format",
+        ),
+        (
+            "https://cdn.sanity.io/images/abc/production/f00-2000x2000.jpg?w=300&h=300&fit=crop&auto=format",
+            "https://cdn.sanity.io/images/abc/production/f00-2000x2000.jpg?auto=format",
+        ),
+        (
+            "https://images.ctfassets.net/sp/id/tok/a.jpg?w=400&h=400&fm=webp&q=80",
+            "https://images.ctfassets.net/sp/id/tok/a.jpg",
+        ),
+        (
+            "https://static.wixstatic.com/media/84770f_abc~mv2.jpg/v1/fill/w_300,h_300,al_c,q_80/84770f_abc~mv2.jpg",
+            "https://static.wixstatic.com/media/84770f_abc~mv2.jpg",
+        ),
+        (
+            "https://images.squarespace-cdn.com/content/v1/5f/160-X/a.jpg?format=300w",
+            "https://images.squarespace-cdn.com/content/v1/5f/160-X/a.jpg?format=2500w",
+        ),
+        (
+            "https://i.ebayimg.com/images/g/AbCAAOSw/s-l300.jpg",
+            "https://i.ebayimg.com/images/g/AbCAAOSw/s-l1600.jpg",
+        ),
+        (
+            "https://i.etsystatic.com/123/r/il/ab12cd/4567/il_794xN.4567_x1y2.jpg",
+            "https://i.etsystatic.com/123/r/il/ab12cd/4567/il_fullxfull.4567_x1y2.jpg",
+        ),
+        (
+            "https://ae01.alicdn.com/kf/Habc123.jpg_640x640q90.jpg_.webp",
+            "https://ae01.alicdn.com/kf/Habc123.jpg",
+        ),
+        (
+            "https://loja.vteximg.com.br/arquivos/ids/155404-500-500/tenis.jpg?v=637",
+            "https://loja.vteximg.com.br/arquivos/ids/155404/tenis.jpg?v=637",
+        ),
+        (
+            "https://i5.walmartimages.com/asr/abc.jpeg?odnHeight=450&odnWidth=450&odnBg=FFFFFF",
+            "https://i5.walmartimages.com/asr/abc.jpeg",
+        ),
+        ("https://ik.imagekit.io/demo/tr:w-300,h-300/cafe.jpg", "https://ik.imagekit.io/demo/cafe.jpg"),
+        ("https://ik.imagekit.io/demo/cafe.jpg?tr=w-300", "https://ik.imagekit.io/demo/cafe.jpg"),
+        (
+            "https://a.storyblok.com/f/39898/3310x2192/e4ec08624e/demo.jpeg/m/600x0/filters:quality(80)",
+            "https://a.storyblok.com/f/39898/3310x2192/e4ec08624e/demo.jpeg",
+        ),
+        ("https://shop.com/_ipx/w_640&f_webp/images/a.jpg", "https://shop.com/_ipx/_/images/a.jpg"),
     ],
 )
 def test_size_variants_map_to_the_largest_copy(url, largest):
@@ -66,6 +113,13 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
         "https://cdn.shopify.com/s/files/1/p/mug.jpg?v=1",
         "https://s7d9.scene7.com/is/image/B/sku?fmt=jpeg",
         "https://b.com/wp-content/uploads/2024/01/hoodie.jpg",
+        "https://images.squarespace-cdn.com/content/v1/5f/160-X/a.jpg",
+        "https://i.ebayimg.com/images/g/AbCAAOSw/s-l1600.jpg",
+        "https://i.etsystatic.com/123/r/il/ab12cd/4567/il_fullxfull.4567_x1y2.jpg",
+        "https://shop.com/_ipx/_/images/a.jpg",
+        "https://shop.example.com/images/g/sale/banner.jpg",
+        "https://shop.example.com/content/v1/page.jpg?format=json",
+        "https://shop.example.com/api/v1/fill/a.jpg",
     ],
 )
 def test_ordinary_and_already_full_urls_are_left_alone(url):
@@ -83,3 +137,54 @@ def test_the_first_rule_wins_when_several_cdn_markers_occur():
         largest_variant("https://demandware.static/cdn/shop/a_100x.jpg?sw=2&width=1")
         == "https://demandware.static/cdn/shop/a.jpg?sw=2"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "source"),
+    [
+        ("https://shop.com/_next/image?url=%2Fimages%2Fa.jpg&w=640&q=75", "https://shop.com/images/a.jpg"),
+        (
+            "https://shop.com/cdn-cgi/image/width=400,quality=75/uploads/a.jpg?v=3",
+            "https://shop.com/uploads/a.jpg?v=3",
+        ),
+        (
+            "https://shop.com/cdn-cgi/image/fit=cover,width=400/https://img.example.net/a.jpg",
+            "https://img.example.net/a.jpg",
+        ),
+    ],
+)
+def test_image_proxies_give_the_url_they_wrap(url, source):
+    """Next.js's /_next/image and Cloudflare's /cdn-cgi/image/ serve another URL resized: that URL."""
+    assert largest_variant(url) == source
+
+
+def test_the_url_a_proxy_wraps_is_upsized_once_more():
+    """A proxied CDN variant becomes the CDN's largest copy; the proxy's own marker wins over the CDN's."""
+    shopify = "https%3A%2F%2Fcdn.shopify.com%2Fs%2Ffiles%2F1%2Fa_800x.jpg%3Fv%3D2"
+    assert largest_variant(f"https://shop.com/_next/image?url={shopify}&w=1080&q=75") == (
+        "https://cdn.shopify.com/s/files/1/a.jpg?v=2"
+    )
+    assert largest_variant(
+        "https://shop.com/cdn-cgi/image/width=400/https://cdn.shopify.com/s/a_400x.jpg"
+    ) == ("https://cdn.shopify.com/s/a.jpg")
+
+
+def test_a_proxy_in_a_proxy_is_unwrapped_once():
+    """Cloudflare wrapping Next.js: the Next.js URL, not unwrapped again (no unbounded unwrapping)."""
+    assert largest_variant(
+        "https://shop.com/cdn-cgi/image/width=400/https://shop.com/_next/image?url=%2Fa.jpg"
+    ) == ("https://shop.com/_next/image?url=%2Fa.jpg")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://shop.com/_next/image?url=javascript%3Aalert(1)&w=64",
+        "https://shop.com/_next/image?url=data%3Aimage%2Fpng%3Bbase64%2CAAAA&w=64",
+        "https://shop.com/_next/image?w=64",
+        "https://shop.com/cdn-cgi/image/width=400",
+    ],
+)
+def test_a_proxy_without_a_usable_web_url_gives_nothing(url):
+    """No wrapped URL, or one that is not http(s): None, so nothing but the proxy's own URL is fetched."""
+    assert largest_variant(url) is None

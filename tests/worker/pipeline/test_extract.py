@@ -184,10 +184,11 @@ def test_link_image_src_and_itemprop_image():
         ["/p.jpg", "/q.jpg"],
         {"@type": "ImageObject", "url": "/p.jpg"},
         [{"@type": "ImageObject", "contentUrl": "/p.jpg"}, "/q.jpg"],
+        [{"@type": "ImageObject", "contentURL": "/p.jpg", "thumbnail": "/p-small.jpg"}],
     ],
 )
 def test_jsonld_product_images_in_every_shape(image):
-    """Product.image as a string, a list, an ImageObject or a mix is read."""
+    """Product.image as a string, a list, an ImageObject (contentURL as Etsy spells it too) or a mix is read."""
     result = found("", head=jsonld({"@context": "https://schema.org", "@type": "Product", "image": image}))
     assert f"{BASE}/p.jpg" in result
     assert "jsonld_product" in result[f"{BASE}/p.jpg"].hints

@@ -120,6 +120,18 @@ def test_amazon_dynamic_image_and_old_hires():
     assert "hero" in result["https://m.media-amazon.com/images/I/81x.jpg"].hints
 
 
+def test_etsy_zoom_attribute_and_upsized_listing_image():
+    """Etsy's carousel: data-src-zoom-image is the full size (zoom); the il_794xN src is upsized too."""
+    listing = "https://i.etsystatic.com/1/r/il/ab/99"
+    body = (
+        f'<img class="carousel-image" src="{listing}/il_794xN.99_x.jpg"'
+        f' data-src-zoom-image="{listing}/il_fullxfull.99_x.jpg">'
+    )
+    result = found(body)
+    assert "zoom" in result[f"{listing}/il_fullxfull.99_x.jpg"].hints
+    assert f"{listing}/il_794xN.99_x.jpg" in result
+
+
 @pytest.mark.parametrize(
     "attribute", ["data-flickity-lazyload", "data-lazyload", "data-image", "data-img-src", "data-main-image"]
 )
