@@ -16,6 +16,10 @@ Platforms (each yields (url, hints); the hints say how strongly the page vouches
 - BigCommerce: `BCData` in an inline script (`product_attributes.image.data`), whose
   `{:size}` placeholder becomes `original`.
 - Amazon: `data-a-dynamic-image` JSON ({url: [width, height]}) — the largest entry.
+- Headless storefronts on Next.js: the page's own product in `__NEXT_DATA__`
+  (`props.pageProps.product`), in Shopify's Storefront API shape (`featuredImage`, `images`
+  as a list or a GraphQL connection of `edges[].node` / `nodes`, each with `url`); the other
+  products the page state carries (recommendations) are not read.
 """
 
 from __future__ import annotations
@@ -108,6 +112,9 @@ def script_images(script_type: str, attributes: dict[str, str], text: str) -> It
         return
     if script_type == "text/x-magento-init" and "mage/gallery/gallery" in text:
         yield from magento_gallery_images(load_lenient_json(text))
+    elif script_type == "application/json" and attributes.get("id") == "__NEXT_DATA__":
+        if '"product"' in text:
+            yield from storefront_product_images(_next_page_product(load_lenient_json(text)))
     elif script_type == "application/json" and ('"images"' in text or '"media"' in text):
         data = load_lenient_json(text)
         if _is_shopify_product(data, attributes):
@@ -142,6 +149,38 @@ def shopify_product_images(product: dict[str, Any]) -> Iterator[PlatformImage]:
             url = media.get("src") or (preview.get("src") if isinstance(preview, dict) else None)
             if isinstance(url, str):
                 yield url, GALLERY
+
+
+def _next_page_product(data: Any) -> Any:
+    """`props.pageProps.product` of a Next.js page's state, or None."""
+    for key in ("props", "pageProps", "product"):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def storefront_product_images(product: Any) -> Iterator[PlatformImage]:
+    """Shopify Storefront API shape: `featuredImage` (the hero), then `images` (a list or a connection)."""
+    if not isinstance(product, dict):
+        return
+    featured = _image_url(product.get("featuredImage"))
+    if featured is not None:
+        yield featured, HERO
+    images = product.get("images")
+    if isinstance(images, dict):  # a GraphQL connection
+        images = images.get("nodes") or [
+            edge.get("node") for edge in _as_list(images.get("edges")) if isinstance(edge, dict)
+        ]
+    for image in _as_list(images)[:JSONLD_MAX_IMAGES]:
+        url = _image_url(image)
+        if url is not None:
+            yield url, GALLERY
+
+
+def _image_url(image: Any) -> str | None:
+    """A Storefront API image's URL (`url`, or the older `originalSrc` / `src`), or a plain string."""
+    if isinstance(image, dict):
+        image = image.get("url") or image.get("originalSrc") or image.get("src")
+    return image if isinstance(image, str) else None
 
 
 def woocommerce_variation_images(value: str) -> Iterator[PlatformImage]:

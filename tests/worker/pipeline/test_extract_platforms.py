@@ -43,6 +43,52 @@ def test_shopify_width_placeholder_is_filled():
     assert f"{SHOPIFY_CDN}/mug_2048x.jpg" in result
 
 
+def _next_data(page_props: dict) -> str:
+    state = {"props": {"pageProps": page_props}, "page": "/product/[handle]", "buildId": "b1"}
+    return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
+
+
+def test_next_data_gives_the_pages_product_images_not_the_recommendations():
+    """A headless Next.js storefront: props.pageProps.product's featuredImage (hero) and images; other products not."""
+    product = {
+        "title": "Backpack",
+        "featuredImage": {"url": "/products/bag-0.jpg", "altText": "Backpack"},
+        "images": [{"url": "/products/bag-0.jpg"}, {"url": "/products/bag-1.jpg", "width": 1000}],
+        "variants": [{"id": "gid://shopify/ProductVariant/1"}],
+    }
+    recommendations = [{"title": "Other", "featuredImage": {"url": "/products/other.jpg"}, "images": []}]
+    result = found(_next_data({"product": product, "recommendations": recommendations}))
+    assert set(result) == {f"{BASE}/products/bag-0.jpg", f"{BASE}/products/bag-1.jpg"}
+    assert {"platform", "hero"} <= result[f"{BASE}/products/bag-0.jpg"].hints
+    assert "hero" not in result[f"{BASE}/products/bag-1.jpg"].hints
+
+
+@pytest.mark.parametrize(
+    "images",
+    [
+        {"edges": [{"node": {"url": "/p/a.jpg"}}, {"node": {"originalSrc": "/p/b.jpg"}}]},
+        {"nodes": [{"url": "/p/a.jpg"}, {"src": "/p/b.jpg"}]},
+        ["/p/a.jpg", {"url": "/p/b.jpg"}, {"url": 3}, None],
+    ],
+)
+def test_next_data_product_images_in_every_storefront_shape(images):
+    """images as a GraphQL connection (edges or nodes) or a list of objects and strings; junk entries skipped."""
+    assert set(found(_next_data({"product": {"images": images}}))) == {f"{BASE}/p/a.jpg", f"{BASE}/p/b.jpg"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        '<script id="__NEXT_DATA__" type="application/json">{"props": {"pageProps": {"product": 3}}}</script>',
+        '<script id="__NEXT_DATA__" type="application/json">{"props": ["product"]}</script>',
+        '<script id="__NEXT_DATA__" type="application/json">{"product": {"images": ["/p/a.jpg"]</script>',
+    ],
+)
+def test_next_data_of_another_shape_or_broken_gives_nothing(script):
+    """No product object where a Next.js page keeps it, or broken JSON: no candidates, no error."""
+    assert found(script) == {}
+
+
 def test_woocommerce_variation_images():
     """data-product_variations JSON: each variation's full-size image is a platform candidate."""
     variations = [
