@@ -44,10 +44,12 @@ from worker.pipeline.extract_structured import (
     woocommerce_variation_images,
 )
 from worker.pipeline.hints import (
+    NAMING_HEADING_TAGS,
     AncestorCache,
     element_hints,
     keyword_hints,
     lineage_of,
+    mark_related_block,
     tokens_of,
     url_hints,
 )
@@ -104,6 +106,7 @@ CANDIDATE_XPATH = etree.XPath(
     " | ".join(
         [
             *(f"//{tag}" for tag in ("img", "source", "script", "noscript", "meta", "link", "a")),
+            *(f"//{tag}" for tag in NAMING_HEADING_TAGS),
             *(f"//@{name}" for name in (*BACKGROUND_ATTRS_ALL, *PLATFORM_ATTRS)),
         ]
     )
@@ -511,6 +514,10 @@ ELEMENT_HANDLERS: dict[str, Callable[[Any, CandidateCollector], None]] = {
     "a": collect_anchor,
     "script": collect_script,
     "noscript": collect_noscript,
+    **{
+        tag: lambda element, collector: mark_related_block(element, collector.ancestors)
+        for tag in NAMING_HEADING_TAGS
+    },
 }
 
 

@@ -3,7 +3,9 @@
 `element_hints` reads the element's own class, id, aria-label and short alt text and those
 of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PHRASES
 (camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
-block adds `related`, and header/footer/nav outside main/article adds `chrome`. `url_hints`
+block adds `related` (a block is related by its own words, or because a heading names it:
+"You may also like", see `mark_related_block`), and header/footer/nav outside main/article
+adds `chrome`. `url_hints`
 reads only unambiguous words from the file path, tracking hosts, SVGs and data: URIs. The
 hints are explained in docs/scoring.md.
 """
@@ -42,8 +44,27 @@ RELATED_PHRASES_TEXT = (
     "crosssell, also bought, also viewed, also like, you may, similar products, recently viewed, "
     "more products, other products, customers also, customers who, complete the look, shop the look, "
     "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
-    "sponsored products, trending products, best sellers, bestsellers, product accessories"
+    "sponsored products, trending products, best sellers, bestsellers, product accessories, "
+    "more from, more to love"
 )
+# A heading is prose, where a single word ("Recommended use") proves nothing: only phrases.
+RELATED_HEADINGS_TEXT = (
+    "related products, related items, you may also like, you might also like, you may like, "
+    "you might like, customers also, customers who, people also, others also, frequently bought, "
+    "bought together, complete the look, shop the look, similar products, similar items, "
+    "more from this, more to love, more like this, recently viewed, recommended for you, "
+    "recommended products, pairs well with, goes well with, shop similar, sponsored products, "
+    "sponsored items, best sellers, trending now"
+)
+NAMING_HEADING_TAGS = ("h2", "h3", "h4")  # an h1 is the product's own title
+# A heading's flat block ends at a heading of the same or a higher level: h2 -> h1, h2.
+HEADING_TAGS_UP_TO = {
+    tag: tuple(f"h{level}" for level in range(1, int(tag[1]) + 1)) for tag in NAMING_HEADING_TAGS
+}
+# A heading's block never grows to these: a heading beside the gallery in a flat layout names the
+# elements after it, not the page's whole content.
+PAGE_LEVEL_TAGS = frozenset({"main", "article", "body", "html", "form"})
+MAX_HEADING_CHARS = 80
 
 
 def _phrases(text: str) -> tuple[str, ...]:
@@ -53,6 +74,8 @@ def _phrases(text: str) -> tuple[str, ...]:
 HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
 RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
 RELATED_TABLE = {"related": RELATED_PHRASES}
+RELATED_HEADING_TABLE = {"related": _phrases(RELATED_HEADINGS_TEXT)}
+RELATED = frozenset({"related"})
 # Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
 URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
 URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
@@ -84,8 +107,10 @@ def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset
     into the other), so the ancestors' hints are worked out once per lineage, for every page that
     has it: the element's alt text, unique to a product, would make every joined text new.
     """
-    lineage = lineage_of(element, {} if cache is None else cache)
-    return text_hints(_describe(element, with_alt=True)) | lineage_hints(lineage)
+    cache = {} if cache is None else cache
+    hints = text_hints(_describe(element, with_alt=True)) | lineage_hints(lineage_of(element, cache))
+    marked = cache.get(element)  # an image that is itself one of a related heading's blocks
+    return hints | RELATED if marked is not None and marked.related else hints
 
 
 @lru_cache(maxsize=4096)
@@ -93,7 +118,7 @@ def lineage_hints(lineage: Lineage) -> frozenset[str]:
     """The hints an element takes from its ancestors: their nearest descriptions, related block, page chrome."""
     hints = text_hints(" ".join(lineage.near))
     if lineage.related:
-        hints |= {"related"}
+        hints |= RELATED
     if lineage.chrome and not lineage.content:
         hints |= {"chrome"}
     return hints
@@ -130,6 +155,59 @@ def text_hints(text: str) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def has_related_words(text: str) -> bool:
     return bool(text.strip()) and bool(keyword_hints(text, RELATED_TABLE))
+
+
+def mark_related_block(heading: Any, cache: AncestorCache) -> None:
+    """If `heading` names other products ("You may also like", "More from this shop"), mark its block related.
+
+    Utility-class markup (Tailwind) gives a recommendations section no telling class; its heading
+    still says what it is. The block is the nearest ancestor holding an image (climbing out of a
+    header wrapper). Where that block is page-level, holds the page's h1, or holds an image before
+    the heading (a flat layout: the gallery and the recommendations side by side), the block is
+    instead the siblings after the heading's branch, up to one that is or holds a heading of the
+    same or a higher level (product cards' own h3/h4 titles do not end an h2's block). Images come
+    after their heading in document order, so their lineage is built from the marked block.
+    """
+    if heading.tag not in NAMING_HEADING_TAGS:
+        return
+    text = (heading.text or "") if len(heading) == 0 else " ".join(heading.itertext())
+    if len(text) > MAX_HEADING_CHARS or not names_related_block(text):
+        return
+    branch, block = heading, heading.getparent()
+    while block is not None and not _page_level(block) and block.find(".//img") is None:
+        branch, block = block, block.getparent()
+    if block is None:
+        return
+    if not (_page_level(block) or block.find(".//h1") is not None or _image_before(branch)):
+        _mark_related(block, cache)
+        return
+    peers = HEADING_TAGS_UP_TO[heading.tag]
+    for sibling in branch.itersiblings():
+        if isinstance(sibling.tag, str) and (sibling.tag in peers or any(sibling.iterdescendants(*peers))):
+            break
+        _mark_related(sibling, cache)
+
+
+@lru_cache(maxsize=4096)
+def names_related_block(heading_text: str) -> bool:
+    return bool(keyword_hints(heading_text, RELATED_HEADING_TABLE))
+
+
+def _page_level(element: Any) -> bool:
+    return str(element.tag).lower() in PAGE_LEVEL_TAGS
+
+
+def _image_before(branch: Any) -> bool:
+    """True if an earlier sibling of `branch` is or holds an image."""
+    return any(
+        sibling.tag == "img" or sibling.find(".//img") is not None
+        for sibling in branch.itersiblings(preceding=True)
+        if isinstance(sibling.tag, str)
+    )
+
+
+def _mark_related(block: Any, cache: AncestorCache) -> None:
+    cache[block] = _lineage(block, cache)._replace(related=True)
 
 
 def _describe(element: Any, *, with_alt: bool = False) -> str:

@@ -346,6 +346,52 @@ def test_no_junk_hints_from_lookalike_words(markup):
     assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome"}
 
 
+def _related_urls(body: str) -> set[str]:
+    return {url.removeprefix(BASE) for url, candidate in found(body).items() if "related" in candidate.hints}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<section class="py-8"><h2 class="text-2xl">Related Products</h2><ul><li><img src="/r.jpg"></li></ul></section>',
+        '<div class="mt-4"><div class="flex"><h3>You may also like</h3><a href="/all">View all</a></div>'
+        '<div class="grid"><img src="/r.jpg"></div></div>',
+        '<div><h2><span>More from this shop</span></h2><div><div class="card"><h3>Other mug</h3>'
+        '<img src="/r.jpg"></div></div></div>',
+    ],
+)
+def test_a_heading_that_names_other_products_marks_its_block_related(body):
+    """Utility-class markup: the block's heading says "related", also from a header wrapper, with card titles."""
+    assert _related_urls(f'<div class="product"><img src="/p.jpg"></div>{body}') == {"/r.jpg"}
+
+
+def test_a_related_heading_in_a_flat_layout_marks_only_what_follows_it():
+    """Gallery and recommendations share one parent: the siblings after the heading, up to the next h2, are related."""
+    body = (
+        '<div class="page"><div class="gallery"><img src="/p.jpg"></div><h2>Customers also bought</h2>'
+        '<div class="grid"><div><h3>Other</h3><img src="/r1.jpg"></div></div><img src="/r2.jpg">'
+        '<h2>Reviews</h2><div><img src="/review.jpg"></div></div>'
+    )
+    assert _related_urls(body) == {"/r1.jpg", "/r2.jpg"}
+    main = '<main><h1>Mug</h1><img src="/p.jpg"><h2>Frequently bought together</h2><img src="/r.jpg"></main>'
+    assert _related_urls(main) == {"/r.jpg"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<section><h2>Recommended use</h2><img src="/p.jpg"></section>',  # one word is not a phrase
+        '<section><h1>You may also like this mug</h1><img src="/p.jpg"></section>',  # the product's title
+        "<section><h2>Similar products? Ours is the only one made by hand in Portugal since 1962, glazed by one"
+        ' family</h2><img src="/p.jpg"></section>',  # prose, not a section title
+        '<section><h4>Related</h4><img src="/p.jpg"></section>',
+    ],
+)
+def test_headings_that_do_not_name_other_products_mark_nothing(body):
+    """Single words, the h1, and long prose headings leave the block alone."""
+    assert _related_urls(body) == set()
+
+
 def test_keyword_hints_match_whole_tokens_and_camel_case():
     """Phrases match whole tokens across camelCase, kebab-case and snake_case."""
     table = {"related": ("also bought",), "icon": ("icon",)}
