@@ -6,8 +6,9 @@ Usage:
 
 Builds two sites with ground truth in a temporary directory — `tests/shopsite.py` (the
 generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppages.py`
-(pages shaped like Shopify, WooCommerce, Magento, BigCommerce, Amazon, Scene7 and
-Demandware shops, N copies of each) — serves them on loopback, runs `run_pipeline` on
+(pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
+and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, and Etsy, eBay
+and AliExpress listings, N copies of each) — serves them on loopback, runs `run_pipeline` on
 every page (max_images=100) and prints, per site and per page: precision, recall, how
 often the main photo is ranked first (hero top-1) and kept at all, and duplicates kept.
 Loopback only; nothing is stored.

@@ -1,7 +1,9 @@
 """Product pages shaped like the big shop platforms, with ground truth: `build_platform_site(root)`.
 
 Each page imitates the markup one platform's themes really write (Shopify, WooCommerce,
-Magento 2, BigCommerce, Amazon, a Scene7 or Demandware image CDN, plain boutiques) around
+Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, plain
+boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, and Etsy, eBay and
+AliExpress listings) around
 deterministic photos, with the site chrome (logo, icons, badges, pixel, related products)
 of `tests/shopsite.py`. The truth of a page lists its real photos (role `hero` is the main
 product photo, the one a marketer wants first) with every URL that shows each one — CDN
@@ -24,7 +26,9 @@ from tests.shoppages_carts import (
     woocommerce,
     woocommerce_plain,
 )
+from tests.shoppages_hosted import nextjs, squarespace, vtex, wix
 from tests.shoppages_kit import PageBuilder
+from tests.shoppages_marketplaces import aliexpress, ebay, etsy
 from tests.shoppages_retail import amazon, boutique, demandware, scene7
 from tests.shopsite import SiteManifest, _shared_static, _Writer
 
@@ -41,6 +45,13 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_look": shopify_look,
     "woocommerce_plain": woocommerce_plain,
     "prestashop": prestashop,
+    "nextjs": nextjs,
+    "wix": wix,
+    "squarespace": squarespace,
+    "vtex": vtex,
+    "etsy": etsy,
+    "ebay": ebay,
+    "aliexpress": aliexpress,
 }
 
 

@@ -53,12 +53,17 @@ def _photo(
     return list(files)
 
 
-def _related(writer: _Writer, paths: list[str], wrapper: str) -> str:
-    """Thumbnails of other products inside `wrapper` (an opening tag), recorded as junk."""
+def _related(writer: _Writer, paths: list[str], wrapper: str, originals: tuple[str, ...] = ()) -> str:
+    """Thumbnails of other products inside `wrapper` (an opening tag), recorded as junk; `originals`
+    are the full-size URLs a CDN serves them at (not in the page), written and recorded as junk too."""
     items = ""
     for index, path in enumerate(paths):
-        writer.file(query_file(path), jpeg(product_photo(700 + index * 7 + len(path), (360, 360))))
+        seed = 700 + index * 7 + len(path)
+        writer.file(query_file(path), jpeg(product_photo(seed, (360, 360))))
         writer.junk[path] = "related_product"
+        if index < len(originals):
+            writer.file(query_file(originals[index]), jpeg(product_photo(seed, (MASTER_SIDE, MASTER_SIDE))))
+            writer.junk[originals[index]] = "related_product"
         items += f'<div class="card"><a href="/p/{index}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
     tag = wrapper.split(maxsplit=1)[0].strip("<>")
     return f"{wrapper}{items}</{tag}>"

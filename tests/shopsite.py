@@ -27,8 +27,9 @@ The server (ThreadingHTTPServer on 127.0.0.1, an ephemeral port, HTTP/1.1 keep-a
 - `/referer-only/<path>`: 403 when it carries none, else <path>;
 - `/headers.json`: the request's headers as a JSON object;
 - replaces `__HOST__` in HTML with the request's Host (for protocol-relative URLs);
-- serves `<path>` + QUERY_MARK + `<query>` when that file exists (`query_file`), so an image
-  CDN's `?wid=300` can be a different file from its `?wid=2000`; else the query is ignored.
+- serves `<path>` + QUERY_MARK + `<query>` (percent-decoded) when that file exists
+  (`query_file`), so an image CDN's `?wid=300` can be a different file from its `?wid=2000`;
+  else the query is ignored.
 
 `tests/shoppages.py` builds a second site on the same server: pages shaped like the big
 shop platforms (`build_platform_site`).
@@ -71,7 +72,7 @@ QUERY_MARK = "__q__"
 def query_file(path: str) -> str:
     """The file name that serves `path` with its query string (see the server notes above)."""
     base, _, query = path.partition("?")
-    return f"{base}{QUERY_MARK}{query}" if query else base
+    return f"{base}{QUERY_MARK}{unquote(query)}" if query else base
 
 
 @dataclass(frozen=True)
@@ -538,7 +539,7 @@ class _ShopHandler(BaseHTTPRequestHandler):
 
     def _file(self, path: str, query: str = "", *, trickle: bool = False) -> None:
         target = (self.root / path.lstrip("/")).resolve()
-        with_query = (self.root / query_file(f"{path}?{unquote(query)}").lstrip("/")).resolve()
+        with_query = (self.root / query_file(f"{path}?{query}").lstrip("/")).resolve()
         if query and with_query.is_relative_to(self.root) and with_query.is_file():
             target = with_query
         if target.is_dir():

@@ -27,7 +27,7 @@ def platform_score(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteSco
 
 
 def test_platform_pages_precision_and_recall(platform_score):
-    """On Shopify/WooCommerce/Magento/BigCommerce/Amazon/CDN-shaped pages, precision and recall hold."""
+    """On pages shaped like the shop platforms, site builders and marketplaces, precision and recall hold."""
     totals = platform_score.totals()
     assert totals["precision"] >= PRECISION_FLOOR, totals
     assert totals["recall"] >= RECALL_FLOOR, totals
