@@ -11,7 +11,9 @@ and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, and
 and AliExpress listings, N copies of each) — serves them on loopback, runs `run_pipeline` on
 every page (max_images=100) and prints, per site and per page: precision, recall, how
 often the main photo is ranked first (hero top-1) and kept at all, and duplicates kept.
-Loopback only; nothing is stored.
+Beside them, two naive baselines on the same pages, read from the files (no pipeline): how
+often the page's `og:image` shows the main photo, and how often its largest `<img src>` (by
+decoded pixels) does. Loopback only; nothing is stored.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urljoin
+
+import lxml.html
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.settings import Settings
 from tests.shoppages import build_platform_site
 from tests.shopquality import SiteScore, evaluate_site
-from tests.shopsite import SiteManifest, build_site, serve_site
+from tests.shopsite import PageTruth, SiteManifest, build_site, query_file, serve_site, site_path
 
 
 def run_site(name: str, manifest: SiteManifest, root: Path, settings: Settings) -> SiteScore:
@@ -38,6 +44,54 @@ def run_site(name: str, manifest: SiteManifest, root: Path, settings: Settings) 
         score = evaluate_site(manifest, base_url, settings)
     print(f"{name}: {len(score.pages)} pages in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return score
+
+
+def _shows_main_photo(truth: PageTruth, url: str | None) -> bool:
+    photo = truth.photo_for(site_path(url)) if url else None
+    return photo is not None and photo.role == "hero"
+
+
+def _pixels(root: Path, path: str) -> int:
+    """Width × height of the file the test server answers `path` with; 0 if there is none or it is no image."""
+    for name in (query_file(path), path.split("?", 1)[0]):
+        file = root / name.lstrip("/")
+        if file.is_file():
+            try:
+                with Image.open(file) as image:
+                    return image.width * image.height
+            except OSError:
+                return 0
+    return 0
+
+
+def baselines(manifest: SiteManifest, root: Path) -> dict[str, float]:
+    """Share of pages (with a main photo) where og:image, or the largest <img src>, shows the main photo."""
+    og_hits = largest_hits = pages = 0
+    for truth in manifest.pages.values():
+        if not any(photo.role == "hero" for photo in truth.photos):
+            continue
+        pages += 1
+        page_url = "http://shop.test" + truth.path
+        document = lxml.html.document_fromstring((root / truth.path.lstrip("/")).read_bytes())
+        og = document.xpath("string(//meta[@property='og:image'][1]/@content)") or None
+        og_hits += _shows_main_photo(truth, urljoin(page_url, og) if og else None)
+        sources = [urljoin(page_url, src.strip()) for src in document.xpath("//img/@src") if src.strip()]
+        sized = [(_pixels(root, site_path(url)), url) for url in sources if not url.startswith("data:")]
+        largest = max(sized, default=(0, None))[1]
+        largest_hits += _shows_main_photo(truth, largest)
+    return {
+        "pages": pages,
+        "og_image_first": og_hits / max(1, pages),
+        "largest_img": largest_hits / max(1, pages),
+    }
+
+
+def print_baselines(found: dict[str, dict[str, float]]) -> None:
+    print(f"\n{'baselines':<12} {'pages':>5} {'og:image first':>14} {'largest <img>':>13}")
+    for name, rates in found.items():
+        print(
+            f"{name:<12} {rates['pages']:>5} {rates['og_image_first']:>14.3f} {rates['largest_img']:>13.3f}"
+        )
 
 
 def print_table(scores: dict[str, SiteScore]) -> None:
@@ -66,20 +120,25 @@ def main() -> None:
     settings = Settings(scraper_allow_private=True)
     with tempfile.TemporaryDirectory() as tmp:
         shop_root, platform_root = Path(tmp, "shop"), Path(tmp, "platforms")
-        scores = {
-            "shopsite": run_site("shopsite", build_site(shop_root), shop_root, settings),
-            "platforms": run_site(
-                "platforms", build_platform_site(platform_root, copies=args.copies), platform_root, settings
-            ),
+        sites = {
+            "shopsite": (build_site(shop_root), shop_root),
+            "platforms": (build_platform_site(platform_root, copies=args.copies), platform_root),
         }
+        scores = {name: run_site(name, manifest, root, settings) for name, (manifest, root) in sites.items()}
+        naive = {name: baselines(manifest, root) for name, (manifest, root) in sites.items()}
     if args.json:
         out = {
-            name: {"totals": s.totals(), "pages": [dataclasses.asdict(p) for p in s.pages]}
+            name: {
+                "totals": s.totals(),
+                "baselines": naive[name],
+                "pages": [dataclasses.asdict(p) for p in s.pages],
+            }
             for name, s in scores.items()
         }
         print(json.dumps(out, indent=2))
     else:
         print_table(scores)
+        print_baselines(naive)
 
 
 if __name__ == "__main__":
