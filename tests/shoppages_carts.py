@@ -88,7 +88,8 @@ def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
 
 
 def woocommerce(writer: _Writer, seed: int) -> PageTruth:
-    """WooCommerce Storefront: -600x600 sizes, data-large_image, <a href> full size, variations JSON, Yoast @graph."""
+    """WooCommerce Storefront: -600x600 sizes, data-large_image, <a href> full size, variations JSON, Yoast @graph
+    whose Product.image is an @id reference to its ImageObject."""
     up = f"/wp-content/uploads/2024/0{seed % 9 + 1}"
     views = []
     for index, role in enumerate(("hero", "product", "lifestyle")):
@@ -104,11 +105,19 @@ def woocommerce(writer: _Writer, seed: int) -> PageTruth:
     )
     variations = [{"variation_id": 7, "image": {"src": views[1][1], "full_src": views[1][2]}}]
     form = f"<form class='variations_form cart' data-product_variations='{json.dumps(variations)}'></form>"
+    primary = f"http://__HOST__/woo/hoodie-{seed}.html#primaryimage"  # Yoast SEO links its nodes by @id
     graph = {
         "@context": "https://schema.org",
         "@graph": [
-            {"@type": "WebPage"},
-            {"@type": "Product", "image": {"@type": "ImageObject", "url": views[0][2]}},
+            {"@type": "WebPage", "primaryImageOfPage": {"@id": primary}},
+            {
+                "@type": "ImageObject",
+                "@id": primary,
+                "url": views[0][2],
+                "contentUrl": views[0][2],
+                "width": 1000,
+            },
+            {"@type": "Product", "image": {"@id": primary}},
         ],
     }
     logo = _junk_file(writer, f"{up}/shop-logo-{seed}.png", "logo", Image.new("RGB", (300, 90), (20, 20, 90)))

@@ -2,7 +2,8 @@
 
 JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
 blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl`, also
-spelled `contentURL`, or `url`), or a list of either. Broken JSON is tolerated: comment/CDATA
+spelled `contentURL`, or `url`), a reference to an ImageObject elsewhere in the block (`{"@id":
+"…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Broken JSON is tolerated: comment/CDATA
 wrappers and trailing commas are repaired; anything else gives nothing.
 
 Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
@@ -51,7 +52,7 @@ def product_image_urls(script_text: str) -> list[str]:
     if "image" not in script_text and "\\u" not in script_text:
         return []  # no "image" key, and no \u escape that could spell one: not worth parsing
     data = load_lenient_json(script_text)
-    return list(_product_images(data, depth=0)) if data is not None else []
+    return list(_product_images(data, depth=0, root=data)) if data is not None else []
 
 
 def load_lenient_json(text: str) -> Any:
@@ -66,20 +67,20 @@ def load_lenient_json(text: str) -> Any:
     return None
 
 
-def _product_images(node: Any, depth: int) -> Iterator[str]:
+def _product_images(node: Any, depth: int, root: Any) -> Iterator[str]:
     if depth > JSONLD_MAX_DEPTH:
         return
     if isinstance(node, list):
         for item in node:
-            yield from _product_images(item, depth + 1)
+            yield from _product_images(item, depth + 1, root)
         return
     if not isinstance(node, dict):
         return
     if _is_product(node):
-        yield from _image_urls(node.get("image"))
+        yield from _image_urls(node.get("image"), root)
     for key, value in node.items():
         if key != "image" and isinstance(value, dict | list):
-            yield from _product_images(value, depth + 1)
+            yield from _product_images(value, depth + 1, root)
 
 
 def _is_product(node: dict[str, Any]) -> bool:
@@ -92,18 +93,45 @@ def _last_segment(type_name: str) -> str:
     return re.split(r"[/:#]", type_name.strip())[-1].lower()
 
 
-def _image_urls(value: Any) -> Iterator[str]:
-    """URLs from a schema.org `image` value: a URL, an ImageObject, or a list of either."""
+def _image_urls(value: Any, root: Any) -> Iterator[str]:
+    """URLs from a schema.org `image` value: a URL, an ImageObject, a reference to one, or a list of these."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
         for item in value[:JSONLD_MAX_IMAGES]:
-            yield from _image_urls(item)
+            yield from _image_urls(item, root)
     elif isinstance(value, dict):
+        url = _image_object_url(value)
+        if url is None and isinstance(value.get("@id"), str):
+            url = _image_object_url(_node_with_id(root, value["@id"], depth=0))
+        if url is not None:
+            yield url
+
+
+def _image_object_url(node: Any) -> str | None:
+    if isinstance(node, dict):
         for key in IMAGE_OBJECT_URL_KEYS:
-            if isinstance(value.get(key), str):
-                yield value[key]
-                return
+            url = node.get(key)
+            if isinstance(url, str):
+                return url
+    return None
+
+
+def _node_with_id(node: Any, node_id: str, depth: int) -> Any:
+    """The node of the block whose @id is `node_id` and that has a URL (Yoast's `{"@id": "…#primaryimage"}`)."""
+    if depth > JSONLD_MAX_DEPTH:
+        return None
+    if isinstance(node, dict):
+        if node.get("@id") == node_id and _image_object_url(node) is not None:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict | list):
+                found = _node_with_id(item, node_id, depth + 1)
+                if found is not None:
+                    return found
+    return None
 
 
 def script_images(script_type: str, attributes: dict[str, str], text: str) -> Iterator[PlatformImage]:

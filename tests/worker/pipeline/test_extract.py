@@ -194,6 +194,26 @@ def test_jsonld_product_images_in_every_shape(image):
     assert "jsonld_product" in result[f"{BASE}/p.jpg"].hints
 
 
+def test_jsonld_product_image_by_reference_to_an_image_object():
+    """Yoast SEO's @graph: Product.image is {"@id": …#primaryimage}, the ImageObject a node of its own."""
+    primary = "https://shop.example.com/p/hoodie/#primaryimage"
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {
+                "@type": "WebPage",
+                "@id": "https://shop.example.com/p/hoodie/",
+                "primaryImageOfPage": {"@id": primary},
+            },
+            {"@type": "ImageObject", "@id": primary, "url": "/up/hoodie.jpg", "contentUrl": "/up/hoodie.jpg"},
+            {"@type": "Product", "image": [{"@id": primary}, {"@id": "#missing"}]},
+        ],
+    }
+    result = found("", head=jsonld(graph))
+    assert set(result) == {f"{BASE}/up/hoodie.jpg"}
+    assert "jsonld_product" in result[f"{BASE}/up/hoodie.jpg"].hints
+
+
 def test_jsonld_graph_and_typed_lists():
     """Products nested in @graph, with @type given as a list or a full IRI, are found; other types are not."""
     data = {
