@@ -25,6 +25,12 @@ that ordinary URLs are left alone:
 - VTEX (`/arquivos/ids/155404-500-500/`): the size after the image id.
 - Walmart (`walmartimages.com`): the `odn…` query; ImageKit (`ik.imagekit.io`): `tr:` path
   segments and the `tr` query; Storyblok (`a.storyblok.com`): the `/m/…` suffix.
+- Shopware 6 (`/thumbnail/ab/cd/ef/<timestamp>/<name>_800x800.jpg`) → `/media/…/<name>.jpg`;
+  Magento 1 (`/media/catalog/product/cache/1/image/600x/<hash>/`): the cache segments.
+- Best Buy (`bbystatic.com`): `;maxHeight=…;maxWidth=…` after the file name; Home Depot
+  (`thdstatic.com/productImages/`): `_300.jpg` → `_1000.jpg`; Zara (`static.zara.net/photos/`):
+  `/w/563/` → `/w/1920/`; Shein (`ltwebstatic.com`): `_thumbnail_220x293`; Rakuten
+  (`thumbnail.image.rakuten.co.jp`): the `_ex` query.
 
 Image proxies wrap another URL, which may itself be a CDN variant: they are tried before the
 CDN rules (the wrapped URL can hold a CDN's marker), and the URL they wrap goes through the
@@ -43,6 +49,8 @@ from urllib.parse import SplitResult, parse_qs, parse_qsl, urlencode, urljoin, u
 SCENE7_WIDTH = 2000
 SQUARESPACE_WIDTH = 2500  # the largest `format=<n>w` Squarespace's image service renders
 EBAY_SIDE = 1600  # the largest `s-l<n>` eBay serves
+HOMEDEPOT_SIDE = 1000  # the largest of Home Depot's fixed sizes
+ZARA_WIDTH_PX = 1920
 DEMANDWARE_PARAMS = frozenset({"sw", "sh", "sm", "sfrm", "q"})
 SHOPIFY_SIZE = re.compile(
     r"_(?:\d+x\d*|x\d+|pico|icon|thumb|small|compact|medium|large|grande|master|\d+x)"
@@ -63,6 +71,16 @@ ALIEXPRESS_SUFFIX = re.compile(r"(/kf/[^/]+?\.(?:jpe?g|png|webp))_[^/]+$", re.IG
 VTEX_SIZE = re.compile(r"(/arquivos/ids/\d+)-(?:\d+|auto)-(?:\d+|auto)(?=/)", re.IGNORECASE)
 IMAGEKIT_TRANSFORM = re.compile(r"/tr:[^/]*")
 STORYBLOK_TRANSFORM = re.compile(r"(\.(?:jpe?g|png|webp|gif))/m/.*$", re.IGNORECASE)
+SHOPWARE_THUMBNAIL = re.compile(
+    r"^/thumbnail/((?:[0-9a-f]{2}/){3}\d+/[^/]+)_\d+x\d+(\.[a-z0-9]+)$", re.IGNORECASE
+)
+MAGENTO1_CACHE = re.compile(
+    r"/media/catalog/product/cache/\d+/[a-z_]+/(?:\d+x\d*/)?[0-9a-f]{32}/", re.IGNORECASE
+)
+BESTBUY_PARAMS = re.compile(r"(\.(?:jpe?g|png|webp|gif));.*$", re.IGNORECASE)
+HOMEDEPOT_SIZE = re.compile(r"_(?:65|100|145|300|400|600)(?=\.(?:jpe?g|webp)$)", re.IGNORECASE)
+ZARA_WIDTH = re.compile(r"/w/\d+/")
+SHEIN_THUMBNAIL = re.compile(r"_thumbnail_\d+x\d*(?=\.[a-z0-9]+$)", re.IGNORECASE)
 IPX_MODIFIERS = re.compile(r"(/_ipx/)(?!_/)[^/]+/")
 CLOUDFLARE_OPTIONS = re.compile(r"/cdn-cgi/image/[^/]+/(.+)$")
 SANITY_PARAMS = frozenset({"w", "h", "fit", "crop", "rect", "dpr", "q", "max-w", "max-h", "min-w", "min-h"})
@@ -134,6 +152,14 @@ def _scene7(parts: SplitResult) -> SplitResult:
     return _drop_query(parts, frozenset({"wid", "hei", "fit", "scl", "size"}), {"wid": str(SCENE7_WIDTH)})
 
 
+def _magento(parts: SplitResult) -> SplitResult:
+    """Magento 2's cache segment (/cache/<hash>/), else Magento 1's (/cache/<store>/<type>/<size>/<hash>/)."""
+    path = MAGENTO_CACHE.sub("/media/catalog/product/", parts.path, count=1)
+    if path == parts.path:
+        path = MAGENTO1_CACHE.sub("/media/catalog/product/", parts.path, count=1)
+    return parts._replace(path=path)
+
+
 def _squarespace(parts: SplitResult) -> SplitResult:
     return parts._replace(query=SQUARESPACE_FORMAT.sub(f"format={SQUARESPACE_WIDTH}w", parts.query, count=1))
 
@@ -176,7 +202,7 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("cdn.shopify.com/", "/cdn/shop/"), _shopify),
     (("/is/image/",), _scene7),
     (("/dw/image/", "demandware.static"), lambda parts: _drop_query(parts, DEMANDWARE_PARAMS)),
-    (("/media/catalog/product/cache/",), _sub_path(MAGENTO_CACHE, "/media/catalog/product/")),
+    (("/media/catalog/product/cache/",), _magento),
     (("/wp-content/uploads/",), _sub_path(WORDPRESS_SIZE, "")),
     (("/images/I/",), _sub_path(AMAZON_SIZE, "")),
     (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),
@@ -194,6 +220,12 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("walmartimages.com/",), lambda parts: _drop_query(parts, WALMART_PARAMS)),
     (("ik.imagekit.io/",), _imagekit),
     (("a.storyblok.com/",), _sub_path(STORYBLOK_TRANSFORM, r"\1")),
+    (("/thumbnail/",), _sub_path(SHOPWARE_THUMBNAIL, r"/media/\1\2")),
+    (("bbystatic.com/",), _sub_path(BESTBUY_PARAMS, r"\1")),
+    (("thdstatic.com/",), _sub_path(HOMEDEPOT_SIZE, f"_{HOMEDEPOT_SIDE}")),
+    (("static.zara.net/photos/",), _sub_path(ZARA_WIDTH, f"/w/{ZARA_WIDTH_PX}/")),
+    (("ltwebstatic.com/",), _sub_path(SHEIN_THUMBNAIL, "")),
+    (("thumbnail.image.rakuten.co.jp/",), lambda parts: _drop_query(parts, frozenset({"_ex"}))),
 )
 # Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
 MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)

@@ -98,6 +98,34 @@ from worker.pipeline.cdn import largest_variant
             "https://a.storyblok.com/f/39898/3310x2192/e4ec08624e/demo.jpeg",
         ),
         ("https://shop.com/_ipx/w_640&f_webp/images/a.jpg", "https://shop.com/_ipx/_/images/a.jpg"),
+        (
+            "https://www.shop.de/thumbnail/a0/b1/c2/1612345678/produkt_800x800.jpg",
+            "https://www.shop.de/media/a0/b1/c2/1612345678/produkt.jpg",
+        ),
+        (
+            "https://m1.com/media/catalog/product/cache/1/image/600x/9df78eab33525d08d6e5fb8d27136e95/a/b/ab.jpg",
+            "https://m1.com/media/catalog/product/a/b/ab.jpg",
+        ),
+        (
+            "https://pisces.bbystatic.com/image2/BestBuy_US/images/products/6505/6505727_sd.jpg;maxHeight=640;maxWidth=550",
+            "https://pisces.bbystatic.com/image2/BestBuy_US/images/products/6505/6505727_sd.jpg",
+        ),
+        (
+            "https://images.thdstatic.com/productImages/0a1b/svn/drill-64_300.jpg",
+            "https://images.thdstatic.com/productImages/0a1b/svn/drill-64_1000.jpg",
+        ),
+        (
+            "https://static.zara.net/photos///2023/V/0/1/p/1234/567/800/2/w/563/1234567800_1_1_1.jpg?ts=1",
+            "https://static.zara.net/photos///2023/V/0/1/p/1234/567/800/2/w/1920/1234567800_1_1_1.jpg?ts=1",
+        ),
+        (
+            "https://img.ltwebstatic.com/images3_pi/2023/01/01/abc_thumbnail_220x293.jpg",
+            "https://img.ltwebstatic.com/images3_pi/2023/01/01/abc.jpg",
+        ),
+        (
+            "https://thumbnail.image.rakuten.co.jp/@0_mall/shop/cabinet/img.jpg?_ex=128x128",
+            "https://thumbnail.image.rakuten.co.jp/@0_mall/shop/cabinet/img.jpg",
+        ),
     ],
 )
 def test_size_variants_map_to_the_largest_copy(url, largest):
@@ -120,6 +148,8 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
         "https://shop.example.com/images/g/sale/banner.jpg",
         "https://shop.example.com/content/v1/page.jpg?format=json",
         "https://shop.example.com/api/v1/fill/a.jpg",
+        "https://shop.example.com/thumbnail/blog/post_800x800.jpg",
+        "https://images.thdstatic.com/productImages/0a1b/svn/drill-64_1000.jpg",
     ],
 )
 def test_ordinary_and_already_full_urls_are_left_alone(url):
