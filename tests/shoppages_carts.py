@@ -6,12 +6,13 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _picture, _related
+from tests.shoppages_kit import _junk_file, _page, _photo, _picture, _related, size_chart
 from tests.shopsite import PageTruth, _jsonld, _Writer, jpeg, lifestyle_photo
 
 
 def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
-    """Shopify Dawn: /cdn/shop/ srcset with _NNNx sizes, og:image with ?width=, product JSON, recommendations."""
+    """Shopify Dawn: /cdn/shop/ srcset with _NNNx sizes, og:image with ?width=, product JSON, recommendations,
+    and the size chart as the gallery's last slide (in the product JSON too)."""
     base = "/cdn/shop/products"
     views = []
     for index in range(3):
@@ -27,7 +28,13 @@ def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
         f' width="720" height="720" loading="lazy"></div></li>'
         for v in views
     )
-    product = {"id": seed, "variants": [{"id": 1}], "images": [f"{v[2]}?v=1699" for v in views]}
+    chart = _junk_file(writer, f"{base}/dawn{seed}-size-chart.jpg", "size_chart", size_chart(seed), "JPEG")
+    gallery += f'<li class="product__media-item"><div class="product__media media"><img src="{chart}" alt="Tee"></div></li>'
+    product = {
+        "id": seed,
+        "variants": [{"id": 1}],
+        "images": [*(f"{v[2]}?v=1699" for v in views), f"{chart}?v=1699"],
+    }
     related = _related(
         writer,
         [f"{base}/other{seed}-{i}_360x.jpg" for i in range(3)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.shopsite import (
     CHROME_JUNK,
@@ -21,7 +21,16 @@ from tests.shopsite import (
     resized,
 )
 
-__all__ = ["MASTER_SIDE", "PageBuilder", "_junk_file", "_page", "_photo", "_picture", "_related"]
+__all__ = [
+    "MASTER_SIDE",
+    "PageBuilder",
+    "_junk_file",
+    "_page",
+    "_photo",
+    "_picture",
+    "_related",
+    "size_chart",
+]
 
 
 MASTER_SIDE = 1000
@@ -67,6 +76,22 @@ def _related(writer: _Writer, paths: list[str], wrapper: str, originals: tuple[s
         items += f'<div class="card"><a href="/p/{index}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
     tag = wrapper.split(maxsplit=1)[0].strip("<>")
     return f"{wrapper}{items}</{tag}>"
+
+
+def size_chart(seed: int) -> Image.Image:
+    """A size chart as shops upload it: a JPEG of a ruled table with dark text-like marks, on white."""
+    chart = Image.new("RGB", (1000, 700), (255, 255, 255))
+    draw = ImageDraw.Draw(chart)
+    for row in range(8):
+        top = 80 + row * 75
+        draw.line((40, top, 960, top), fill=(170, 170, 170), width=2)
+        for column in range(6):
+            left = 60 + column * 150
+            width = 40 + (seed * 7 + row * 13 + column * 29) % 70
+            draw.rectangle(
+                (left, top + 25, left + width, top + 45), fill=(30, 30, 30) if row else (200, 40, 40)
+            )
+    return chart
 
 
 def _junk_file(writer: _Writer, path: str, kind: str, image: Image.Image, image_format: str = "PNG") -> str:

@@ -38,6 +38,7 @@ HINT_PHRASES: dict[str, str] = {
     "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
     "lifestyle": "lifestyle, in use, scene, lookbook",
     "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
+    "chart": "size chart, size charts, size guide, sizing chart, sizing guide, size table, measurement chart, fit guide, sizechart, sizeguide",
 }
 RELATED_PHRASES_TEXT = (
     "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
@@ -77,7 +78,7 @@ RELATED_TABLE = {"related": RELATED_PHRASES}
 RELATED_HEADING_TABLE = {"related": _phrases(RELATED_HEADINGS_TEXT)}
 RELATED = frozenset({"related"})
 # Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
-URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar")
+URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar", "chart")
 URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
 TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
 

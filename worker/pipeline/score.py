@@ -27,10 +27,13 @@ hero, else lifestyle or product.
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
 tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `promo`, and
 `social` (Instagram/UGC feeds), `related` → related_product (an image inside a
-related/recommended/upsell/"complete the look" block), and `chrome` → page_chrome (an
-<img> in the header, footer or nav outside main/article, with no other hint). Name-based
-hints lose to strong product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a
-word in a class or file name is weak evidence; `related` only loses to og/JSON-LD/microdata.
+related/recommended/upsell/"complete the look" block), `chart` → size_chart (a size chart or
+guide by class, short alt or file name), and `chrome` → page_chrome (an <img> in the header,
+footer or nav outside main/article, with no other hint). Name-based hints lose to strong
+product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a word in a class or
+file name is weak evidence; `related` only loses to og/JSON-LD/microdata, and `chart` (a
+two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
+and the product JSON too.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
 ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
 short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
@@ -214,6 +217,8 @@ def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
 def markup_junk_reason(hints: frozenset[str]) -> str | None:
     if "related" in hints and not hints & PAGE_SIGNALS:
         return "related_product"
+    if "chart" in hints:
+        return "size_chart"  # apparel shops put the size chart in the gallery and the product JSON too
     if hints & STRONG_SIGNALS:
         return None
     named = next((reason for hint, reason in NAME_JUNK if hint in hints), None)

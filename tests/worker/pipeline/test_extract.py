@@ -343,6 +343,9 @@ def test_limit_caps_distinct_candidates():
         ('<div id="upsell"><img src="/r.jpg"></div>', "related"),
         ('<aside class="customers-also-bought"><img src="/r.jpg"></aside>', "related"),
         ('<header><img src="/banner.jpg"></header>', "chrome"),
+        ('<div class="product__media"><img src="/files/tee-size-chart.jpg"></div>', "chart"),
+        ('<img src="/files/t3.jpg" alt="Size guide">', "chart"),
+        ('<div class="sizeGuideModal"><img src="/files/t4.jpg"></div>', "chart"),
     ],
 )
 def test_context_hints_from_class_id_alt_and_url(markup, hint):
@@ -358,12 +361,13 @@ def test_context_hints_from_class_id_alt_and_url(markup, hint):
         '<img src="/iconic-sneaker.jpg">',
         '<img src="/catalog/mug.jpg" alt="Mug with our logo printed on the side">',
         '<main><header><img src="/title.jpg"></header></main>',
+        '<img src="/files/wall-chart-poster.jpg" alt="Star chart poster, large size">',
     ],
 )
 def test_no_junk_hints_from_lookalike_words(markup):
     """Words that merely contain a junk word, long alt texts and headers inside main add no junk hints."""
     (candidate,) = found(markup).values()
-    assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome"}
+    assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome", "chart"}
 
 
 def _related_urls(body: str) -> set[str]:

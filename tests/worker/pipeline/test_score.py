@@ -181,11 +181,14 @@ def test_hero_falls_back_to_jsonld_then_best_product():
         (("chrome", "og"), None),
         (("chrome", "gallery"), None),
         (("social",), "social"),
+        (("chart",), "size_chart"),
+        (("chart", "gallery", "platform", "og"), "size_chart"),
         ((), None),
     ],
 )
 def test_markup_junk_rules(hints, expected):
-    """Junk hints name the kind; strong product signals overrule name-based ones, page signals overrule 'related'."""
+    """Junk hints name the kind; strong product signals overrule name-based ones, page signals overrule
+    'related', and nothing overrules a size chart."""
     assert junk_reason(candidate(*hints), None) == expected
 
 
