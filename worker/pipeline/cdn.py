@@ -129,7 +129,9 @@ def _drop_query(
         return parts
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     query = [(key, value) for key, value in pairs if key not in names]
-    if extra and len(query) < len(pairs):
+    if len(query) == len(pairs):  # re-encoding alone would make a new URL for the same copy
+        return parts
+    if extra:
         query += list(extra.items())
     return parts._replace(query=urlencode(query))
 
