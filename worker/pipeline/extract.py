@@ -125,6 +125,7 @@ IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSI
 # Sources that are tags about the page, not pictures shown in it: a URL found only there gets
 # the hint "meta_only" (a site-wide share banner is one).
 META_SOURCES = frozenset({"og", "twitter", "link"})
+MAX_RELATED_HEADINGS = 16
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 
 
@@ -160,6 +161,9 @@ class CandidateCollector:
     limit: int
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
+    # Each related heading costs a walk over part of the page; a hostile page repeating one would
+    # make the extraction quadratic. Real pages have a handful of recommendation blocks.
+    related_headings_left: int = MAX_RELATED_HEADINGS
     urls: PageUrls = field(init=False)
 
     def __post_init__(self) -> None:
@@ -450,6 +454,12 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
         _add_platform(script_images(script_type, dict(element.attrib), text), collector)
 
 
+def collect_heading(element: Any, collector: CandidateCollector) -> None:
+    """An h2–h4 that names other products marks its block related (hints.mark_related_block), a few per page."""
+    if collector.related_headings_left > 0 and mark_related_block(element, collector.ancestors):
+        collector.related_headings_left -= 1
+
+
 def collect_noscript(element: Any, collector: CandidateCollector) -> None:
     """`<noscript>` whose markup arrived as text (inside <head>, or escaped): parse it and collect."""
     text = element.text or ""
@@ -514,10 +524,7 @@ ELEMENT_HANDLERS: dict[str, Callable[[Any, CandidateCollector], None]] = {
     "a": collect_anchor,
     "script": collect_script,
     "noscript": collect_noscript,
-    **{
-        tag: lambda element, collector: mark_related_block(element, collector.ancestors)
-        for tag in NAMING_HEADING_TAGS
-    },
+    **dict.fromkeys(NAMING_HEADING_TAGS, collect_heading),
 }
 
 

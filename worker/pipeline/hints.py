@@ -158,8 +158,10 @@ def has_related_words(text: str) -> bool:
     return bool(text.strip()) and bool(keyword_hints(text, RELATED_TABLE))
 
 
-def mark_related_block(heading: Any, cache: AncestorCache) -> None:
+def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
     """If `heading` names other products ("You may also like", "More from this shop"), mark its block related.
+
+    True if the heading named other products (whether or not a block was found to mark).
 
     Utility-class markup (Tailwind) gives a recommendations section no telling class; its heading
     still says what it is. The block is the nearest ancestor holding an image (climbing out of a
@@ -170,23 +172,24 @@ def mark_related_block(heading: Any, cache: AncestorCache) -> None:
     after their heading in document order, so their lineage is built from the marked block.
     """
     if heading.tag not in NAMING_HEADING_TAGS:
-        return
+        return False
     text = (heading.text or "") if len(heading) == 0 else " ".join(heading.itertext())
     if len(text) > MAX_HEADING_CHARS or not names_related_block(text):
-        return
+        return False
     branch, block = heading, heading.getparent()
     while block is not None and not _page_level(block) and block.find(".//img") is None:
         branch, block = block, block.getparent()
     if block is None:
-        return
+        return True
     if not (_page_level(block) or block.find(".//h1") is not None or _image_before(branch)):
         _mark_related(block, cache)
-        return
+        return True
     peers = HEADING_TAGS_UP_TO[heading.tag]
     for sibling in branch.itersiblings():
         if isinstance(sibling.tag, str) and (sibling.tag in peers or any(sibling.iterdescendants(*peers))):
             break
         _mark_related(sibling, cache)
+    return True
 
 
 @lru_cache(maxsize=4096)

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from worker.pipeline.extract import (
+    MAX_RELATED_HEADINGS,
     extract_candidates,
     int_attr,
     is_placeholder_src,
@@ -414,6 +415,22 @@ def test_a_related_heading_in_a_flat_layout_marks_only_what_follows_it():
 def test_headings_that_do_not_name_other_products_mark_nothing(body):
     """Single words, the h1, and long prose headings leave the block alone."""
     assert _related_urls(body) == set()
+
+
+def test_only_the_first_related_headings_of_a_page_mark_blocks():
+    """Each related heading costs a walk over part of the page, so a page gets MAX_RELATED_HEADINGS of them."""
+    sections = "".join(
+        f'<section><h2>Related products</h2><img src="/r{i}.jpg"></section>'
+        for i in range(MAX_RELATED_HEADINGS + 3)
+    )
+    related = _related_urls(sections)
+    assert related == {f"/r{i}.jpg" for i in range(MAX_RELATED_HEADINGS)}
+
+
+def test_a_page_repeating_a_related_heading_is_read_in_linear_work():
+    """30 000 "Related products" headings in one wrapper: only the first few walk the page; the image is found."""
+    body = '<div class="wrap">' + "<div><h2>Related products</h2></div>" * 30_000 + '</div><img src="/p.jpg">'
+    assert set(found(body)) == {f"{BASE}/p.jpg"}
 
 
 def test_keyword_hints_match_whole_tokens_and_camel_case():
