@@ -52,7 +52,7 @@ def product_image_urls(script_text: str) -> list[str]:
     if "image" not in script_text and "\\u" not in script_text:
         return []  # no "image" key, and no \u escape that could spell one: not worth parsing
     data = load_lenient_json(script_text)
-    return list(_product_images(data, depth=0, root=data)) if data is not None else []
+    return list(_product_images(data, depth=0, ids=ImageIds(data))) if data is not None else []
 
 
 def load_lenient_json(text: str) -> Any:
@@ -67,20 +67,20 @@ def load_lenient_json(text: str) -> Any:
     return None
 
 
-def _product_images(node: Any, depth: int, root: Any) -> Iterator[str]:
+def _product_images(node: Any, depth: int, ids: ImageIds) -> Iterator[str]:
     if depth > JSONLD_MAX_DEPTH:
         return
     if isinstance(node, list):
         for item in node:
-            yield from _product_images(item, depth + 1, root)
+            yield from _product_images(item, depth + 1, ids)
         return
     if not isinstance(node, dict):
         return
     if _is_product(node):
-        yield from _image_urls(node.get("image"), root)
+        yield from _image_urls(node.get("image"), ids)
     for key, value in node.items():
         if key != "image" and isinstance(value, dict | list):
-            yield from _product_images(value, depth + 1, root)
+            yield from _product_images(value, depth + 1, ids)
 
 
 def _is_product(node: dict[str, Any]) -> bool:
@@ -93,17 +93,17 @@ def _last_segment(type_name: str) -> str:
     return re.split(r"[/:#]", type_name.strip())[-1].lower()
 
 
-def _image_urls(value: Any, root: Any) -> Iterator[str]:
+def _image_urls(value: Any, ids: ImageIds) -> Iterator[str]:
     """URLs from a schema.org `image` value: a URL, an ImageObject, a reference to one, or a list of these."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
         for item in value[:JSONLD_MAX_IMAGES]:
-            yield from _image_urls(item, root)
+            yield from _image_urls(item, ids)
     elif isinstance(value, dict):
         url = _image_object_url(value)
         if url is None and isinstance(value.get("@id"), str):
-            url = _image_object_url(_node_with_id(root, value["@id"], depth=0))
+            url = ids.url_of(value["@id"])
         if url is not None:
             yield url
 
@@ -117,21 +117,37 @@ def _image_object_url(node: Any) -> str | None:
     return None
 
 
-def _node_with_id(node: Any, node_id: str, depth: int) -> Any:
-    """The node of the block whose @id is `node_id` and that has a URL (Yoast's `{"@id": "…#primaryimage"}`)."""
+class ImageIds:
+    """The URL of each node of a JSON-LD block that has an @id and a URL (Yoast's `…#primaryimage`).
+
+    Built on the first lookup, in one walk of the block, so references cost a dict lookup each.
+    """
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self._urls: dict[str, str] | None = None
+
+    def url_of(self, node_id: str) -> str | None:
+        if self._urls is None:
+            self._urls = {}
+            _collect_ids(self.root, self._urls, depth=0)
+        return self._urls.get(node_id)
+
+
+def _collect_ids(node: Any, urls: dict[str, str], depth: int) -> None:
     if depth > JSONLD_MAX_DEPTH:
-        return None
+        return
+    children: Any = ()
     if isinstance(node, dict):
-        if node.get("@id") == node_id and _image_object_url(node) is not None:
-            return node
-        node = list(node.values())
-    if isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict | list):
-                found = _node_with_id(item, node_id, depth + 1)
-                if found is not None:
-                    return found
-    return None
+        node_id, url = node.get("@id"), _image_object_url(node)
+        if isinstance(node_id, str) and url is not None:
+            urls.setdefault(node_id, url)
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    for child in children:
+        if isinstance(child, dict | list):
+            _collect_ids(child, urls, depth + 1)
 
 
 def script_images(script_type: str, attributes: dict[str, str], text: str) -> Iterator[PlatformImage]:

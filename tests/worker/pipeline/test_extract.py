@@ -215,6 +215,18 @@ def test_jsonld_product_image_by_reference_to_an_image_object():
     assert "jsonld_product" in result[f"{BASE}/up/hoodie.jpg"].hints
 
 
+def test_many_jsonld_references_cost_one_walk_of_the_block():
+    """1,000 products × 100 references that resolve to nothing: one index of the block, not a walk per reference
+    (which is 10^10 steps: the test would time out)."""
+    graph = {
+        "@graph": [
+            {"@type": "Product", "image": [{"@id": f"#x{i}-{j}"} for j in range(100)]} for i in range(1000)
+        ]
+    }
+    graph["@graph"].append({"@type": "ImageObject", "@id": "#x999-99", "url": "/last.jpg"})
+    assert set(found("", head=jsonld(graph))) == {f"{BASE}/last.jpg"}
+
+
 def test_jsonld_graph_and_typed_lists():
     """Products nested in @graph, with @type given as a list or a full IRI, are found; other types are not."""
     data = {
