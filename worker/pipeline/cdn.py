@@ -232,8 +232,6 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
 # Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
 MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)
 PROXY_MARKER_RULES = tuple((marker, source_of) for markers, source_of in PROXY_RULES for marker in markers)
-
-
 _MARKERS = [marker for marker, _rule in (*PROXY_MARKER_RULES, *MARKER_RULES)]
 # The markers that start with "/" share it, so the regex engine skips ahead to each "/".
 CDN_MARKERS = re.compile(

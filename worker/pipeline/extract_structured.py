@@ -2,9 +2,9 @@
 
 JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
 blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl`, also
-spelled `contentURL`, or `url`), a reference to an ImageObject elsewhere in the block (`{"@id":
-"…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Broken JSON is tolerated: comment/CDATA
-wrappers and trailing commas are repaired; anything else gives nothing.
+spelled `contentURL`, or `url`), a reference to an ImageObject elsewhere in the block
+(`{"@id": "…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Broken JSON is
+tolerated: comment/CDATA wrappers and trailing commas are repaired; anything else gives nothing.
 
 Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
 - Shopify: `<script type=application/json>` product blobs (`data-product-json`,

@@ -5,9 +5,8 @@ of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PH
 (camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
 block adds `related` (a block is related by its own words, or because a heading names it:
 "You may also like", see `mark_related_block`), and header/footer/nav outside main/article
-adds `chrome`. `url_hints`
-reads only unambiguous words from the file path, tracking hosts, SVGs and data: URIs. The
-hints are explained in docs/scoring.md.
+adds `chrome`. `url_hints` reads only unambiguous words from the file path, tracking hosts,
+SVGs and data: URIs. The hints are explained in docs/scoring.md.
 """
 
 from __future__ import annotations
@@ -161,8 +160,6 @@ def has_related_words(text: str) -> bool:
 def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
     """If `heading` names other products ("You may also like", "More from this shop"), mark its block related.
 
-    True if the heading named other products (whether or not a block was found to mark).
-
     Utility-class markup (Tailwind) gives a recommendations section no telling class; its heading
     still says what it is. The block is the nearest ancestor holding an image (climbing out of a
     header wrapper). Where that block is page-level, holds the page's h1, or holds an image before
@@ -170,6 +167,7 @@ def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
     instead the siblings after the heading's branch, up to one that is or holds a heading of the
     same or a higher level (product cards' own h3/h4 titles do not end an h2's block). Images come
     after their heading in document order, so their lineage is built from the marked block.
+    Returns whether the heading named other products (whether or not a block was found to mark).
     """
     if heading.tag not in NAMING_HEADING_TAGS:
         return False
