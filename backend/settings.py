@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         return url
 
     @property
+    def job_hard_time_limit(self) -> int:
+        """Seconds after which Celery kills a pool process still running a job (the soft limit plus its grace)."""
+        return self.job_soft_time_limit + self.job_time_limit_grace_seconds
+
+    @property
     def rate_limit_storage(self) -> str:
         """Where the API's rate-limit counters live: the explicit URL, else Redis, else process memory."""
         return self.rate_limit_storage_url or self.redis_url or "memory://"

@@ -64,7 +64,7 @@ def make_celery(settings: Settings) -> Celery:
         # One message at a time per process: a slow page does not hold others hostage.
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.job_soft_time_limit,
-        task_time_limit=hard_time_limit(settings),
+        task_time_limit=settings.job_hard_time_limit,
         # Recycle processes now and then, so a leak in a C library cannot grow forever.
         worker_max_tasks_per_child=200,
         worker_hijack_root_logger=False,
@@ -117,11 +117,6 @@ def _liveness_step(settings: Settings) -> type[bootsteps.StartStopStep]:
             self.stop(consumer)
 
     return ConsumerHeartbeat
-
-
-def hard_time_limit(settings: Settings) -> int:
-    """Seconds after which Celery kills a pool process still running a job (the soft limit plus its grace)."""
-    return settings.job_soft_time_limit + settings.job_time_limit_grace_seconds
 
 
 def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
@@ -201,7 +196,7 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
         # Redis redelivers an unacked message after this long; it must exceed the
         # longest task (hard limit) plus its retries, or a slow job runs twice.
         return {
-            "visibility_timeout": max(3600, hard_time_limit(settings) * 2),
+            "visibility_timeout": max(3600, settings.job_hard_time_limit * 2),
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
             "health_check_interval": 25,

@@ -21,7 +21,6 @@ from worker.config import (
     enqueue_callback,
     enqueue_run_job,
     enqueue_timed_out,
-    hard_time_limit,
     queue_backlog,
 )
 from worker.runner import Outcome, execute_job
@@ -117,7 +116,7 @@ def fail_timed_out_job(self: Task, job_id: str) -> str:
     """Fail a job whose pool process was killed at the hard time limit, and announce it."""
     runtime = get_runtime()
     job_uuid = uuid.UUID(job_id)
-    limit = hard_time_limit(runtime.settings)
+    limit = runtime.settings.job_hard_time_limit
     message = f"the job ran past its hard time limit ({limit} s) and its worker process was stopped"
     with log_context(job_id=job_id, task_id=str(self.request.id)):
         if not lifecycle.fail_job(runtime.db, job_uuid, "timeout", message):
