@@ -1,4 +1,4 @@
-"""`python -m backend.cli`: create-key, scrape and analyze, each a thin call into the services."""
+"""`python -m backend.cli`: create-key, scrape, analyze and prune-orphans, each a thin call into the services."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from backend.api.schemas import analysis_to_dict, image_to_dict, job_to_dict
 from backend.auth import get_or_create_user, issue_api_key
-from backend.errors import ConfigError, JobFailedError, NotFoundError
+from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
 from backend.jobs import JobSpec, submit_job
 from backend.logging import configure_logging
 from backend.migrate import upgrade_to_head
 from backend.models import Job, JobStatus, ScrapedImage
+from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
 
 CLI_USER_EMAIL = "cli@localhost"
@@ -44,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("url")
     analyze.add_argument("--max-images", type=int, default=10, choices=range(1, 101), metavar="N")
     analyze.add_argument("--json", action="store_true")
+    prune = commands.add_parser(
+        "prune-orphans", help="delete stored objects no image row references (failed jobs, failed deletes)"
+    )
+    prune.add_argument(
+        "--older-than-hours", type=float, default=24.0, help="only objects last written this long ago (24)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count what would go; delete nothing")
+    prune.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
@@ -124,6 +134,28 @@ def analyze(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def prune(runtime: Runtime, args: argparse.Namespace) -> int:
+    older_than = timedelta(hours=args.older_than_hours)
+    hard_limit = runtime.settings.job_hard_time_limit
+    if older_than.total_seconds() <= hard_limit:
+        # A running job's uploads are not referenced until it commits; they must never look orphaned.
+        print(f"error: --older-than-hours must be more than a job can run ({hard_limit} s)", file=sys.stderr)
+        return 2
+    try:
+        report = prune_orphans(runtime.db, runtime.store, older_than=older_than, dry_run=args.dry_run)
+    except StorageError as exc:
+        print(f"error: the store could not be listed: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        verb = "would remove" if args.dry_run else "removed"
+        print(f"{report.objects} objects: {report.referenced} referenced, {report.too_recent} too recent, "
+              f"{report.campaign_busy} in campaigns with a job in flight, {report.not_ours} not ours; "
+              f"{verb} {report.removed} ({report.removed_bytes:,} bytes), {report.failed} failed")  # fmt: skip
+    return 1 if report.failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -136,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "create-key": lambda: create_key(runtime, args.email),
         "scrape": lambda: scrape(runtime, args),
         "analyze": lambda: analyze(runtime, args),
+        "prune-orphans": lambda: prune(runtime, args),
     }
     try:
         return int(handlers[args.command]())

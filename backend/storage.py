@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +19,15 @@ from backend.errors import StorageError
 from backend.settings import Settings
 
 MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing shows it."""
+
+    key: str
+    size: int
+    last_modified: datetime  # aware, UTC
 
 
 class ImageStore(Protocol):
@@ -31,6 +44,10 @@ class ImageStore(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every object whose key starts with `prefix`, in key order; StorageError if the listing fails."""
+        ...
 
     def public_url(self, key: str) -> str: ...
 
@@ -102,6 +119,16 @@ class S3Store:
             raise StorageError(f"head {key} failed: {exc}") from exc
         return True
 
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for item in page.get("Contents", []):
+                    yield StoredObject(item["Key"], int(item["Size"]), item["LastModified"].astimezone(UTC))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"list {prefix} failed: {exc}") from exc
+
     def public_url(self, key: str) -> str:
         return f"{self.public_base}/{key}"
 
@@ -148,6 +175,18 @@ class LocalStore:
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        top = self.root / prefix[: prefix.rfind("/") + 1]  # the deepest folder every match is under
+        try:
+            keys = sorted(path.relative_to(self.root).as_posix() for path in top.rglob("*") if path.is_file())
+        except OSError as exc:
+            raise StorageError(f"list {prefix} failed: {exc}") from exc
+        for key in keys:
+            if key.startswith(prefix):
+                with contextlib.suppress(FileNotFoundError):  # deleted since the walk
+                    stat = (self.root / key).stat()
+                    yield StoredObject(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def public_url(self, key: str) -> str:
         return f"{self.public_base}/{key}"

@@ -108,3 +108,21 @@ def test_a_bad_setting_is_one_clear_line(make_settings):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == "configuration error: DATABASE_URL is required in production"
+
+
+def test_prune_orphans_reports_and_keeps_an_object_younger_than_the_cutoff(settings, db, store, s3_server):
+    """prune-orphans --json: a fresh unreferenced upload is counted as too recent and left in the bucket."""
+    key = f"campaigns/{uuid.uuid4()}/fresh.jpg"
+    store.put(key, b"jpg", "image/jpeg")
+    result = run_cli(settings, "prune-orphans", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["objects"], report["too_recent"], report["removed"]) == (1, 1, 0)
+    assert s3_server.object_keys() == [key]
+
+
+def test_prune_orphans_refuses_a_cutoff_a_running_job_could_still_be_inside(settings, db, store):
+    """--older-than-hours no longer than the hard time limit would delete uploads a job is about to commit: exit 2."""
+    result = run_cli(settings, "prune-orphans", "--older-than-hours", "0.1")
+    assert result.returncode == 2
+    assert "must be more than a job can run" in result.stderr
