@@ -10,7 +10,8 @@ that ordinary URLs are left alone:
   `_200x200`, `_grande`, `_medium`, `@2x`, `_crop_center`) and `width`/`height`/`crop` query.
 - Scene7 (`/is/image/`): `wid`/`hei`/`fit`/`scl` query → `wid=SCENE7_WIDTH`.
 - Salesforce Commerce / Demandware (`/dw/image/`, `demandware.static`): `sw`/`sh`/`sm`/`sfrm`.
-- Magento (`/media/catalog/product/cache/<hash>/`): the cache segment.
+- Magento (`/media/catalog/product/cache/<hash>/`): the cache segment; Fastly's image optimizer
+  query (`?width=640&height=800&fit=cover&auto=webp`, Magento Cloud and PWA Studio).
 - WordPress/WooCommerce (`/wp-content/uploads/`): `-150x150` before the extension.
 - Amazon (`/images/I/`): `._AC_SX300_.` style size tokens.
 - BigCommerce (`/images/stencil/<size>/`): size → `original`.
@@ -86,6 +87,7 @@ CLOUDFLARE_OPTIONS = re.compile(r"/cdn-cgi/image/[^/]+/(.+)$")
 SANITY_PARAMS = frozenset({"w", "h", "fit", "crop", "rect", "dpr", "q", "max-w", "max-h", "min-w", "min-h"})
 IMGIX_PARAMS = SANITY_PARAMS | {"ar"}
 CONTENTFUL_PARAMS = frozenset({"w", "h", "fit", "f", "r", "q", "fm", "fl"})
+FASTLY_IO_PARAMS = frozenset({"width", "height", "fit", "crop", "quality", "auto", "format", "dpr", "canvas"})
 WALMART_PARAMS = frozenset({"odnHeight", "odnWidth", "odnBg", "odnDynImageQuality"})
 
 
@@ -155,11 +157,12 @@ def _scene7(parts: SplitResult) -> SplitResult:
 
 
 def _magento(parts: SplitResult) -> SplitResult:
-    """Magento 2's cache segment (/cache/<hash>/), else Magento 1's (/cache/<store>/<type>/<size>/<hash>/)."""
+    """Magento 2's cache segment (/cache/<hash>/), else Magento 1's (/cache/<store>/<type>/<size>/<hash>/);
+    and the resize query of Fastly's image optimizer (Magento Cloud, PWA Studio: ?width=640&fit=cover)."""
     path = MAGENTO_CACHE.sub("/media/catalog/product/", parts.path, count=1)
     if path == parts.path:
         path = MAGENTO1_CACHE.sub("/media/catalog/product/", parts.path, count=1)
-    return parts._replace(path=path)
+    return _drop_query(parts._replace(path=path), FASTLY_IO_PARAMS)
 
 
 def _squarespace(parts: SplitResult) -> SplitResult:
@@ -204,7 +207,7 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("cdn.shopify.com/", "/cdn/shop/"), _shopify),
     (("/is/image/",), _scene7),
     (("/dw/image/", "demandware.static"), lambda parts: _drop_query(parts, DEMANDWARE_PARAMS)),
-    (("/media/catalog/product/cache/",), _magento),
+    (("/media/catalog/product/",), _magento),
     (("/wp-content/uploads/",), _sub_path(WORDPRESS_SIZE, "")),
     (("/images/I/",), _sub_path(AMAZON_SIZE, "")),
     (("/images/stencil/",), _sub_path(STENCIL_SIZE, r"\1original\2")),

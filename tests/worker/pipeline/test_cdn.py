@@ -107,6 +107,10 @@ from worker.pipeline.cdn import largest_variant
             "https://m1.com/media/catalog/product/a/b/ab.jpg",
         ),
         (
+            "https://pwa.com/media/catalog/product/v/s/vsw01-ll_main.jpg?auto=webp&format=pjpg&width=640&height=800&fit=cover",
+            "https://pwa.com/media/catalog/product/v/s/vsw01-ll_main.jpg",
+        ),
+        (
             "https://pisces.bbystatic.com/image2/BestBuy_US/images/products/6505/6505727_sd.jpg;maxHeight=640;maxWidth=550",
             "https://pisces.bbystatic.com/image2/BestBuy_US/images/products/6505/6505727_sd.jpg",
         ),
@@ -149,6 +153,7 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
         "https://shop.example.com/content/v1/page.jpg?format=json",
         "https://shop.example.com/api/v1/fill/a.jpg",
         "https://shop.example.com/thumbnail/blog/post_800x800.jpg",
+        "https://m.com/media/catalog/product/m/b/mb01.jpg?v=2",
         "https://assets.imgix.net/p/a.jpg?auto=format&name=a/b",  # nothing to drop: not re-encoded into a new URL
         "https://images.thdstatic.com/productImages/0a1b/svn/drill-64_1000.jpg",
     ],
