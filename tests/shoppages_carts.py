@@ -220,7 +220,8 @@ def bigcommerce(writer: _Writer, seed: int) -> PageTruth:
 
 
 def shopify_look(writer: _Writer, seed: int) -> PageTruth:
-    """Shopify with a mega-menu promo in the header, "complete the look" upsells and an Instagram feed."""
+    """Shopify with a mega-menu promo in the header, "complete the look" upsells, an Instagram feed and
+    customers' photos in a Judge.me review widget."""
     base = "/cdn/shop/products"
     views = []
     for index, role in enumerate(("hero", "product", "lifestyle")):
@@ -253,8 +254,22 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
             "JPEG",
         )
         feed += f'<a href="https://instagram.com/p/{index}"><img src="{path}" alt=""></a>'
+    pics = ""
+    for index in range(2):  # Judge.me review photos: customers' pictures of this very lamp
+        path = _junk_file(
+            writer,
+            f"/reviews/{seed}/pic-{index}.jpg",
+            "review_photo",
+            lifestyle_photo(seed + 970 + index, (800, 600)),
+            "JPEG",
+        )
+        pics += f'<a class="jdgm-rev__pic-link" href="{path}"><img class="jdgm-rev__pic-img" src="{path}" alt=""></a>'
+    reviews = f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev"><div class="jdgm-rev__pics">{pics}</div></div></div>'
     head = f'<meta property="og:image" content="{views[0][1]}?v=2">'
-    body = f'<div class="product__media-list">{gallery}</div>{look}<section class="instagram-feed">{feed}</section>'
+    body = (
+        f'<div class="product__media-list">{gallery}</div>{look}<section class="instagram-feed">{feed}</section>'
+        f"{reviews}"
+    )
     return _page(writer, f"/shopify/look-{seed}.html", "Lamp", head, header + body)
 
 

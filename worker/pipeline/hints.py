@@ -37,6 +37,7 @@ HINT_PHRASES: dict[str, str] = {
     "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
     "lifestyle": "lifestyle, in use, scene, lookbook",
     "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
+    "review": "review, reviews, review photos, customer photos, customer images, jdgm, yotpo, stamped, okendo, loox",
     "chart": "size chart, size charts, size guide, sizing chart, sizing guide, size table, measurement chart, fit guide, sizechart, sizeguide",
 }
 RELATED_PHRASES_TEXT = (

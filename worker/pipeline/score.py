@@ -26,10 +26,12 @@ hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
 tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `promo`, and
-`social` (Instagram/UGC feeds), `related` → related_product (an image inside a
-related/recommended/upsell/"complete the look" block), `chart` → size_chart (a size chart or
-guide by class, short alt or file name), and `chrome` → page_chrome (an <img> in the header,
-footer or nav outside main/article, with no other hint). Name-based hints lose to strong
+`social` (Instagram/UGC feeds), `review` → review_photo (customers' photos in a review
+widget: real, but not the shop's own photography, nor cleared for a campaign), `related` →
+related_product (an image inside a related/recommended/upsell/"complete the look" block),
+`chart` → size_chart (a size chart or guide by class, short alt or file name), and `chrome`
+→ page_chrome (an <img> in the header, footer or nav outside main/article, with no other
+hint). Name-based hints lose to strong
 product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a word in a class or
 file name is weak evidence; `related` only loses to og/JSON-LD/microdata, and `chart` (a
 two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
@@ -102,6 +104,7 @@ NAME_JUNK = (
     ("avatar", "avatar"),
     ("promo", "promo"),
     ("social", "social"),
+    ("review", "review_photo"),
 )
 
 

@@ -359,6 +359,8 @@ def test_limit_caps_distinct_candidates():
         ('<div class="product__media"><img src="/files/tee-size-chart.jpg"></div>', "chart"),
         ('<img src="/files/t3.jpg" alt="Size guide">', "chart"),
         ('<div class="sizeGuideModal"><img src="/files/t4.jpg"></div>', "chart"),
+        ('<div class="jdgm-rev__pics"><a><img class="jdgm-rev__pic-img" src="/u/1.jpg"></a></div>', "review"),
+        ('<div class="yotpo-review-images"><img src="/u/2.jpg"></div>', "review"),
     ],
 )
 def test_context_hints_from_class_id_alt_and_url(markup, hint):
@@ -375,12 +377,13 @@ def test_context_hints_from_class_id_alt_and_url(markup, hint):
         '<img src="/catalog/mug.jpg" alt="Mug with our logo printed on the side">',
         '<main><header><img src="/title.jpg"></header></main>',
         '<img src="/files/wall-chart-poster.jpg" alt="Star chart poster, large size">',
+        '<div class="product-preview"><img src="/p/preview.jpg"></div>',
     ],
 )
 def test_no_junk_hints_from_lookalike_words(markup):
     """Words that merely contain a junk word, long alt texts and headers inside main add no junk hints."""
     (candidate,) = found(markup).values()
-    assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome", "chart"}
+    assert not candidate.hints & {"logo", "icon", "placeholder", "pixel", "chrome", "chart", "review"}
 
 
 def _related_urls(body: str) -> set[str]:
