@@ -6,7 +6,7 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _picture, _related, size_chart
+from tests.shoppages_kit import _junk_file, _junk_photos, _page, _photo, _picture, _related, size_chart
 from tests.shopsite import PageTruth, _jsonld, _Writer, jpeg, lifestyle_photo
 
 
@@ -244,26 +244,20 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
     look = _related(
         writer, [f"{base}/look-other{seed}-{i}_360x.jpg" for i in range(2)], '<div class="complete-the-look">'
     )
-    feed = ""
-    for index in range(2):
-        path = _junk_file(
-            writer,
-            f"/cdn/shop/files/ig{seed}-{index}.jpg",
-            "social",
-            lifestyle_photo(seed + 950 + index, (500, 500)),
-            "JPEG",
+    feed = "".join(
+        f'<a href="https://instagram.com/p/{i}"><img src="{path}" alt=""></a>'
+        for i, path in enumerate(
+            _junk_photos(
+                writer, [f"/cdn/shop/files/ig{seed}-{i}.jpg" for i in range(2)], "social", seed + 950
+            )
         )
-        feed += f'<a href="https://instagram.com/p/{index}"><img src="{path}" alt=""></a>'
-    pics = ""
-    for index in range(2):  # Judge.me review photos: customers' pictures of this very lamp
-        path = _junk_file(
-            writer,
-            f"/reviews/{seed}/pic-{index}.jpg",
-            "review_photo",
-            lifestyle_photo(seed + 970 + index, (800, 600)),
-            "JPEG",
-        )
-        pics += f'<a class="jdgm-rev__pic-link" href="{path}"><img class="jdgm-rev__pic-img" src="{path}" alt=""></a>'
+    )
+    # Judge.me review photos: customers' pictures of this very lamp
+    review_photos = [f"/reviews/{seed}/pic-{i}.jpg" for i in range(2)]
+    pics = "".join(
+        f'<a class="jdgm-rev__pic-link" href="{path}"><img class="jdgm-rev__pic-img" src="{path}" alt=""></a>'
+        for path in _junk_photos(writer, review_photos, "review_photo", seed + 970, (800, 600))
+    )
     reviews = f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev"><div class="jdgm-rev__pics">{pics}</div></div></div>'
     head = f'<meta property="og:image" content="{views[0][1]}?v=2">'
     body = (

@@ -100,6 +100,16 @@ def _junk_file(writer: _Writer, path: str, kind: str, image: Image.Image, image_
     return path
 
 
+def _junk_photos(
+    writer: _Writer, paths: list[str], kind: str, seed: int, size: tuple[int, int] = (500, 500)
+) -> list[str]:
+    """Real-looking photos that are junk of `kind` on this page (a social feed, review pictures), one per path."""
+    return [
+        _junk_file(writer, path, kind, lifestyle_photo(seed + index, size), "JPEG")
+        for index, path in enumerate(paths)
+    ]
+
+
 def _page(writer: _Writer, path: str, title: str, head: str, body: str) -> PageTruth:
     writer.junk.update(CHROME_JUNK)
     return writer.page(path, _html(title, head, body))
