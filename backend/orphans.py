@@ -10,9 +10,11 @@ An object is removed only when all of these hold:
 - no image row references it (as original or thumbnail);
 - it is older than `older_than` (by the store's last-modified time), which must be longer
   than a job can run: a job still running has uploaded objects it has not committed yet;
-- its campaign has no queued or running job at the time of the check. A retried job uploads
-  its images again (the same content-addressed keys) before it commits them, so an object
-  of a campaign with no job in flight is not about to be referenced.
+- its campaign has no queued or running job, checked again right before each delete. A
+  retried job uploads its images again (the same content-addressed keys) before it commits
+  them, so an object of a campaign with no job in flight is not about to be referenced; and
+  a job that starts during a long sweep stops the sweep of its campaign before it can
+  upload anything (it must fetch its page and download first).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.db import Database
 from backend.errors import StorageError
@@ -73,7 +76,10 @@ def prune_orphans(
             report.not_ours += len(objects)  # not a key this service writes: leave it alone
             continue
         orphans = _orphans_of(db, campaign_id, objects, cutoff, report)
-        for orphan in orphans:
+        for done, orphan in enumerate(orphans):
+            if not dry_run and done and _campaign_busy(db, campaign_id):
+                report.campaign_busy += len(orphans) - done  # a job started meanwhile: leave the rest
+                break
             _remove(store, orphan, report)
     logger.info("orphans.pruned %s", " ".join(f"{name}={value}" for name, value in report.as_dict().items()))
     return report
@@ -94,10 +100,7 @@ def _orphans_of(
 ) -> list[StoredObject]:
     """The campaign's objects that may go; one short transaction, so no pooled connection is held long."""
     with db.session() as session:
-        busy = session.scalar(
-            select(Job.id).where(Job.campaign_id == campaign_id, Job.status.in_(ACTIVE_STATUSES)).limit(1)
-        )
-        if busy is not None:
+        if _has_active_job(session, campaign_id):
             report.campaign_busy += len(objects)
             return []
         referenced = referenced_keys(session, [item.key for item in objects])
@@ -110,6 +113,16 @@ def _orphans_of(
         else:
             orphans.append(item)
     return orphans
+
+
+def _campaign_busy(db: Database, campaign_id: uuid.UUID) -> bool:
+    with db.session() as session:
+        return _has_active_job(session, campaign_id)
+
+
+def _has_active_job(session: Session, campaign_id: uuid.UUID) -> bool:
+    active = select(Job.id).where(Job.campaign_id == campaign_id, Job.status.in_(ACTIVE_STATUSES)).limit(1)
+    return session.scalar(active) is not None
 
 
 def _remove(store: ImageStore, orphan: StoredObject, report: PruneReport) -> None:

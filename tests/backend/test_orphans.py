@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend.db import Database
-from backend.models import Campaign, JobStatus, ScrapedImage, utcnow
+from backend.models import Campaign, JobStatus, ScrapedImage, User, utcnow
 from backend.orphans import prune_orphans
 from backend.storage import ImageStore, LocalStore, S3Store, StoredObject
 from tests import services
@@ -144,3 +144,36 @@ def test_failed_deletes_are_counted_and_the_sweep_goes_on(db, make_settings, s3_
     _put(store, f"campaigns/{campaign}/a.jpg", f"campaigns/{campaign}/b.jpg")
     report = prune_orphans(db, StopsAfterListing(store, private_s3), older_than=DAY, now=utcnow() + LATER)
     assert (report.objects, report.removed, report.failed) == (2, 0, 2)
+
+
+class JobStartsDuringTheSweep:
+    """The real store; while its first delete runs, a new job of the campaign starts (a real row, committed)."""
+
+    def __init__(self, store: ImageStore, db: Database, campaign_id: uuid.UUID) -> None:
+        self.store, self.db, self.campaign_id = store, db, campaign_id
+        self.deleted: list[str] = []
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        return self.store.list_objects(prefix)
+
+    def delete(self, key: str) -> None:
+        if not self.deleted:
+            with self.db.session() as session:
+                campaign = session.get_one(Campaign, self.campaign_id)
+                owner = session.get_one(User, campaign.user_id)
+                create_job(session, user=owner, campaign=campaign, status=JobStatus.RUNNING)
+                session.commit()
+        self.store.delete(key)
+        self.deleted.append(key)
+
+
+def test_a_job_starting_mid_sweep_stops_the_sweep_of_its_campaign(db, store):
+    """The campaign is checked again before each delete: once a job runs there, its remaining orphans stay."""
+    campaign = _campaign(db)
+    keys = [f"campaigns/{campaign}/{name}.jpg" for name in ("a", "b", "c")]
+    _put(store, *keys)
+    sweeping = JobStartsDuringTheSweep(store, db, campaign)
+    report = prune_orphans(db, sweeping, older_than=DAY, now=utcnow() + LATER)
+    assert sweeping.deleted == [keys[0]]
+    assert (report.removed, report.campaign_busy) == (1, 2)
+    assert _keys(store) == set(keys[1:])
