@@ -2,7 +2,7 @@
 
 Usage:
 
-    python bench/speed.py [--pages 48] [--big-pages 4] [--workers 2] [--json out.json]
+    python bench/speed.py [--pages 48] [--big-pages 4] [--workers 2] [--scaling] [--json out.json]
 
 It builds its own shop site (bench/corpus.py) and serves it on loopback, starts moto's S3
 server, makes a throwaway Postgres database, starts the API (gunicorn) and `--workers`
@@ -17,7 +17,11 @@ Celery worker processes on Redis, submits one job per page, polls to completion,
 It prints pages, images saved, wall seconds, images/s, the peak RSS of the API and the
 worker process trees (sampled from /proc), the most Postgres connections the service held
 (pg_stat_activity, application_name 'image-scraper:%') against its configured budget,
-ours/floor, and the latency ratios; `--json` writes the same numbers. Loopback only;
+ours/floor, and the latency ratios; `--json` writes the same numbers. With `--scaling` it
+does all of that with 1 worker process and then with `--workers`, and also prints how many
+times the images/s grew and how many times the floor got faster from 1 to `--workers`
+processes in the same runs: the hardware's own scaling, which the service's is measured
+against (the site server, Postgres and the API share the cores). Loopback only;
 every child is bounded by --timeout. Environment: BENCH_PG_ADMIN, BENCH_REDIS_URL
 (see bench/run_service.py; the Redis db is flushed).
 """
@@ -207,15 +211,43 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--latency-requests", type=int, default=300, help="requests per route")
     parser.add_argument("--timeout", type=float, default=600, help="hard limit for the whole run, seconds")
+    parser.add_argument(
+        "--scaling", action="store_true", help="run with 1 and then `--workers` processes; print both ratios"
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     args.admin = os.environ.get("BENCH_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-    with tempfile.TemporaryDirectory(prefix=f"speed-{uuid.uuid4().hex[:6]}-") as tmp, Children() as children:
-        result = scrape(args, children, Path(tmp))
-    print_report(result)
+    runs = []
+    for workers in (1, args.workers) if args.scaling else (args.workers,):
+        with (
+            tempfile.TemporaryDirectory(prefix=f"speed-{uuid.uuid4().hex[:6]}-") as tmp,
+            Children() as children,
+        ):
+            runs.append(scrape(argparse.Namespace(**{**vars(args), "workers": workers}), children, Path(tmp)))
+        print_report(runs[-1])
+    output: dict[str, Any] = runs[-1]
+    if args.scaling:
+        output = {"runs": runs, "scaling": scaling(runs[0], runs[-1])}
+        print_scaling(output["scaling"])
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        args.json.write_text(json.dumps(output, indent=2))
     return 0
+
+
+def scaling(one: dict[str, Any], many: dict[str, Any]) -> dict[str, Any]:
+    """How much more the service clears with more workers, beside what the floor gains from more processes."""
+    return {
+        "workers": many["workers"],
+        "ours": round(many["images_per_second"] / one["images_per_second"], 2),
+        "floor": round(one["floor"]["wall_seconds"] / many["floor"]["wall_seconds"], 2),
+    }
+
+
+def print_scaling(result: dict[str, Any]) -> None:
+    print(
+        f"scaling 1 -> {result['workers']}     ours {result['ours']}x images/s;"
+        f" the floor {result['floor']}x (1 -> {result['workers']} processes, same runs)"
+    )
 
 
 if __name__ == "__main__":
