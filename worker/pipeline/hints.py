@@ -46,7 +46,7 @@ RELATED_PHRASES_TEXT = (
     "more products, other products, customers also, customers who, complete the look, shop the look, "
     "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
     "sponsored products, trending products, best sellers, bestsellers, product accessories, "
-    "more from, more to love"
+    "more from, more to love, complementary"
 )
 # A heading is prose, where a single word ("Recommended use") proves nothing: only phrases.
 RELATED_HEADINGS_TEXT = (
@@ -214,8 +214,16 @@ def _mark_related(block: Any, cache: AncestorCache) -> None:
 
 
 def _describe(element: Any, *, with_alt: bool = False) -> str:
-    """class, id and aria-label (and a short alt), space-separated; one per ancestor, so kept cheap."""
+    """class, id and aria-label (and a short alt), space-separated; one per ancestor, so kept cheap.
+
+    A custom element's own name counts too: Shopify's themes wrap their blocks in
+    `<product-recommendations>`, `<media-gallery>` or `<recently-viewed-products>`, whose class
+    may say nothing.
+    """
     text = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('aria-label') or ''}"
+    tag = element.tag
+    if isinstance(tag, str) and "-" in tag:  # only custom elements have a hyphen in their name
+        text = f"{text} {tag}"
     if with_alt:
         alt = element.get("alt") or ""
         if len(alt.split()) <= SHORT_ALT_WORDS:

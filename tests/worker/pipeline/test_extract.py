@@ -361,6 +361,15 @@ def test_limit_caps_distinct_candidates():
         ('<div class="sizeGuideModal"><img src="/files/t4.jpg"></div>', "chart"),
         ('<div class="jdgm-rev__pics"><a><img class="jdgm-rev__pic-img" src="/u/1.jpg"></a></div>', "review"),
         ('<div class="yotpo-review-images"><img src="/u/2.jpg"></div>', "review"),
+        (
+            '<product-recommendations class="section isolate"><ul><li><img src="/r.jpg"></li></ul></product-recommendations>',
+            "related",
+        ),
+        ('<complementary-products><img src="/r.jpg"></complementary-products>', "related"),
+        (
+            '<media-gallery class="product__column-sticky"><ul><li><img src="/g.jpg"></li></ul></media-gallery>',
+            "gallery",
+        ),
     ],
 )
 def test_context_hints_from_class_id_alt_and_url(markup, hint):
