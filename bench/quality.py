@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 from PIL import Image
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from backend.settings import Settings
 from tests.shoppages import build_platform_site
 from tests.shopquality import SiteScore, evaluate_site
-from tests.shopsite import PageTruth, SiteManifest, build_site, query_file, serve_site, site_path
+from tests.shopsite import PageTruth, SiteManifest, build_site, serve_site, served_file, site_path
 
 
 def run_site(name: str, manifest: SiteManifest, root: Path, settings: Settings) -> SiteScore:
@@ -51,17 +51,17 @@ def _shows_main_photo(truth: PageTruth, url: str | None) -> bool:
     return photo is not None and photo.role == "hero"
 
 
-def _pixels(root: Path, path: str) -> int:
-    """Width × height of the file the test server answers `path` with; 0 if there is none or it is no image."""
-    for name in (query_file(path), path.split("?", 1)[0]):
-        file = root / name.lstrip("/")
-        if file.is_file():
-            try:
-                with Image.open(file) as image:
-                    return image.width * image.height
-            except OSError:
-                return 0
-    return 0
+def _pixels(root: Path, url: str) -> int:
+    """Width × height of the file the test server answers `url` with; 0 if there is none or it is no image."""
+    parts = urlsplit(url)
+    file = served_file(root, unquote(parts.path), parts.query)
+    if file is None:
+        return 0
+    try:
+        with Image.open(file) as image:
+            return image.width * image.height
+    except OSError:
+        return 0
 
 
 def baselines(manifest: SiteManifest, root: Path) -> dict[str, float]:
@@ -76,7 +76,7 @@ def baselines(manifest: SiteManifest, root: Path) -> dict[str, float]:
         og = document.xpath("string(//meta[@property='og:image'][1]/@content)") or None
         og_hits += _shows_main_photo(truth, urljoin(page_url, og) if og else None)
         sources = [urljoin(page_url, src.strip()) for src in document.xpath("//img/@src") if src.strip()]
-        sized = [(_pixels(root, site_path(url)), url) for url in sources if not url.startswith("data:")]
+        sized = [(_pixels(root, url), url) for url in sources if not url.startswith("data:")]
         largest = max(sized, default=(0, None))[1]
         largest_hits += _shows_main_photo(truth, largest)
     return {
@@ -119,7 +119,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(scraper_allow_private=True)
     with tempfile.TemporaryDirectory() as tmp:
-        shop_root, platform_root = Path(tmp, "shop"), Path(tmp, "platforms")
+        shop_root, platform_root = Path(tmp, "shop").resolve(), Path(tmp, "platforms").resolve()
         sites = {
             "shopsite": (build_site(shop_root), shop_root),
             "platforms": (build_platform_site(platform_root, copies=args.copies), platform_root),

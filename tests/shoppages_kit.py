@@ -25,6 +25,7 @@ __all__ = [
     "MASTER_SIDE",
     "PageBuilder",
     "_junk_file",
+    "_junk_photos",
     "_page",
     "_photo",
     "_picture",

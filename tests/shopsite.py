@@ -75,6 +75,17 @@ def query_file(path: str) -> str:
     return f"{base}{QUERY_MARK}{unquote(query)}" if query else base
 
 
+def served_file(root: Path, path: str, query: str = "") -> Path | None:
+    """The file under `root` (resolved) the server answers `path` (percent-decoded) and `query` with; None: 404."""
+    target = (root / path.lstrip("/")).resolve()
+    with_query = (root / query_file(f"{path}?{query}").lstrip("/")).resolve()
+    if query and with_query.is_relative_to(root) and with_query.is_file():
+        target = with_query
+    if target.is_dir():
+        target = target / "index.html"
+    return target if target.is_relative_to(root) and target.is_file() else None
+
+
 @dataclass(frozen=True)
 class Photo:
     """One real picture; `urls` lists every variant the page references (sizes, formats, copies)."""
@@ -538,13 +549,8 @@ class _ShopHandler(BaseHTTPRequestHandler):
             )
 
     def _file(self, path: str, query: str = "", *, trickle: bool = False) -> None:
-        target = (self.root / path.lstrip("/")).resolve()
-        with_query = (self.root / query_file(f"{path}?{query}").lstrip("/")).resolve()
-        if query and with_query.is_relative_to(self.root) and with_query.is_file():
-            target = with_query
-        if target.is_dir():
-            target = target / "index.html"
-        if not target.is_relative_to(self.root) or not target.is_file():
+        target = served_file(self.root, path, query)
+        if target is None:
             self._send(404, b"<html><body>not found</body></html>", "text/html")
             return
         body = target.read_bytes()
