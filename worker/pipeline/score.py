@@ -31,11 +31,10 @@ widget: real, but not the shop's own photography, nor cleared for a campaign), `
 related_product (an image inside a related/recommended/upsell/"complete the look" block),
 `chart` → size_chart (a size chart or guide by class, short alt or file name), and `chrome`
 → page_chrome (an <img> in the header, footer or nav outside main/article, with no other
-hint). Name-based hints lose to strong
-product signals (og, JSON-LD, microdata, gallery, hero, zoom), because a word in a class or
-file name is weak evidence; `related` only loses to og/JSON-LD/microdata, and `chart` (a
-two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
-and the product JSON too.
+hint). Name-based hints lose to strong product signals (og, JSON-LD, microdata, gallery,
+hero, zoom), because a word in a class or file name is weak evidence; `related` only loses
+to og/JSON-LD/microdata, and `chart` (a two-word phrase such as "size chart") to nothing:
+apparel shops put the chart in the gallery and the product JSON too.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
 ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
 short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
