@@ -2,7 +2,7 @@
 
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
-mode, no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an array (see
+mode, the long side no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an array (see
 `load_upright`; a simple-format WebP is sized from its header without Pillow opening it,
 see `simple_webp_size`), and that decode gives both the copy of at most FEATURE_SIDE the
 features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
@@ -44,7 +44,7 @@ from worker.pipeline.types import ImageInfo
 
 FEATURE_SIDE = 256
 PREVIEW_SIDE = 320  # the stored thumbnail's longest side (store.THUMBNAIL_MAX_SIDE)
-# JPEGs decode at 1/2…1/8 scale down to this side: a 1200–2000 px photo comes out 200–300 px,
+# JPEGs decode at 1/2…1/8 scale down to this long side: a 1200–2000 px photo comes out 200–300 px,
 # near FEATURE_SIDE and below PREVIEW_SIDE, so it needs no resampling at all.
 DRAFT_SIDE = 200
 BORDER_FRACTION = 0.06
@@ -193,17 +193,29 @@ def decode_simple_webp(data: bytes) -> Image.Image:
 def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: int) -> Image.Image:
     """The pixels of `image` (opened from `data`), upright: JPEGs at reduced scale, the rest in full.
 
-    JPEGs decode in draft mode: the smallest 1/2…1/8 scale whose sides are still at least
-    DRAFT_SIDE. A still, unrotated WebP is decoded by libwebp into an array (imagecodecs):
+    JPEGs decode in draft mode: the smallest 1/2…1/8 scale whose long side is still at least
+    DRAFT_SIDE (`draft_box`). A still, unrotated WebP is decoded by libwebp into an array (imagecodecs):
     Pillow reads every WebP through libwebp's animation decoder and then copies the frame twice,
     holding the GIL, which measured 2.2× the time (40 vs 18 ms for a 1600×2000 photo), with
     the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
     """
     if image.format == "WEBP" and frames == 1 and orientation == 1:
         return Image.fromarray(webp_decode(data, hasalpha=image.mode == "RGBA"))
-    image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
+    image.draft("RGB", draft_box(image.size))
     image.load()
     return ImageOps.exif_transpose(image) if orientation != 1 else image
+
+
+def draft_box(size: tuple[int, int]) -> tuple[int, int]:
+    """The size to ask Image.draft for: `size` scaled so that its long side is DRAFT_SIDE.
+
+    Draft mode picks the smallest scale at which the picture still covers the requested box.
+    A square box would hold a wide banner's short side to DRAFT_SIDE and decode its long side
+    at two to four times FEATURE_SIDE, only for decode_reduced to resample it down again.
+    """
+    width, height = size
+    scale = DRAFT_SIDE / max(width, height)
+    return max(1, int(width * scale)), max(1, int(height * scale))
 
 
 def decode_reduced(upright: Image.Image) -> tuple[Image.Image, int, Image.Image]:

@@ -15,6 +15,7 @@ from PIL import Image, ImageFilter, ImageStat
 from backend.errors import ImageRejectedError
 from tests.shopsite import encode, jpeg, lifestyle_photo, logo_image, product_photo
 from worker.pipeline.measure import (
+    DRAFT_SIDE,
     MAX_COUNTED_COLORS,
     MeasureMemo,
     band_statistics,
@@ -80,14 +81,29 @@ def test_exif_orientation_swaps_reported_dimensions(make_settings):
 
 
 def test_preview_is_upright_and_thumbnail_sized(make_settings):
-    """The one decode also yields the thumbnail's source: upright (EXIF applied), at most 320 px."""
+    """The one decode also yields the thumbnail's source: upright (EXIF applied), at most 320 px.
+
+    The 1600×1200 JPEG decodes at 1/8 (200×150), which is the preview as it is, then turned upright.
+    """
     exif = Image.Exif()
     exif[0x0112] = 6
     info = measure(encode(product_photo(9, (1600, 1200)), "JPEG", exif=exif.tobytes()), make_settings())
 
     assert info.preview is not None
-    assert info.preview.size == (240, 320)
+    assert info.preview.size == (150, 200)
     assert info.preview.mode == "RGB"
+
+
+@pytest.mark.parametrize("size", [(2400, 600), (600, 2400), (1700, 1700), (1300, 900)])
+def test_jpegs_decode_at_the_smallest_scale_keeping_the_long_side(size):
+    """A wide banner decodes at 1/8 like a square photo of its long side, not at 1/2 for its short side."""
+    data = encode(product_photo(3, size), "JPEG")
+    with Image.open(io.BytesIO(data)) as image:
+        upright = load_upright(image, data, frames=1, orientation=1)
+        long_side = max(upright.size)
+
+    assert DRAFT_SIDE <= long_side < 2 * DRAFT_SIDE or long_side == max(size) // 8
+    assert upright.size[0] / upright.size[1] == pytest.approx(size[0] / size[1], rel=0.05)
 
 
 def test_studio_shot_and_scene_features_differ(make_settings):

