@@ -52,11 +52,15 @@ COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listi
 
 
 class Phases:
-    """Seconds spent in each phase of the run, for the log: where the time outside the jobs goes."""
+    """Seconds spent in each phase of the run, for the log: where the time outside the jobs goes.
+
+    The first phase, `startup`, runs from the start of this process (its imports included).
+    """
 
     def __init__(self) -> None:
-        self.last = time.monotonic()
+        self.last = time.monotonic() - seconds_since_process_start()
         self.seconds: dict[str, float] = {}
+        self.mark("startup")
 
     def mark(self, name: str) -> None:
         now = time.monotonic()
@@ -65,6 +69,14 @@ class Phases:
 
     def report(self) -> str:
         return "phases: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in self.seconds.items())
+
+
+def seconds_since_process_start() -> float:
+    """Seconds since this process started, from /proc (Linux): field 22 of its stat is the start in clock ticks."""
+    after_name = Path("/proc/self/stat").read_text().rpartition(")")[2].split()
+    started = int(after_name[19]) / os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return max(0.0, uptime - started)
 
 
 def children_cpu_seconds() -> float:
@@ -176,6 +188,7 @@ def collect(http: requests.Session, base: str, job: dict[str, Any], store_dir: P
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    phases = Phases()
     out = Path(args.out).resolve()
     store_dir = out / "store"
     out.mkdir(parents=True, exist_ok=True)
@@ -199,18 +212,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             stopping.add(child.pid)
             child.terminate()
 
-    phases = Phases()
     try:
+        deadline = time.monotonic() + args.timeout
+        # The API and the worker import for a second or two; the schema is made meanwhile. Neither
+        # touches a table before the first request, which waits for the API's readiness below.
+        children = start_children(env, port, args.workers, out)
         upgrade_to_head(db_url)
-        phases.mark("database")
         settings = load_settings(database_url=db_url)
         database = Database(settings)
         with database.session() as session:
             key = issue_api_key(session, "bench@localhost").plaintext
             session.commit()
         database.dispose()
-        deadline = time.monotonic() + args.timeout
-        children = start_children(env, port, args.workers, out)
+        phases.mark("database")
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, deadline)
         phases.mark("api_ready")
@@ -230,8 +244,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             wait_all(http, base, jobs, deadline, on_end=on_end)
             phases.mark("jobs_done")
             wall = time.monotonic() - started
-            # Every job has ended, so the workers' warm shutdown (about 2 s of Celery's own
-            # waits) overlaps the reading of the last results, which needs only the API.
+            # Every job has ended, so the workers' warm shutdown (about 3 s of Celery's and
+            # billiard's own waits) overlaps the reading of the last results, which needs only the API.
             _api, worker = children
             stop(worker)
             found = {page: future.result() for page, future in images.items()}
@@ -239,7 +253,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         phases.mark("collected")
         # A kept-alive connection would hold each gunicorn worker for its linger time at stop.
         http.close()
-        print(phases.report(), file=sys.stderr)
         return summary
     finally:
         for child in children:
@@ -249,9 +262,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, child in zip(("api", "worker"), children, strict=False):
             child.wait(timeout=30)
             cpu[name], before = round(children_cpu_seconds() - before, 1), children_cpu_seconds()
+        drop_database(admin, db_name)
+        phases.mark("stopped")
+        print(phases.report(), file=sys.stderr)
         if cpu:
             print(f"cpu seconds (user+sys of each process tree): {cpu}", file=sys.stderr)
-        drop_database(admin, db_name)
 
 
 def write_results(
