@@ -95,7 +95,10 @@ def demandware(writer: _Writer, seed: int) -> PageTruth:
 
 
 def boutique(writer: _Writer, seed: int) -> PageTruth:
-    """A hand-made shop: site-wide og:image banner (not the product), main-image class, lifestyle shot, avatar."""
+    """A hand-made shop: site-wide og:image banner (not the product), main-image class, lifestyle shot, avatar.
+
+    Its recommendations have no telling class: only their title, a styled div, says what they are.
+    """
     views = []
     for index, role in enumerate(("hero", "product", "lifestyle")):
         name = f"/assets/b{seed}/view{index}.jpg"
@@ -106,4 +109,7 @@ def boutique(writer: _Writer, seed: int) -> PageTruth:
     main = f'<div class="main-image"><img src="{views[0][0]}" alt="Vase"></div>'
     rest = "".join(f'<div class="more-views"><img src="{v[0]}" alt="Vase detail"></div>' for v in views[1:])
     head = f'<meta property="og:image" content="{banner}"><meta name="twitter:image" content="{banner}">'
-    return _page(writer, f"/boutique/vase-{seed}.html", "Vase", head, main + rest)
+    others = [f"/assets/b{seed}/other{index}.jpg" for index in range(3)]
+    liked = _related(writer, others, '<div class="grid">')
+    more = f'<section><div class="section-title">You may also like</div>{liked}</section>'
+    return _page(writer, f"/boutique/vase-{seed}.html", "Vase", head, main + rest + more)

@@ -44,6 +44,7 @@ from worker.pipeline.extract_structured import (
     woocommerce_variation_images,
 )
 from worker.pipeline.hints import (
+    HEADING_CLASS_TOKENS,
     NAMING_HEADING_TAGS,
     AncestorCache,
     element_hints,
@@ -108,6 +109,16 @@ CANDIDATE_XPATH = etree.XPath(
             *(f"//{tag}" for tag in ("img", "source", "script", "noscript", "meta", "link", "a")),
             *(f"//{tag}" for tag in NAMING_HEADING_TAGS),
             *(f"//@{name}" for name in (*BACKGROUND_ATTRS_ALL, *PLATFORM_ATTRS)),
+            # Section titles styled as headings (hints.heading_level): selecting attributes costs
+            # about a tenth of a parse here, an element predicate tested on every element half of one.
+            "//@role[. = 'heading']",
+            "//@class[{}]".format(
+                " or ".join(
+                    f"contains(., '{word}')"
+                    for token in HEADING_CLASS_TOKENS
+                    for word in (token, token.title())
+                )
+            ),
         ]
     )
 )
@@ -126,6 +137,7 @@ IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSI
 # the hint "meta_only" (a site-wide share banner is one).
 META_SOURCES = frozenset({"og", "twitter", "link"})
 MAX_RELATED_HEADINGS = 16
+HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 
 
@@ -242,6 +254,8 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
         elif node.attrname in PLATFORM_ATTRS:
             if node.getparent().tag != "img":  # collect_img reads its own zoom attributes
                 collect_platform_attributes(node.getparent(), node.attrname, collector)
+        elif node.attrname in HEADING_ATTRS:
+            collect_styled_heading(node.getparent(), node.attrname, collector)
         else:
             collect_backgrounds(node.getparent(), node.attrname, collector)
     return collector.candidates()
@@ -455,9 +469,16 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
 
 
 def collect_heading(element: Any, collector: CandidateCollector) -> None:
-    """An h2–h4 that names other products marks its block related (hints.mark_related_block), a few per page."""
+    """A heading (h2–h4, or styled as one) that names other products marks its block related (hints.mark_related_block), a few per page."""
     if collector.related_headings_left > 0 and mark_related_block(element, collector.ancestors):
         collector.related_headings_left -= 1
+
+
+def collect_styled_heading(element: Any, attribute: str, collector: CandidateCollector) -> None:
+    """A role="heading" or title-class element is read as a heading, once: an h2–h4 is read by its tag."""
+    if element.tag in NAMING_HEADING_TAGS or (attribute == "class" and element.get("role") == "heading"):
+        return
+    collect_heading(element, collector)
 
 
 def collect_noscript(element: Any, collector: CandidateCollector) -> None:

@@ -4,8 +4,8 @@
 of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PHRASES
 (camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
 block adds `related` (a block is related by its own words, or because a heading names it:
-"You may also like", see `mark_related_block`), and header/footer/nav outside main/article
-adds `chrome`. `url_hints` reads only unambiguous words from the file path, tracking hosts,
+"You may also like", see `mark_related_block`; a title styled as a heading counts, see
+`heading_level`), and header/footer/nav outside main/article adds `chrome`. `url_hints` reads only unambiguous words from the file path, tracking hosts,
 SVGs and data: URIs. The hints are explained in docs/scoring.md.
 """
 
@@ -58,10 +58,16 @@ RELATED_HEADINGS_TEXT = (
     "sponsored items, best sellers, trending now"
 )
 NAMING_HEADING_TAGS = ("h2", "h3", "h4")  # an h1 is the product's own title
+NAMING_LEVELS = range(2, 5)
+# Themes also title a section with a styled element instead of an h2–h4: role="heading" (its
+# aria-level, 2 by default) or a class token such as "section-title" (level 2).
+HEADING_CLASS_TOKENS = frozenset({"title", "heading", "headline"})
+DEFAULT_HEADING_LEVEL = 2
+NOT_HEADINGS = frozenset(
+    {"h1", "h5", "h6", "a", "button", "label", "option", "select", "input", "img", "li", "ul", "ol"}
+)
 # A heading's flat block ends at a heading of the same or a higher level: h2 -> h1, h2.
-HEADING_TAGS_UP_TO = {
-    tag: tuple(f"h{level}" for level in range(1, int(tag[1]) + 1)) for tag in NAMING_HEADING_TAGS
-}
+HEADING_TAGS_UP_TO = {level: tuple(f"h{higher}" for higher in range(1, level + 1)) for level in NAMING_LEVELS}
 # A heading's block never grows to these: a heading beside the gallery in a flat layout names the
 # elements after it, not the page's whole content.
 PAGE_LEVEL_TAGS = frozenset({"main", "article", "body", "html", "form"})
@@ -170,7 +176,8 @@ def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
     after their heading in document order, so their lineage is built from the marked block.
     Returns whether the heading named other products (whether or not a block was found to mark).
     """
-    if heading.tag not in NAMING_HEADING_TAGS:
+    level = heading_level(heading)
+    if level is None:
         return False
     text = (heading.text or "") if len(heading) == 0 else " ".join(heading.itertext())
     if len(text) > MAX_HEADING_CHARS or not names_related_block(text):
@@ -183,12 +190,33 @@ def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
     if not (_page_level(block) or block.find(".//h1") is not None or _image_before(branch)):
         _mark_related(block, cache)
         return True
-    peers = HEADING_TAGS_UP_TO[heading.tag]
+    peers = HEADING_TAGS_UP_TO[level]
     for sibling in branch.itersiblings():
         if isinstance(sibling.tag, str) and (sibling.tag in peers or any(sibling.iterdescendants(*peers))):
             break
         _mark_related(sibling, cache)
     return True
+
+
+def heading_level(element: Any) -> int | None:
+    """The level (2–4) of an element that titles a section: h2–h4, role="heading", or a title class; else None.
+
+    An h1 (or aria-level 1) is the product's own title. Links, buttons, form and list items are
+    never section titles: a menu's "Best sellers" link names a page, not the block it sits in.
+    """
+    tag = element.tag
+    if tag in NAMING_HEADING_TAGS:
+        return int(tag[1])
+    if not isinstance(tag, str) or tag in NOT_HEADINGS:
+        return None
+    if element.get("role") == "heading":
+        level = (element.get("aria-level") or "").strip()
+        if not level:
+            return DEFAULT_HEADING_LEVEL
+        return min(int(level), NAMING_LEVELS[-1]) if level.isdigit() and int(level) >= 2 else None
+    if HEADING_CLASS_TOKENS.isdisjoint(tokens_of(element.get("class") or "")):
+        return None
+    return DEFAULT_HEADING_LEVEL
 
 
 @lru_cache(maxsize=4096)

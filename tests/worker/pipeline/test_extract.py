@@ -414,6 +414,48 @@ def test_a_heading_that_names_other_products_marks_its_block_related(body):
     assert _related_urls(f'<div class="product"><img src="/p.jpg"></div>{body}') == {"/r.jpg"}
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<section><div class="title">You may also like</div><div class="grid"><img src="/r.jpg"></div></section>',
+        '<section><p class="section-header__title">Customers also bought</p><ul><li><img src="/r.jpg">'
+        "</li></ul></section>",
+        '<div class="block"><div class="block-title"><strong role="heading" aria-level="2">Related Products'
+        '</strong></div><div class="items"><img src="/r.jpg"></div></div>',
+        '<div><span role="heading">Recently viewed</span><div><img src="/r.jpg"></div></div>',
+        '<div><div class="sectionHeading">Complete the look</div><div><img src="/r.jpg"></div></div>',
+    ],
+)
+def test_a_section_title_styled_as_a_heading_marks_its_block_related(body):
+    """Themes title the recommendations with a class ("title", "heading") or role="heading" instead of an h2."""
+    assert _related_urls(f'<div class="product"><img src="/p.jpg"></div>{body}') == {"/r.jpg"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<section><div class="product-title">Classic stoneware mug</div><img src="/p.jpg"></section>',
+        '<nav><a class="menu-title" href="/best">Best sellers</a></nav><section><img src="/p.jpg"></section>',
+        '<section><div role="heading" aria-level="1">You may also like this mug</div><img src="/p.jpg"></section>',
+        '<section><div class="subtitle-text">Related</div><img src="/p.jpg"></section>',
+        '<section><div class="entitled">You may also like</div><img src="/p.jpg"></section>',
+    ],
+)
+def test_styled_titles_that_are_not_section_headings_mark_nothing(body):
+    """A product's own title, a menu link, aria-level 1, a single word, and a class merely containing "title"."""
+    assert _related_urls(body) == set()
+
+
+def test_a_page_of_styled_related_titles_is_read_in_linear_work():
+    """30 000 title-class "Related products" elements: only the first few walk the page; the image is found."""
+    body = (
+        '<div class="wrap">'
+        + '<div class="title">Related products</div>' * 30_000
+        + '</div><img src="/p.jpg">'
+    )
+    assert set(found(body)) == {f"{BASE}/p.jpg"}
+
+
 def test_a_related_heading_in_a_flat_layout_marks_only_what_follows_it():
     """Gallery and recommendations share one parent: the siblings after the heading, up to the next h2, are related."""
     body = (
