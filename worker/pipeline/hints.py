@@ -61,7 +61,7 @@ NAMING_HEADING_TAGS = ("h2", "h3", "h4")  # an h1 is the product's own title
 NAMING_LEVELS = range(2, 5)
 # Themes also title a section with a styled element instead of an h2–h4: role="heading" (its
 # aria-level, 2 by default) or a class token such as "section-title" (level 2).
-HEADING_CLASS_TOKENS = frozenset({"title", "heading", "headline"})
+HEADING_CLASS_TOKENS = ("heading", "title")  # extract.CANDIDATE_XPATH finds them by substring
 DEFAULT_HEADING_LEVEL = 2
 NOT_HEADINGS = frozenset(
     {"h1", "h5", "h6", "a", "button", "label", "option", "select", "input", "img", "li", "ul", "ol"}
@@ -214,7 +214,7 @@ def heading_level(element: Any) -> int | None:
         if not level:
             return DEFAULT_HEADING_LEVEL
         return min(int(level), NAMING_LEVELS[-1]) if level.isdigit() and int(level) >= 2 else None
-    if HEADING_CLASS_TOKENS.isdisjoint(tokens_of(element.get("class") or "")):
+    if not any(token in HEADING_CLASS_TOKENS for token in tokens_of(element.get("class") or "")):
         return None
     return DEFAULT_HEADING_LEVEL
 
