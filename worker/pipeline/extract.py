@@ -467,7 +467,10 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
 
 
 def collect_heading(element: Any, collector: CandidateCollector) -> None:
-    """A heading (h2–h4, or styled as one) that names other products marks its block related (hints.mark_related_block), a few per page."""
+    """A heading (h2–h4, or styled as one) naming other products marks its block related, a few per page.
+
+    See hints.mark_related_block and hints.heading_level.
+    """
     if collector.related_headings_left > 0 and mark_related_block(element, collector.ancestors):
         collector.related_headings_left -= 1
 

@@ -5,8 +5,9 @@ of its NEAR_ANCESTORS nearest ancestors, matched as whole tokens against HINT_PH
 (camelCase, kebab-case and snake_case are split); any ancestor inside a related/upsell
 block adds `related` (a block is related by its own words, or because a heading names it:
 "You may also like", see `mark_related_block`; a title styled as a heading counts, see
-`heading_level`), and header/footer/nav outside main/article adds `chrome`. `url_hints` reads only unambiguous words from the file path, tracking hosts,
-SVGs and data: URIs. The hints are explained in docs/scoring.md.
+`heading_level`), and header/footer/nav outside main/article adds `chrome`. `url_hints`
+reads only unambiguous words from the file path, tracking hosts, SVGs and data: URIs. The
+hints are explained in docs/scoring.md.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def mark_related_block(heading: Any, cache: AncestorCache) -> bool:
 
 
 def heading_level(element: Any) -> int | None:
-    """The level (2–4) of an element that titles a section: h2–h4, role="heading", or a title class; else None.
+    """The level (2–4) of an element titling a section: h2–h4, role="heading" or a title class; else None.
 
     An h1 (or aria-level 1) is the product's own title. Links, buttons, form and list items are
     never section titles: a menu's "Best sellers" link names a page, not the block it sits in.

@@ -2,10 +2,10 @@
 
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
-mode, the long side no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an array (see
-`load_upright`; a simple-format WebP is sized from its header without Pillow opening it,
-see `simple_webp_size`), and that decode gives both the copy of at most FEATURE_SIDE the
-features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
+mode, the long side no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an
+array (see `load_upright`; a simple-format WebP is sized from its header without Pillow
+opening it, see `simple_webp_size`), and that decode gives both the copy of at most
+FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
 made from. The bytes themselves are never changed; `content_hash` is their SHA-256. Only the
 decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
@@ -194,10 +194,10 @@ def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: i
     """The pixels of `image` (opened from `data`), upright: JPEGs at reduced scale, the rest in full.
 
     JPEGs decode in draft mode: the smallest 1/2…1/8 scale whose long side is still at least
-    DRAFT_SIDE (`draft_box`). A still, unrotated WebP is decoded by libwebp into an array (imagecodecs):
-    Pillow reads every WebP through libwebp's animation decoder and then copies the frame twice,
-    holding the GIL, which measured 2.2× the time (40 vs 18 ms for a 1600×2000 photo), with
-    the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
+    DRAFT_SIDE (`draft_box`). A still, unrotated WebP is decoded by libwebp into an array
+    (imagecodecs): Pillow reads every WebP through libwebp's animation decoder and then
+    copies the frame twice, holding the GIL, which measured 2.2× the time (40 vs 18 ms for a
+    1600×2000 photo), with the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
     """
     if image.format == "WEBP" and frames == 1 and orientation == 1:
         return Image.fromarray(webp_decode(data, hasalpha=image.mode == "RGBA"))
@@ -215,7 +215,7 @@ def draft_box(size: tuple[int, int]) -> tuple[int, int]:
     """
     width, height = size
     scale = DRAFT_SIDE / max(width, height)
-    return max(1, int(width * scale)), max(1, int(height * scale))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def decode_reduced(upright: Image.Image) -> tuple[Image.Image, int, Image.Image]:
