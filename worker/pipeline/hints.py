@@ -58,8 +58,8 @@ RELATED_HEADINGS_TEXT = (
     "recommended products, pairs well with, goes well with, shop similar, sponsored products, "
     "sponsored items, best sellers, trending now"
 )
-NAMING_HEADING_TAGS = ("h2", "h3", "h4")  # an h1 is the product's own title
-NAMING_LEVELS = range(2, 5)
+NAMING_LEVELS = range(2, 5)  # an h1 is the product's own title
+NAMING_HEADING_TAGS = tuple(f"h{level}" for level in NAMING_LEVELS)
 # Themes also title a section with a styled element instead of an h2–h4: role="heading" (its
 # aria-level, 2 by default) or a class token such as "section-title" (level 2).
 HEADING_CLASS_TOKENS = ("heading", "title")  # extract.CANDIDATE_XPATH finds them by substring
@@ -214,7 +214,9 @@ def heading_level(element: Any) -> int | None:
         level = (element.get("aria-level") or "").strip()
         if not level:
             return DEFAULT_HEADING_LEVEL
-        return min(int(level), NAMING_LEVELS[-1]) if level.isdigit() and int(level) >= 2 else None
+        return (
+            min(int(level), NAMING_LEVELS[-1]) if level.isdigit() and int(level) >= NAMING_LEVELS[0] else None
+        )
     if not any(token in HEADING_CLASS_TOKENS for token in tokens_of(element.get("class") or "")):
         return None
     return DEFAULT_HEADING_LEVEL
