@@ -2,7 +2,8 @@
 
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
-mode, the long side no smaller than DRAFT_SIDE), still WebPs by libwebp straight into an
+mode, the long side no smaller than DRAFT_SIDE; a progressive JPEG at 1/8 scale from only the
+scans that scale reads, jpegscans.py), still WebPs by libwebp straight into an
 array (see `load_upright`; a simple-format WebP is sized from its header without Pillow
 opening it, see `simple_webp_size`), and that decode gives both the copy of at most
 FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
@@ -39,6 +40,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from backend.errors import ImageRejectedError
 from backend.settings import Settings
+from worker.pipeline.jpegscans import eighth_scale_scans
 from worker.pipeline.phash import phash_hex
 from worker.pipeline.types import ImageInfo
 
@@ -194,16 +196,48 @@ def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: i
     """The pixels of `image` (opened from `data`), upright: JPEGs at reduced scale, the rest in full.
 
     JPEGs decode in draft mode: the smallest 1/2…1/8 scale whose long side is still at least
-    DRAFT_SIDE (`draft_box`). A still, unrotated WebP is decoded by libwebp into an array
+    DRAFT_SIDE (`draft_box`); a progressive one at 1/8 from only the scans that scale reads
+    (`decode_eighth_scale`). A still, unrotated WebP is decoded by libwebp into an array
     (imagecodecs): Pillow reads every WebP through libwebp's animation decoder and then
     copies the frame twice, holding the GIL, which measured 2.2× the time (40 vs 18 ms for a
     1600×2000 photo), with the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
     """
     if image.format == "WEBP" and frames == 1 and orientation == 1:
         return Image.fromarray(webp_decode(data, hasalpha=image.mode == "RGBA"))
-    image.draft("RGB", draft_box(image.size))
-    image.load()
-    return ImageOps.exif_transpose(image) if orientation != 1 else image
+    full_size, box = image.size, draft_box(image.size)
+    image.draft("RGB", box)
+    decoded = None
+    if image.format == "JPEG" and image.info.get("progressive") and image.size == _eighth(full_size):
+        decoded = decode_eighth_scale(data, box, image)
+    if decoded is None:
+        image.load()
+        decoded = image
+    return ImageOps.exif_transpose(decoded) if orientation != 1 else decoded
+
+
+def _eighth(size: tuple[int, int]) -> tuple[int, int]:
+    """The size of a 1/8-scale JPEG decode (a drafted image's size when the draft chose that scale)."""
+    return -(-size[0] // 8), -(-size[1] // 8)
+
+
+def decode_eighth_scale(data: bytes, box: tuple[int, int], drafted: Image.Image) -> Image.Image | None:
+    """A progressive JPEG drafted at 1/8 scale, decoded from only the scans that scale reads (jpegscans.py).
+
+    The pixels are those of the whole file's decode, in about a third of the time; None (decode
+    the whole file) if it cannot be cut or the cut copy does not draft to the same size and mode.
+    """
+    scans = eighth_scale_scans(data)
+    if scans is None:
+        return None
+    try:
+        cut = Image.open(BytesIO(scans), formats=("JPEG",))  # in memory: nothing to close
+        cut.draft("RGB", box)
+        if cut.size != drafted.size or cut.mode != drafted.mode:
+            return None
+        cut.load()
+    except Exception:  # whatever is wrong with the cut copy, the whole file decides (and reports it)
+        return None
+    return cut
 
 
 def draft_box(size: tuple[int, int]) -> tuple[int, int]:
