@@ -4,8 +4,8 @@ Usage (also the `SERVICE_CMD` hook of an external benchmark harness):
 
     python bench/run_service.py --pages pages.txt --out OUT [--workers 2] [--timeout 900]
 
-It creates a throwaway Postgres database, starts gunicorn and a Celery worker as
-children, submits one job per page (each in its own campaign) through the API,
+It starts gunicorn and a Celery worker as children, makes a throwaway Postgres database
+meanwhile (service_client.py, imported once they are started), submits one job per page (each in its own campaign) through the API,
 polls until every job has ended, and writes:
 
 * OUT/items.jsonl - one line per page: {"url", "job": {...}, "images": [{"url", "checksum"}]}
@@ -20,7 +20,6 @@ Loopback only; it stops by itself after --timeout seconds.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -32,22 +31,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
-import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from backend.auth import issue_api_key  # noqa: E402
-from backend.db import Database  # noqa: E402
-from backend.migrate import upgrade_to_head  # noqa: E402
-from backend.settings import load_settings  # noqa: E402
-
-TERMINAL = {"succeeded", "failed", "cancelled"}
 COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listings in parallel
 
 
@@ -93,20 +82,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def create_database(admin_url: str) -> tuple[str, str]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return name, make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+def new_database_name() -> str:
+    return f"bench_{uuid.uuid4().hex[:8]}"
 
 
-def drop_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+def database_url(admin_url: str, name: str) -> str:
+    """`admin_url` naming database `name` instead (plain string work, before SQLAlchemy is imported)."""
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
 
 
 def start_children(
@@ -127,66 +109,6 @@ def start_children(
     return [api, worker]
 
 
-def wait_ready(base: str, deadline: float, path: str = "/health") -> None:
-    """Wait until GET base+path answers 200 (the API's readiness probe by default)."""
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}{path}", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("the API did not become healthy")
-
-
-def submit_all(http: requests.Session, base: str, pages: list[str]) -> dict[str, dict[str, Any]]:
-    jobs = {}
-    for page in pages:
-        response = http.post(
-            f"{base}/api/v1/jobs", json={"sales_page_url": page, "max_images": 100}, timeout=30
-        )
-        response.raise_for_status()
-        jobs[page] = response.json()
-    return jobs
-
-
-def wait_all(
-    http: requests.Session,
-    base: str,
-    jobs: dict[str, dict[str, Any]],
-    deadline: float,
-    interval: float = 0.2,
-    on_end: Callable[[str, dict[str, Any]], None] | None = None,
-) -> None:
-    """Poll the pending jobs until all have ended or the deadline passes; `jobs` gets their final state.
-
-    Jobs run roughly in submission order, so each round polls them in that order and stops at
-    the first one still pending: the poller costs the API a few requests a round, not one per
-    job, and leaves the CPU to the workers being measured. `on_end(page, job)` is told of each
-    job as soon as it is seen ended.
-    """
-    pending = dict(jobs)
-    while pending and time.monotonic() < deadline:
-        for page, job in list(pending.items()):
-            current = http.get(f"{base}/api/v1/jobs/{job['id']}", timeout=10).json()
-            if current["status"] not in TERMINAL:
-                break
-            jobs[page] = current
-            del pending[page]
-            if on_end is not None:
-                on_end(page, current)
-        time.sleep(interval)
-
-
-def collect(http: requests.Session, base: str, job: dict[str, Any], store_dir: Path) -> list[dict[str, str]]:
-    images = []
-    url = f"{base}/api/v1/campaigns/{job['campaign_id']}/images?limit=100"
-    for item in http.get(url, timeout=30).json()["items"]:
-        data = (store_dir / item["storage_key"]).read_bytes()
-        images.append({"url": item["original_url"], "checksum": hashlib.md5(data).hexdigest()})
-    return images
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     phases = Phases()
     out = Path(args.out).resolve()
@@ -195,8 +117,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pages = [line.strip() for line in Path(args.pages).read_text().splitlines() if line.strip()]
     admin = os.environ.get("BENCH_PG_ADMIN", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-    redis.Redis.from_url(redis_url).flushdb()
-    db_name, db_url = create_database(admin)
+    redis.Redis.from_url(redis_url).flushdb()  # before the worker declares its queues there
+    db_name = new_database_name()
+    db_url = database_url(admin, db_name)
     port = free_port()
     env = {
         **os.environ, "APP_ENV": "development", "DATABASE_URL": db_url, "REDIS_URL": redis_url,
@@ -204,6 +127,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "PORT": str(port), "VAR_DIR": str(out / "var"), "CELERY_CONCURRENCY": str(args.workers),
     }  # fmt: skip
     children: list[subprocess.Popen[bytes]] = []
+    cleanups: list[Callable[[], None]] = []
     stopping: set[int] = set()
 
     def stop(child: subprocess.Popen[bytes]) -> None:
@@ -214,24 +138,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     try:
         deadline = time.monotonic() + args.timeout
-        # The API and the worker import for a second or two; the schema is made meanwhile. Neither
-        # touches a table before the first request, which waits for the API's readiness below.
+        # The API and the worker import for a second or two, and so does the client below: the
+        # children start first. Neither touches the database before the first request, which
+        # waits for the API's readiness (its /health checks the database) after the schema is made.
         children = start_children(env, port, args.workers, out)
-        upgrade_to_head(db_url)
-        settings = load_settings(database_url=db_url)
-        database = Database(settings)
-        with database.session() as session:
-            key = issue_api_key(session, "bench@localhost").plaintext
-            session.commit()
-        database.dispose()
+        import service_client as client  # noqa: PLC0415 - imported while the children import theirs
+
+        client.create_database(admin, db_name)
+        cleanups.append(lambda: client.drop_database(admin, db_name))
+        key = client.migrate_and_issue_key(db_url)
         phases.mark("database")
         base = f"http://127.0.0.1:{port}"
-        wait_ready(base, deadline)
+        client.wait_ready(base, deadline)
         phases.mark("api_ready")
-        http = requests.Session()
-        http.headers["Authorization"] = f"Bearer {key}"
+        http = client.api_session(key)
         started = time.monotonic()
-        jobs = submit_all(http, base, pages)
+        jobs = client.submit_all(http, base, pages)
         phases.mark("submitted")
         # Each job's images are read while the others still run, as a client would.
         with ThreadPoolExecutor(max_workers=COLLECT_THREADS) as pool:
@@ -239,9 +161,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             def on_end(page: str, job: dict[str, Any]) -> None:
                 if job["status"] == "succeeded":
-                    images[page] = pool.submit(collect, http, base, job, store_dir)
+                    images[page] = pool.submit(client.collect, http, base, job, store_dir)
 
-            wait_all(http, base, jobs, deadline, on_end=on_end)
+            client.wait_all(http, base, jobs, deadline, on_end=on_end)
             phases.mark("jobs_done")
             wall = time.monotonic() - started
             # Every job has ended, so the workers' warm shutdown (about 3 s of Celery's and
@@ -262,7 +184,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for name, child in zip(("api", "worker"), children, strict=False):
             child.wait(timeout=30)
             cpu[name], before = round(children_cpu_seconds() - before, 1), children_cpu_seconds()
-        drop_database(admin, db_name)
+        for cleanup in reversed(cleanups):
+            cleanup()
         phases.mark("stopped")
         print(phases.report(), file=sys.stderr)
         if cpu:

@@ -42,7 +42,8 @@ import boto3
 import redis
 import requests
 from probes import Children, PeakSampler, floor_run, latency_check  # bench/ is on sys.path
-from run_service import ROOT, create_database, drop_database, free_port, submit_all, wait_all, wait_ready
+from run_service import ROOT, database_url, free_port, new_database_name
+from service_client import create_database, drop_database, submit_all, wait_all, wait_ready
 
 from backend.auth import issue_api_key
 from backend.db import Database
@@ -135,7 +136,9 @@ def scrape(args: argparse.Namespace, children: Children, work: Path) -> dict[str
     wait_ready(site_base, deadline, path=pages[0])
     wait_ready(s3_endpoint, deadline, path="/")
     make_bucket(s3_endpoint)
-    db_name, db_url = create_database(args.admin)
+    db_name = new_database_name()
+    db_url = database_url(args.admin, db_name)
+    create_database(args.admin, db_name)
     children.cleanups.append(lambda: drop_database(args.admin, db_name))
     upgrade_to_head(db_url)
     key = issue_key(db_url)
