@@ -3,12 +3,12 @@
 The size is read from the header and refused (`bomb`) above MAX_IMAGE_PIXELS before any
 pixel is decoded. The image is decoded once, and cheaply: JPEGs at reduced scale (draft
 mode, the long side no smaller than DRAFT_SIDE; a progressive JPEG at 1/8 scale from only the
-scans that scale reads, jpegscans.py), still WebPs by libwebp straight into an
-array (see `load_upright`; a simple-format WebP is sized from its header without Pillow
-opening it, see `simple_webp_size`), and that decode gives both the copy of at most
-FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the stored thumbnail is
-made from. The bytes themselves are never changed; `content_hash` is their SHA-256. Only the
-decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
+scans that scale reads, jpegscans.py), still WebPs by libwebp into an array Pillow reads in
+place (see `load_upright` and `webp_image`; a simple-format WebP is sized from its header
+without Pillow opening it, see `simple_webp_size`), and that decode gives both the copy of at
+most FEATURE_SIDE the features are computed on and the `preview` (at most PREVIEW_SIDE) the
+stored thumbnail is made from. The bytes themselves are never changed; `content_hash` is their
+SHA-256. Only the decoders in OPENED_FORMATS are tried; anything else is `undecodable`.
 
 Features (all on the reduced copy, transparent pixels composited on white):
 - sharpness: variance of an edge filter (FIND_EDGES) on grayscale; blurry or flat images score low.
@@ -184,12 +184,30 @@ def simple_webp_size(data: bytes) -> tuple[int, int] | None:
 
 
 def decode_simple_webp(data: bytes) -> Image.Image:
-    """A simple WebP decoded by libwebp straight into an array (see load_upright), with or without alpha.
+    """A simple WebP decoded by libwebp in place (see `webp_image`), with alpha if its header says so.
 
-    libwebp takes the size from the same bitstream header simple_webp_size read, so the bomb
-    check was made on the size it decodes.
+    A lossy (VP8) bitstream has no alpha without the extended header; a lossless one (VP8L)
+    says in its header whether alpha is used, as libwebp itself reads it. libwebp takes the
+    size from the same bitstream header simple_webp_size read, so the bomb check was made on
+    the size it decodes.
     """
-    return Image.fromarray(webp_decode(data))
+    alpha = data[12:16] == b"VP8L" and bool(struct.unpack_from("<I", data, 21)[0] >> VP8L_ALPHA_BIT & 1)
+    return webp_image(data, alpha=alpha)
+
+
+VP8L_ALPHA_BIT = 28  # after the 14-bit width and height
+
+
+def webp_image(data: bytes, *, alpha: bool) -> Image.Image:
+    """A still WebP decoded by libwebp into an array that Pillow reads in place: RGBA, or RGBX if opaque.
+
+    Pillow keeps RGB in four bytes per pixel, so an RGB image made from libwebp's array is a
+    full-size copy (4 ms of a 1700 px photo's 30); four-byte pixels decoded as RGBA are Pillow's
+    RGBX layout as they are. decode_reduced resamples RGBX and converts only the small results.
+    """
+    pixels = webp_decode(data, hasalpha=True)
+    mode = "RGBA" if alpha else "RGBX"
+    return Image.frombuffer(mode, (pixels.shape[1], pixels.shape[0]), pixels, "raw", mode, 0, 1)
 
 
 def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: int) -> Image.Image:
@@ -203,7 +221,7 @@ def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: i
     1600×2000 photo), with the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
     """
     if image.format == "WEBP" and frames == 1 and orientation == 1:
-        return Image.fromarray(webp_decode(data, hasalpha=image.mode == "RGBA"))
+        return webp_image(data, alpha=image.mode == "RGBA")
     full_size, box = image.size, draft_box(image.size)
     image.draft("RGB", box)
     decoded = None
@@ -264,8 +282,10 @@ def decode_reduced(upright: Image.Image) -> tuple[Image.Image, int, Image.Image]
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     mode = "RGBA" if has_alpha else "RGB"
     if max(upright.size) > PREVIEW_SIDE:
-        source = upright if upright.mode == mode else upright.convert(mode)
+        # RGBX (an opaque WebP read in place) resamples as RGB does, its fourth byte ignored.
+        source = upright if upright.mode in (mode, "RGBX") else upright.convert(mode)
         preview = source.resize(_fit(source.size, PREVIEW_SIDE), Image.Resampling.BICUBIC, reducing_gap=1.0)
+        preview = preview if preview.mode == mode else preview.convert(mode)
     else:
         preview = upright.convert(mode)  # also a copy that outlives the file
     reduced = preview

@@ -301,7 +301,7 @@ def _pillow_pixels(data: bytes) -> np.ndarray:
     ],
 )
 def test_still_webp_decodes_to_the_pixels_pillow_gives(mode, params):
-    """The libwebp array decode of a still WebP has Pillow's mode and exactly Pillow's pixels."""
+    """The libwebp array decode of a still WebP has exactly Pillow's pixels; an opaque one is read as RGBX."""
     photo = product_photo(5, (360, 280)).convert(mode)
     if mode == "RGBA":
         photo.putalpha(Image.linear_gradient("L").resize(photo.size))
@@ -309,8 +309,19 @@ def test_still_webp_decodes_to_the_pixels_pillow_gives(mode, params):
     with Image.open(io.BytesIO(data)) as image:
         decoded = load_upright(image, data, frames=1, orientation=1)
         assert decoded.format is None  # an array decode, not the image Pillow's plugin loaded
-        assert decoded.mode == image.mode == mode
-    assert np.array_equal(np.asarray(decoded), _pillow_pixels(data))
+        assert image.mode == mode
+        assert decoded.mode == ("RGBA" if mode == "RGBA" else "RGBX")
+    assert np.array_equal(np.asarray(decoded.convert(mode)), _pillow_pixels(data))
+
+
+def test_rgbx_reduces_to_what_its_rgb_copy_would():
+    """An opaque WebP read in place as RGBX gives the features' copy, colors and preview of its RGB copy."""
+    rgbx = product_photo(6, (900, 700)).convert("RGBX")
+    for from_rgbx, from_rgb in zip(decode_reduced(rgbx), decode_reduced(rgbx.convert("RGB")), strict=True):
+        if isinstance(from_rgbx, Image.Image):
+            assert (from_rgbx.mode, from_rgbx.tobytes()) == (from_rgb.mode, from_rgb.tobytes())
+        else:
+            assert from_rgbx == from_rgb
 
 
 @pytest.mark.parametrize(
