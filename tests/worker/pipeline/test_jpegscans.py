@@ -76,11 +76,14 @@ def test_the_zero_scan_covers_every_block_whatever_the_count(size):
 
 
 def test_measuring_through_the_cut_changes_nothing_measured(make_settings, monkeypatch):
-    """Features, perceptual hash and preview are those of the whole file's decode."""
+    """Features, perceptual hash, size and preview are those of the whole file's decode."""
     settings = make_settings()
+    rotated = Image.Exif()
+    rotated[0x0112] = 6  # the cut keeps the EXIF block, so the picture is turned upright the same way
     photos = [
         encode(product_photo(4, (1800, 1800)), "JPEG", progressive=True),
         encode(grainy_scene((2000, 1500)), "JPEG", progressive=True),
+        encode(grainy_scene((2000, 1500)), "JPEG", progressive=True, exif=rotated.tobytes()),
     ]
     through_cut = [measure(data, settings) for data in photos]
     monkeypatch.setattr(measuring, "decode_eighth_scale", lambda *_args: None)
@@ -89,6 +92,7 @@ def test_measuring_through_the_cut_changes_nothing_measured(make_settings, monke
     for cut_info, whole_info in zip(through_cut, whole, strict=True):
         assert cut_info.features == whole_info.features
         assert cut_info.phash == whole_info.phash
+        assert (cut_info.width, cut_info.height) == (whole_info.width, whole_info.height)
         assert cut_info.preview.tobytes() == whole_info.preview.tobytes()
 
 
