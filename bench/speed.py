@@ -43,11 +43,16 @@ import redis
 import requests
 from probes import Children, PeakSampler, floor_run, latency_check  # bench/ is on sys.path
 from run_service import ROOT, database_url, free_port, new_database_name
-from service_client import create_database, drop_database, submit_all, wait_all, wait_ready
+from service_client import (
+    create_database,
+    drop_database,
+    migrate_and_issue_key,
+    submit_all,
+    wait_all,
+    wait_ready,
+)
 
-from backend.auth import issue_api_key
 from backend.db import Database
-from backend.migrate import upgrade_to_head
 from backend.settings import Settings, load_settings
 
 S3_KEY, S3_SECRET, BUCKET = "bench-key", "bench-secret", "bench"
@@ -91,15 +96,6 @@ def make_bucket(endpoint: str) -> None:
     client.create_bucket(Bucket=BUCKET)
 
 
-def issue_key(db_url: str) -> str:
-    database = Database(load_settings(database_url=db_url))
-    with database.session() as session:
-        key = issue_api_key(session, "bench@localhost").plaintext
-        session.commit()
-    database.dispose()
-    return key
-
-
 def count_saved(db_url: str) -> int:
     database = Database(load_settings(database_url=db_url))
     with database.session() as session:
@@ -140,8 +136,7 @@ def scrape(args: argparse.Namespace, children: Children, work: Path) -> dict[str
     db_url = database_url(args.admin, db_name)
     create_database(args.admin, db_name)
     children.cleanups.append(lambda: drop_database(args.admin, db_name))
-    upgrade_to_head(db_url)
-    key = issue_key(db_url)
+    key = migrate_and_issue_key(db_url)
     env = service_env(db_url, redis_url, s3_endpoint, args.workers, work / "var")
     api = children.start("api", [sys.executable, "-m", "gunicorn", "backend:create_app()",
                                  "--bind", f"127.0.0.1:{api_port}"], work, env=env)  # fmt: skip
