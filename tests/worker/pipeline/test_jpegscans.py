@@ -131,3 +131,26 @@ def test_truncated_progressive_jpeg_is_still_undecodable(make_settings):
     with pytest.raises(ImageRejectedError) as refused:
         measure(data[: len(data) * 2 // 3], make_settings())
     assert (refused.value.reason, refused.value.failed) == ("undecodable", True)
+
+
+def test_damaged_progressive_jpegs_are_measured_or_refused_never_crash(make_settings):
+    """Bytes flipped anywhere (markers, lengths, scan headers, coded data): a measurement or a refusal."""
+    settings = make_settings()
+    original = encode(grainy_scene((1640, 1240)), "JPEG", progressive=True, quality=80)
+    rng = np.random.default_rng(11)
+    outcomes = {"cut": 0, "measured": 0, "refused": 0}
+    for _ in range(120):
+        damaged = bytearray(original)
+        # Mostly the first kilobytes, where the tables, frame and scan headers are.
+        for position in rng.integers(0, 4096, 3).tolist() + rng.integers(0, len(original), 2).tolist():
+            damaged[position] = int(rng.integers(0, 256))
+        cut = eighth_scale_scans(bytes(damaged))
+        assert cut is None or cut.startswith(b"\xff\xd8")
+        outcomes["cut"] += cut is not None
+        try:
+            measure(bytes(damaged), settings)
+            outcomes["measured"] += 1
+        except ImageRejectedError as refused:
+            assert refused.failed
+            outcomes["refused"] += 1
+    assert outcomes["cut"] and outcomes["measured"] and outcomes["refused"]  # every path was taken
