@@ -29,6 +29,7 @@ OTHER_FRAMES = frozenset({0xC0, 0xC1, 0xC3, *range(0xC5, 0xC8), *range(0xC9, 0xC
 # The end of an entropy-coded segment: 0xFF followed by neither a stuffed zero nor a restart marker.
 SEGMENT_END = re.compile(rb"\xff[^\x00\xd0-\xd7]")
 MAX_EOB_RUN = 32767  # EOB14 with its 14 extra bits
+MAX_MARKERS = 1000  # progressive files from libjpeg, Photoshop and CDNs have 10–40
 SYNTHETIC_AC_TABLE = 3  # defined after the file's last scan, so no scan of the file reads it
 # One AC Huffman table whose codes are the EOBr symbols (r << 4, r = 0…14), each 4 bits long: code r.
 EOB_TABLE = (
@@ -81,9 +82,16 @@ def _cut(data: bytes) -> bytes:
 
 
 def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """(marker, start, end) of each segment after SOI, EOI the last; a scan runs to the end of its entropy-coded data."""
+    """(marker, start, end) of each segment after SOI, EOI the last; a scan runs to the end of its entropy-coded data.
+
+    At most MAX_MARKERS markers and fill bytes are read: a real file has a few dozen, and a
+    hostile one made of millions would otherwise cost a Python loop turn each (libjpeg, in C,
+    reads such a file whole instead).
+    """
     position, size = 2, len(data)
-    while position + 2 <= size:
+    for _ in range(MAX_MARKERS):
+        if position + 2 > size:
+            break
         if data[position] != 0xFF:
             raise UncuttableError
         marker = data[position + 1]
@@ -106,7 +114,7 @@ def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
             end = _entropy_end(data, end)
         yield marker, position, end
         position = end
-    raise UncuttableError  # no end of image
+    raise UncuttableError  # no end of image, or too many markers
 
 
 def _is_ac_scan_of(data: bytes, start: int, components: dict[int, int]) -> bool:

@@ -125,6 +125,20 @@ def test_files_it_does_not_follow_are_not_cut():
     assert eighth_scale_scans(b"") is None
 
 
+@pytest.mark.parametrize(
+    "padding", [b"\xff" * 200_000, b"\xff\xd0" * 100_000], ids=["fill bytes", "restart markers"]
+)
+def test_a_file_of_countless_markers_goes_whole_to_libjpeg(make_settings, padding):
+    """Each marker is a loop turn here: past MAX_MARKERS the file is not cut, and libjpeg reads it in C."""
+    data = encode(product_photo(3, (1700, 1200)), "JPEG", progressive=True)
+    first_scan = data.index(b"\xff\xda")
+    padded = data[:first_scan] + padding + data[first_scan:]  # between the tables and the first scan
+
+    assert eighth_scale_scans(data) is not None
+    assert eighth_scale_scans(padded) is None
+    assert measure(padded, make_settings()).width == 1700
+
+
 def test_truncated_progressive_jpeg_is_still_undecodable(make_settings):
     """The cut needs the whole file; a truncated one goes to the full decode, which refuses it."""
     data = encode(grainy_scene((1700, 1300)), "JPEG", progressive=True)
