@@ -5,8 +5,8 @@ Usage (also the `SERVICE_CMD` hook of an external benchmark harness):
     python bench/run_service.py --pages pages.txt --out OUT [--workers 2] [--timeout 900]
 
 It starts gunicorn and a Celery worker as children, makes a throwaway Postgres database
-meanwhile (service_client.py, imported once they are started), submits one job per page (each in its own campaign) through the API,
-polls until every job has ended, and writes:
+meanwhile (service_client.py, imported once they are started), submits one job per page
+(each in its own campaign) through the API, polls until every job has ended, and writes:
 
 * OUT/items.jsonl - one line per page: {"url", "job": {...}, "images": [{"url", "checksum"}]}
 * OUT/store/      - the stored objects (local storage backend)

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from run_service import ROOT  # bench/ is on sys.path; run_service imports nothing heavy
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.auth import issue_api_key  # noqa: E402
-from backend.db import Database  # noqa: E402
-from backend.migrate import upgrade_to_head  # noqa: E402
-from backend.settings import load_settings  # noqa: E402
+from backend.auth import issue_api_key
+from backend.db import Database
+from backend.migrate import upgrade_to_head
+from backend.settings import load_settings
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 

@@ -11,8 +11,9 @@ The decoder must then believe it has every coefficient: libjpeg-turbo "smooths" 
 coefficients never arrived, estimating them from the neighbours' DC and, when all are missing,
 shifting the DC itself. So the cut file ends with one synthetic scan per left-out component
 that declares all its AC coefficients zero (a single end-of-band run over every block), and
-no coefficient is missing, as in the whole file. tests/worker/pipeline/test_jpegscans.py checks that
-the pixels are identical to the whole file's 1/8-scale decode, for every sampling layout.
+no coefficient is missing, as in the whole file. tests/worker/pipeline/test_jpegscans.py
+checks that the pixels are identical to the whole file's 1/8-scale decode, for every
+sampling layout.
 """
 
 from __future__ import annotations
