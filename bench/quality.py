@@ -7,10 +7,12 @@ Usage:
 Builds two sites with ground truth in a temporary directory — `tests/shopsite.py` (the
 generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppages.py`
 (pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
-and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, and Etsy, eBay
-and AliExpress listings, N copies of each) — serves them on loopback, runs `run_pipeline` on
-every page (max_images=100) and prints, per site and per page: precision, recall, how
-often the main photo is ranked first (hero top-1) and kept at all, and duplicates kept.
+and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
+AliExpress listings, a theme whose product cards say nothing but their links, and a sales page
+whose product shots link to its order form, N copies of each) — serves them on loopback, runs
+`run_pipeline` on every page (max_images=100) and prints, per site and per page: precision,
+recall, how often the main photo is ranked first (hero top-1) and kept at all, and duplicates
+kept.
 Beside them, two naive baselines on the same pages, read from the files (no pipeline): how
 often the page's `og:image` shows the main photo, and how often its largest `<img src>` (by
 decoded pixels) does. Loopback only; nothing is stored.

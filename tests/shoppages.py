@@ -2,8 +2,9 @@
 
 Each page imitates the markup one platform's themes really write (Shopify, WooCommerce,
 Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, plain
-boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, and Etsy, eBay and
-AliExpress listings) around
+boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
+AliExpress listings, a theme whose product cards say nothing but their links, and a long-form
+sales page whose product shots link to its order form) around
 deterministic photos, with the site chrome (logo, icons, badges, pixel, related products)
 of `tests/shopsite.py`. The truth of a page lists its real photos (role `hero` is the main
 product photo, the one a marketer wants first) with every URL that shows each one — CDN
@@ -16,6 +17,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from tests.shoppages_cards import sales_page, shopify_minimal
 from tests.shoppages_carts import (
     bigcommerce,
     magento,
@@ -52,6 +54,8 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "etsy": etsy,
     "ebay": ebay,
     "aliexpress": aliexpress,
+    "shopify_minimal": shopify_minimal,
+    "sales_page": sales_page,
 }
 
 

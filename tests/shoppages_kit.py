@@ -63,9 +63,16 @@ def _photo(
     return list(files)
 
 
-def _related(writer: _Writer, paths: list[str], wrapper: str, originals: tuple[str, ...] = ()) -> str:
+def _related(
+    writer: _Writer,
+    paths: list[str],
+    wrapper: str,
+    originals: tuple[str, ...] = (),
+    link: Callable[[int], str] = lambda index: f"/p/{index}",
+) -> str:
     """Thumbnails of other products inside `wrapper` (an opening tag), recorded as junk; `originals`
-    are the full-size URLs a CDN serves them at (not in the page), written and recorded as junk too."""
+    are the full-size URLs a CDN serves them at (not in the page), written and recorded as junk too;
+    card `index` links to `link(index)`."""
     items = ""
     for index, path in enumerate(paths):
         seed = 700 + index * 7 + len(path)
@@ -74,7 +81,7 @@ def _related(writer: _Writer, paths: list[str], wrapper: str, originals: tuple[s
         if index < len(originals):
             writer.file(query_file(originals[index]), jpeg(product_photo(seed, (MASTER_SIDE, MASTER_SIDE))))
             writer.junk[originals[index]] = "related_product"
-        items += f'<div class="card"><a href="/p/{index}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
+        items += f'<div class="card"><a href="{link(index)}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
     tag = wrapper.split(maxsplit=1)[0].strip("<>")
     return f"{wrapper}{items}</{tag}>"
 

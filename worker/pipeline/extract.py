@@ -54,6 +54,7 @@ from worker.pipeline.hints import (
     tokens_of,
     url_hints,
 )
+from worker.pipeline.links import SiblingPages
 from worker.pipeline.types import Candidate, Page
 from worker.pipeline.urls import PageUrls, SrcsetEntry, largest_srcset_entry, parse_srcset, resolve_url
 
@@ -137,6 +138,8 @@ META_SOURCES = frozenset({"og", "twitter", "link"})
 MAX_RELATED_HEADINGS = 16
 HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
+NO_HINTS: frozenset[str] = frozenset()
+OTHER_PRODUCT = frozenset({"other_product"})
 
 
 class Found:
@@ -169,15 +172,26 @@ class CandidateCollector:
 
     base_url: str
     limit: int
+    page_url: str = ""  # the page's own URL (base_url when not given): which links lead elsewhere
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
     # Each related heading costs a walk over part of the page; a hostile page repeating one would
     # make the extraction quadratic. Real pages have a handful of recommendation blocks.
     related_headings_left: int = MAX_RELATED_HEADINGS
     urls: PageUrls = field(init=False)
+    siblings: SiblingPages = field(init=False)
 
     def __post_init__(self) -> None:
         self.urls = PageUrls(self.base_url)
+        self.siblings = SiblingPages(self.page_url or self.base_url)
+
+    def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
+        """`other_product` for a picture inside a link to a sibling product page (links.py); `tags` its ancestors'."""
+        if "a" not in tags:
+            return NO_HINTS
+        anchor = next(element.iterancestors("a"), None)
+        href = anchor.get("href") if anchor is not None else None
+        return OTHER_PRODUCT if href and self.siblings.is_sibling(href, self.urls.resolve) else NO_HINTS
 
     def add(
         self,
@@ -245,7 +259,9 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
     document = parse_document(page)
     if document is None:
         return []
-    collector = CandidateCollector(base_url=document_base_url(document, page.url), limit=limit)
+    collector = CandidateCollector(
+        base_url=document_base_url(document, page.url), limit=limit, page_url=page.url
+    )
     for node in CANDIDATE_XPATH(document):
         if not isinstance(node, str):
             ELEMENT_HANDLERS[node.tag](node, collector)
@@ -298,6 +314,7 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     if (attrs.get("itemprop") or "").strip().lower() == "image":
         hints |= {"microdata"}
     tags = lineage_of(element, collector.ancestors).tags
+    hints |= collector.card_hints(element, tags)
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
     alt = attrs.get("alt")
     width, height = int_attr(attrs.get("width")), int_attr(attrs.get("height"))
@@ -350,6 +367,7 @@ def collect_source(element: Any, collector: CandidateCollector) -> None:
     if not _decodable_source(element):
         return  # AVIF/JPEG XL/HEIC: the browser's choice, not ours; the fallback <img> is still there
     hints = element_hints(element, collector.ancestors)
+    hints |= collector.card_hints(element, lineage_of(element, collector.ancestors).tags)
     shown = None if element.get("media") else picture_choice(picture)
     for entry in _source_entries(element):
         if shown is None or entry.url == shown:
@@ -526,6 +544,7 @@ def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) 
     else:
         urls = [value]
     hints = element_hints(element, collector.ancestors) | {"css"}
+    hints |= collector.card_hints(element, lineage_of(element, collector.ancestors).tags)
     for url in urls:
         collector.add(url, "css", hints)
 

@@ -29,12 +29,14 @@ tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `pro
 `social` (Instagram/UGC feeds), `review` → review_photo (customers' photos in a review
 widget: real, but not the shop's own photography, nor cleared for a campaign), `related` →
 related_product (an image inside a related/recommended/upsell/"complete the look" block),
-`chart` → size_chart (a size chart or guide by class, short alt or file name), and `chrome`
-→ page_chrome (an <img> in the header, footer or nav outside main/article, with no other
-hint). Name-based hints lose to strong product signals (og, JSON-LD, microdata, gallery,
-hero, zoom), because a word in a class or file name is weak evidence; `related` only loses
-to og/JSON-LD/microdata, and `chart` (a two-word phrase such as "size chart") to nothing:
-apparel shops put the chart in the gallery and the product JSON too.
+and so does `other_product` (a picture inside a link to another product's page: a product
+card, see links.py), `chart` → size_chart (a size chart or guide by class, short alt or file
+name), and `chrome` → page_chrome (an <img> in the header, footer or nav outside
+main/article, with no other hint). Name-based hints lose to strong product signals (og,
+JSON-LD, microdata, gallery, hero, zoom), because a word in a class or file name is weak
+evidence; `related` and `other_product` only lose to og/JSON-LD/microdata, and `chart` (a
+two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
+and the product JSON too.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
 ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
 short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
@@ -92,6 +94,8 @@ GRAPHIC_MAX_COLORS = 64
 STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform", "gallery", "hero", "zoom"})
 SHARE_CARD_ASPECT = (1.85, 2.05)  # og:image 1200×630 (1.91) and twitter's large card (2:1)
 PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
+# A related block by its words or heading, or a product card: a picture linking to a sibling product page.
+RELATED_HINTS = frozenset({"related", "other_product"})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
 NAME_JUNK = (
     ("pixel", "tracking_pixel"),
@@ -217,7 +221,7 @@ def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
 
 
 def markup_junk_reason(hints: frozenset[str]) -> str | None:
-    if "related" in hints and not hints & PAGE_SIGNALS:
+    if not hints.isdisjoint(RELATED_HINTS) and not hints & PAGE_SIGNALS:
         return "related_product"
     if "chart" in hints:
         return "size_chart"  # apparel shops put the size chart in the gallery and the product JSON too
