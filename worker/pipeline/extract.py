@@ -1,16 +1,18 @@
 """Find every candidate image a page references, with the signals around it; pure lxml, no I/O.
 
 Sources, in document order: `<img src>` and `srcset` (largest entry), lazy-load attributes
-(their placeholder `src` is ignored; Shopify's `{width}` is filled in), `<picture><source>`
-of a decodable type, zoom/full-size attributes (also Amazon `data-old-hires` and
-`data-a-dynamic-image`, Etsy `data-src-zoom-image`, BigCommerce gallery links), `<noscript>`
-fallbacks, links to image files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link
-rel=image_src>` and image preloads, JSON-LD `Product.image` and shop-platform product JSON
-(extract_structured.py), and `url()` in inline styles. A CDN URL asking for a resized copy
-also yields the full-size URL first (cdn.py), the original staying as the fallback. URLs are
-resolved against `<base href>` and the page's final URL; `data:` URIs and SVGs are recorded
-so the pipeline can skip them with a reason. A URL found twice becomes one candidate whose
-hints are the union of both finds. The sources and hints are explained in docs/scoring.md.
+(their placeholder `src` is ignored; Shopify's `{width}` is filled in) and any other `data-*`
+attribute of an `<img>` naming an image file, `<picture><source>` of a decodable type,
+zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-image`, Etsy
+`data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
+files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), and
+`url()` in inline styles. A picture inside a link to a sibling product page is a product
+card, hint `other_product` (links.py). A CDN URL asking for a resized copy also yields the
+full-size URL first (cdn.py), the original staying as the fallback. URLs are resolved against
+`<base href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can
+skip them with a reason. A URL found twice becomes one candidate whose hints are the union of
+both finds. The sources and hints are explained in docs/scoring.md.
 
 Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
 lxml.html element classes, which cost a Python callback per element handed out); one XPath
@@ -127,6 +129,10 @@ DECODABLE_TYPES = frozenset(
 )
 WIDTH_PLACEHOLDER = re.compile(r"\{width\}", re.IGNORECASE)
 PLACEHOLDER_WIDTH = "2048"  # Shopify themes write _{width}x and fill it in with JS
+# The data-* attributes collect_img and collect_backgrounds read by name; other_data_images reads the rest.
+IMG_DATA_ATTRS_READ = frozenset(
+    (*LAZY_ATTRS, *ZOOM_ATTR_NAMES, *BACKGROUND_ATTRS, *PLATFORM_ATTRS, "data-a-dynamic-image")
+)
 META_IMAGE_NAMES = frozenset(
     {"og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src"}
 )
@@ -322,6 +328,7 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     if not LAZY_ATTRS.isdisjoint(attrs):
         lazy = [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
         lazy += [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
+    lazy += other_data_images(attrs)
     for url in lazy:
         collector.add(url, "lazy", hints, alt=alt)
     src = attrs.get("src")
@@ -353,6 +360,24 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     largest = dynamic_image_url(dynamic) if dynamic else None
     if largest is not None:
         collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
+
+
+def other_data_images(attrs: dict[str, str]) -> list[str | None]:
+    """Image-file URLs (or srcsets of them) in an `<img>`'s other `data-*` attributes, largest entry each.
+
+    Themes and plugins name their own: `data-pin-media` (Pinterest's full-size pin),
+    `data-hires`, `data-retina-src`, `data-desktop-src`, `data-fullsize`. Whatever they hold
+    is a version of this picture (or a stand-in the pixel rules drop), so each is read like a
+    lazy attribute.
+    """
+    return [
+        _largest_url(value)
+        for name, value in attrs.items()
+        if name.startswith("data-")
+        and name not in IMG_DATA_ATTRS_READ
+        and IMAGE_EXTENSION_IN.search(value)
+        and not value.lstrip().startswith(("{", "["))  # JSON: only the platforms' known shapes are read
+    ]
 
 
 def collect_source(element: Any, collector: CandidateCollector) -> None:

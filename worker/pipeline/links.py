@@ -51,7 +51,7 @@ def _site(host: str | None) -> str:
 
 def _segments(path: str) -> list[str]:
     """The route's segments, %-escapes decoded (a link may be written either way); no empty or `ref=…` ones."""
-    return [unquote(segment) for segment in path.split("/") if segment and not segment.startswith("ref=")]
+    return [segment for segment in unquote(path).split("/") if segment and not segment.startswith("ref=")]
 
 
 def _stem(segment: str) -> str:

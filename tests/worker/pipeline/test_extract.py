@@ -661,3 +661,38 @@ def test_tokens_of_is_a_camel_split_then_a_split_on_non_word_characters(text):
     """One findall gives the tokens of the split-and-filter definition (non-ASCII letters separate)."""
     split = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()
     assert tokens_of(text) == [token for token in re.split(r"[^a-z0-9]+", split) if token]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "expected"),
+    [
+        ("data-pin-media", "/full.jpg", "/full.jpg"),
+        (
+            "data-hires",
+            "https://cdn.example.com/mug_2000.JPG?v=3",
+            "https://cdn.example.com/mug_2000.JPG?v=3",
+        ),
+        ("data-retina-srcset", "/mug-1x.webp 1x, /mug-2x.webp 2x", f"{BASE}/mug-2x.webp"),
+    ],
+)
+def test_other_data_attributes_naming_image_files_are_candidates(attribute, value, expected):
+    """Themes name their own full-size attributes; any data-* naming an image file is read like a lazy one."""
+    result = found(f'<img src="/static/blank.gif" {attribute}="{value}" alt="Mug">')
+    expected = expected if expected.startswith("http") else f"{BASE}{expected}"
+    assert list(result) == [expected]  # a lazy loader's placeholder src is dropped, as for data-src
+    assert (result[expected].source, result[expected].alt) == ("lazy", "Mug")
+
+
+def test_data_attributes_without_an_image_file_or_holding_json_are_not_candidates():
+    result = found(
+        '<img src="/mug.jpg" data-widths="[180, 360, 720]" data-sizes="auto" data-caption="A mug"'
+        ' data-media=\'{"src": "/other.jpg"}\' data-product-id="12">'
+    )
+    assert list(result) == [f"{BASE}/mug.jpg"]
+
+
+def test_known_data_attributes_are_read_once():
+    """data-src and data-zoom-image keep their own sources and hints; the generic rule leaves them alone."""
+    result = found('<img src="/static/blank.gif" data-src="/mug.jpg" data-zoom-image="/mug-xl.jpg">')
+    assert set(result) == {f"{BASE}/mug.jpg", f"{BASE}/mug-xl.jpg"}
+    assert result[f"{BASE}/mug-xl.jpg"].source == "zoom"
