@@ -8,8 +8,9 @@ Builds two sites with ground truth in a temporary directory — `tests/shopsite.
 generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppages.py`
 (pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
 and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
-AliExpress listings, a theme whose product cards say nothing but their links, and a sales page
-whose product shots link to its order form, N copies of each) — serves them on loopback, runs
+AliExpress listings, a theme whose product cards say nothing but their links, a sales page
+whose product shots link to its order form, and a client-rendered storefront whose gallery is
+only in its app state, N copies of each) — serves them on loopback, runs
 `run_pipeline` on every page (max_images=100) and prints, per site and per page: precision,
 recall, how often the main photo is ranked first (hero top-1) and kept at all, and duplicates
 kept.

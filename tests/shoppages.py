@@ -4,7 +4,8 @@ Each page imitates the markup one platform's themes really write (Shopify, WooCo
 Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, plain
 boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, and a long-form
-sales page whose product shots link to its order form) around
+sales page whose product shots link to its order form, a client-rendered storefront whose
+gallery is only in its app state) around
 deterministic photos, with the site chrome (logo, icons, badges, pixel, related products)
 of `tests/shopsite.py`. The truth of a page lists its real photos (role `hero` is the main
 product photo, the one a marketer wants first) with every URL that shows each one — CDN
@@ -28,7 +29,7 @@ from tests.shoppages_carts import (
     woocommerce,
     woocommerce_plain,
 )
-from tests.shoppages_hosted import nextjs, squarespace, vtex, wix
+from tests.shoppages_hosted import nextjs, squarespace, vtex, vue_storefront, wix
 from tests.shoppages_kit import PageBuilder
 from tests.shoppages_marketplaces import aliexpress, ebay, etsy
 from tests.shoppages_retail import amazon, boutique, demandware, scene7
@@ -56,6 +57,7 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "aliexpress": aliexpress,
     "shopify_minimal": shopify_minimal,
     "sales_page": sales_page,
+    "vue_storefront": vue_storefront,
 }
 
 

@@ -1,4 +1,4 @@
-"""Pages shaped like hosted shop builders and headless storefronts: Next.js, Wix, Squarespace, VTEX."""
+"""Pages shaped like hosted shop builders and headless storefronts: Next.js, Wix, Squarespace, VTEX, a Vue app."""
 
 from __future__ import annotations
 
@@ -184,3 +184,39 @@ def vtex(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="vtex-store-components-3-x-carouselGaleryThumbs">{thumbs}</div></div>{related}'
     )
     return _page(writer, f"/vtex/tenis-{seed}/p.html", "Tenis", _jsonld(product), body)
+
+
+def vue_storefront(writer: _Writer, seed: int) -> PageTruth:
+    """A client-rendered Vue shop: the HTML has only og:image and an empty mount point; the gallery is in
+    `window.__INITIAL_STATE__`, found by the product's handle, with recommended products' images beside it."""
+    handle = f"desk-lamp-{seed}"
+    views = []
+    for index in range(3):
+        name = f"/media/catalog/vs{seed}-{index}.jpg"
+        views.append(
+            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 500 + index, {name: None})
+        )
+    others = [f"/media/catalog/rec{seed}-{index}.jpg" for index in range(3)]
+    for path in others:
+        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    state = {
+        "route": {"path": f"/products/{handle}"},
+        "catalog": {
+            "recommended": [
+                {"handle": f"other-lamp-{seed}-{i}", "images": [{"src": p}]} for i, p in enumerate(others)
+            ],
+            "product": {
+                "handle": handle,
+                "title": "Desk lamp",
+                "featuredImage": {"src": views[0][0]},
+                "images": [{"src": view[0], "alt": "Desk lamp"} for view in views],
+                "media": [{"mediaType": "VIDEO", "src": f"/media/video/vs{seed}.mp4"}],
+            },
+        },
+    }
+    head = f'<meta property="og:image" content="{views[0][0]}">'
+    body = (
+        '<div id="app"><div class="skeleton"></div></div>'
+        f"<script>window.__INITIAL_STATE__ = {json.dumps(state)};</script>"
+    )
+    return _page(writer, f"/products/{handle}", "Desk lamp", head, body)

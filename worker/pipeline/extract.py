@@ -6,8 +6,8 @@ attribute of an `<img>` naming an image file, `<picture><source>` of a decodable
 zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-image`, Etsy
 `data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
 files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
-preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), and
-`url()` in inline styles. A picture inside a link to a sibling product page is a product
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
+page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A picture inside a link to a sibling product page is a product
 card, hint `other_product` (links.py). A CDN URL asking for a resized copy also yields the
 full-size URL first (cdn.py), the original staying as the fallback. URLs are resolved against
 `<base href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can
@@ -36,6 +36,7 @@ import lxml.html
 from lxml import etree
 
 from worker.pipeline.cdn import largest_variant
+from worker.pipeline.extract_state import route_key, state_images
 from worker.pipeline.extract_structured import (
     PlatformImage,
     dynamic_image_url,
@@ -186,10 +187,12 @@ class CandidateCollector:
     related_headings_left: int = MAX_RELATED_HEADINGS
     urls: PageUrls = field(init=False)
     siblings: SiblingPages = field(init=False)
+    page_key: str = field(init=False)  # the page's name in its route, how app state names it
 
     def __post_init__(self) -> None:
         self.urls = PageUrls(self.base_url)
         self.siblings = SiblingPages(self.page_url or self.base_url)
+        self.page_key = route_key(self.page_url or self.base_url)
 
     def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
         """`other_product` for a picture inside a link to a sibling product page (links.py); `tags` its ancestors'."""
@@ -499,14 +502,18 @@ def collect_anchor(element: Any, collector: CandidateCollector) -> None:
 
 
 def collect_script(element: Any, collector: CandidateCollector) -> None:
-    """JSON-LD Product images, and the product JSON shop platforms embed (extract_structured.py)."""
+    """JSON-LD Product images, the product JSON shop platforms embed (extract_structured.py), app state."""
     script_type = (element.get("type") or "").strip().lower()
     text = element.text or ""
     if script_type == "application/ld+json":
         for url in product_image_urls(text):
             collector.add(url, "jsonld", {"jsonld_product"})
-    elif script_type not in ("", "text/javascript", "module") or "BCData" in text:
-        _add_platform(script_images(script_type, dict(element.attrib), text), collector)
+        return
+    platform: list[PlatformImage] = []
+    if script_type not in ("", "text/javascript", "module") or "BCData" in text:
+        platform = list(script_images(script_type, dict(element.attrib), text))
+    # A platform's own shape, else the page's product in a web app's state (extract_state.py).
+    _add_platform(platform or state_images(script_type, text, collector.page_key), collector)
 
 
 def collect_heading(element: Any, collector: CandidateCollector) -> None:

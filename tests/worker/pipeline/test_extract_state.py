@@ -1,0 +1,138 @@
+"""The page's own product in a web app's state (extract_state.py): found by its name in the route, others left."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.worker.pipeline.test_extract import BASE, found
+from worker.pipeline.extract_state import MAX_NODES, product_gallery, route_key, state_images
+
+PAGE = f"{BASE}/products/trail-shoe"
+
+
+def state_page(state: object, *, assign: str = "window.__INITIAL_STATE__ = ") -> dict:
+    return found(f"<script>{assign}{json.dumps(state)};</script>", url=PAGE)
+
+
+def test_the_product_named_by_the_route_gives_its_gallery_and_the_others_nothing():
+    """Recommendations sit in the same state; only the object whose slug is the page's is read."""
+    state = {
+        "catalog": {
+            "recommended": [{"slug": "road-shoe", "images": [{"src": "/img/road-1.jpg"}]}],
+            "current": {
+                "slug": "trail-shoe",
+                "name": "Trail shoe",
+                "images": [{"src": "/img/trail-1.jpg"}, {"src": "/img/trail-2.jpg", "width": 2000}],
+                "related": [{"slug": "sock", "images": ["/img/sock.jpg"]}],
+            },
+        }
+    }
+    result = state_page(state)
+    assert set(result) == {f"{BASE}/img/trail-1.jpg", f"{BASE}/img/trail-2.jpg"}
+    assert all({"platform", "gallery"} <= candidate.hints for candidate in result.values())
+    assert all(candidate.source == "platform" for candidate in result.values())
+
+
+@pytest.mark.parametrize(
+    "assign",
+    ['window["__PRELOADED_STATE__"] = ', "var product = ", "const __STATE__=", "window . pageData = "],
+)
+def test_each_way_a_script_hands_its_state_over(assign):
+    state = {"product": {"handle": "trail-shoe", "imageList": ["https://cdn.example.com/t1.jpg"]}}
+    assert set(state_page(state, assign=assign)) == {"https://cdn.example.com/t1.jpg"}
+
+
+def test_a_json_script_and_an_id_in_the_route_name_the_product():
+    """A numeric id names /item/1005.html's product; a GraphQL connection's nodes are its images."""
+    state = {"data": {"item": {"itemId": 1005, "media": {"edges": [{"node": {"url": "/kf/a.jpg"}}]}}}}
+    script = f'<script type="application/json" id="app-data">{json.dumps(state)}</script>'
+    assert set(found(script, url=f"{BASE}/item/1005.html")) == {f"{BASE}/kf/a.jpg"}
+
+
+def test_the_featured_image_is_the_hero_and_comes_first():
+    state = {
+        "page": {
+            "product": {
+                "url": "https://shop.example.com/products/trail-shoe",
+                "photos": ["/img/side.jpg"],
+                "featuredImage": {"originalSrc": "/img/main.jpg"},
+            }
+        }
+    }
+    result = state_page(state)
+    assert list(result) == [f"{BASE}/img/main.jpg", f"{BASE}/img/side.jpg"]
+    assert "hero" in result[f"{BASE}/img/main.jpg"].hints
+    assert "hero" not in result[f"{BASE}/img/side.jpg"].hints
+
+
+def test_videos_and_models_in_the_media_list_are_left_out():
+    media = [
+        {"mediaType": "IMAGE", "url": "/img/a.jpg"},
+        {"mediaType": "VIDEO", "url": "/video/a.mp4"},
+        {"__typename": "Model3d", "url": "/models/a.glb"},
+        "/video/b.mp4",
+    ]
+    assert set(state_page({"slug": "trail-shoe", "media": media})) == {f"{BASE}/img/a.jpg"}
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        # No object names the page: nothing, whatever images the state holds.
+        'window.__INITIAL_STATE__ = {"product": {"slug": "road-shoe", "images": ["/img/road.jpg"]}};',
+        # An object literal that is not JSON, and Nuxt's function call.
+        'window.__INITIAL_STATE__ = {product: {slug: "trail-shoe", images: ["/img/t.jpg"]}};',
+        'window.__NUXT__=(function(a){return {data: [{slug: "trail-shoe", images: ["/img/t.jpg"]}]}}(1));',
+        # Named, but with no gallery field.
+        'window.__INITIAL_STATE__ = {"product": {"slug": "trail-shoe", "thumbnail": "/img/t.jpg"}};',
+        # Broken JSON.
+        'window.__INITIAL_STATE__ = {"product": {"slug": "trail-shoe", "images": ["/img/t.jpg"]',
+    ],
+)
+def test_states_that_do_not_name_the_page_or_are_not_json_give_nothing(script):
+    assert found(f"<script>{script}</script>", url=PAGE) == {}
+
+
+def test_a_shop_platforms_own_shape_is_read_once_by_its_reader():
+    """A Shopify product blob is the platform reader's; the state reader does not add it a second time."""
+    product = {
+        "handle": "trail-shoe",
+        "variants": [{"id": 1}],
+        "images": ["/img/t.jpg"],
+        "featured_image": "/img/t.jpg",
+    }
+    script = f'<script type="application/json" data-product-json>{json.dumps(product)}</script>'
+    result = found(script, url=PAGE)
+    assert set(result) == {f"{BASE}/img/t.jpg"} and "hero" in result[f"{BASE}/img/t.jpg"].hints
+
+
+def test_a_hostile_state_is_walked_within_its_bounds():
+    """Deep nesting and a very wide state cost a bounded walk and give nothing, without an error."""
+    deep = '{"a":' * 5000 + '"x"' + "}" * 5000
+    assert list(state_images("", f'var s = {deep}; "trail-shoe" "/img/t.jpg"', "trail-shoe")) == []
+    wide = {"items": [{"slug": f"other-{index}", "images": []} for index in range(MAX_NODES)]}
+    wide["items"].append({"slug": "trail-shoe", "images": ["/img/t.jpg"]})
+    assert list(state_images("application/json", json.dumps(wide), "trail-shoe")) == []  # past MAX_NODES
+
+
+def test_a_gallery_is_capped():
+    images = [f"/img/{index}.jpg" for index in range(500)]
+    assert len(list(product_gallery({"images": images, "gallery": images}))) == 100
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://shop.example.com/products/trail-shoe", "trail-shoe"),
+        ("/collections/all/products/Trail-Shoe/", "Trail-Shoe"),
+        ("https://shop.example.com/item/1005.html?spm=1", "1005"),
+        ("https://shop.example.com/Trail/dp/B0ABC/ref=sr_1", "B0ABC"),
+        ("trail-shoe", "trail-shoe"),
+        ("https://shop.example.com/", ""),
+        ("http://[::1/x", ""),
+    ],
+)
+def test_route_key_is_the_last_segment_of_the_route(url, key):
+    assert route_key(url) == key

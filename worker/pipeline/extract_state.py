@@ -1,0 +1,199 @@
+"""The page's own product in a web app's state: the galleries that only JavaScript draws.
+
+Storefronts built as web apps send the product as data and draw its gallery in the browser,
+so their HTML has no `<img>` for it (an og:image at best): `window.__INITIAL_STATE__ = {…}`,
+`window["__PRELOADED_STATE__"] = {…}`, `var product = {…}`, a `<script type=application/json>`
+blob, Next.js's `__NEXT_DATA__` in shapes other than the Storefront API's. The state holds
+other products too (recommendations, recently viewed), so only the product the page is about
+is read: the first object, depth first, that names the page by its route's last segment in an
+identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
+"mug", `/item/1005.html` is "1005") and has a gallery field (`images`, `imagePathList`,
+`gallery`, `media`, `photos`, …, or `featuredImage` / `mainImage` / `primaryImage`, the
+hero). Its entries may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`,
+`full`, `zoom`, `hiRes`, …) or a GraphQL connection (`edges[].node`, `nodes`).
+
+Only JSON is read: an object literal that is not JSON (unquoted keys, functions, Nuxt's
+`__NUXT__` function call) gives nothing. A state without an image file name in it is not
+parsed at all, and the walk is bounded (MAX_DEPTH, MAX_NODES), as every blob is a stranger's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from worker.pipeline.extract_structured import (
+    GALLERY,
+    HERO,
+    JSONLD_MAX_IMAGES,
+    LENIENT_DECODER,
+    MAX_SCRIPT_CHARS,
+    PlatformImage,
+    load_lenient_json,
+)
+
+# `window.X = {`, `window["X"] = {`, `var|let|const X = {`: where a script hands its state over.
+STATE_ASSIGNMENT = re.compile(
+    r"""(?:\bwindow\s*(?:\.\s*[A-Za-z_$][\w$]*|\[\s*["'][^"']{1,64}["']\s*\])|\b(?:var|let|const)\s+[A-Za-z_$][\w$]*)\s*=\s*(?=\{)"""
+)
+IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
+MAX_ASSIGNMENTS = 4  # per script
+MAX_DEPTH = 12
+MAX_NODES = 20_000
+IDENTITY_KEYS = (
+    "handle", "slug", "url", "link", "href", "path", "productUrl", "canonicalUrl", "id", "productId",
+    "product_id", "itemId", "item_id", "sku", "code",
+)  # fmt: skip
+HERO_KEYS = ("featuredImage", "featured_image", "mainImage", "main_image", "primaryImage", "heroImage")
+GALLERY_KEYS = (
+    "images", "imageList", "imagePathList", "imageUrls", "image_urls", "gallery", "galleryImages",
+    "media", "photos", "pictures",
+)  # fmt: skip
+URL_KEYS = (
+    "url",
+    "src",
+    "originalSrc",
+    "original",
+    "full",
+    "large",
+    "zoom",
+    "hiRes",
+    "fullsize",
+    "imageUrl",
+    "href",
+)
+MEDIA_TYPE_KEYS = ("mediaType", "media_type", "type", "__typename", "kind")
+MOVING_SUFFIXES = (".mp4", ".webm", ".mov", ".m3u8", ".glb", ".usdz")
+PAGE_SUFFIX = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
+
+
+def route_key(url_or_path: str) -> str:
+    """The last segment of a URL's or path's route, without a page suffix: the page's name (case kept)."""
+    try:
+        path = urlsplit(url_or_path).path if "/" in url_or_path else url_or_path
+    except ValueError:
+        return ""
+    segments = [segment for segment in unquote(path).split("/") if segment and not segment.startswith("ref=")]
+    return PAGE_SUFFIX.sub("", segments[-1]) if segments else ""
+
+
+def state_images(script_type: str, text: str, page_key: str) -> Iterator[PlatformImage]:
+    """The page's own product's images in one script's app state (JSON, or JavaScript assigning JSON)."""
+    # A state naming the page holds its name, and a gallery holds a file name: two scans, before a parse.
+    if (
+        not page_key
+        or len(text) > MAX_SCRIPT_CHARS
+        or page_key not in text.lower()
+        or not IMAGE_FILE_IN.search(text)
+    ):
+        return
+    for state in _states(script_type, text):
+        product = _page_product(state, page_key)
+        if product is not None:
+            yield from product_gallery(product)
+            return
+
+
+def _states(script_type: str, text: str) -> Iterator[Any]:
+    """The JSON a script holds: all of it for a JSON type, else each object assigned (at most MAX_ASSIGNMENTS)."""
+    if script_type == "application/json":
+        state = load_lenient_json(text)
+        if state is not None:
+            yield state
+        return
+    for match in islice(STATE_ASSIGNMENT.finditer(text), MAX_ASSIGNMENTS):
+        try:
+            state = LENIENT_DECODER.raw_decode(text, match.end())[0]
+        except (ValueError, RecursionError):
+            continue
+        yield state
+
+
+def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
+    """The first object (depth first, bounded) that names the page and has a gallery field."""
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    visited = 0
+    while stack and visited < MAX_NODES:
+        node, depth = stack.pop()
+        visited += 1
+        if isinstance(node, dict):
+            if _names_page(node, page_key) and _has_gallery(node):
+                return node
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth < MAX_DEPTH:
+            stack.extend(
+                (child, depth + 1) for child in reversed(list(children)) if isinstance(child, dict | list)
+            )
+    return None
+
+
+def _names_page(node: dict[str, Any], page_key: str) -> bool:
+    for key in IDENTITY_KEYS:
+        value = node.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and value and route_key(value).lower() == page_key.lower():
+            return True
+    return False
+
+
+def _has_gallery(node: dict[str, Any]) -> bool:
+    return any(node.get(key) for key in (*HERO_KEYS, *GALLERY_KEYS))
+
+
+def product_gallery(product: dict[str, Any]) -> Iterator[PlatformImage]:
+    """The hero field's image first, then each gallery field's, at most JSONLD_MAX_IMAGES in all."""
+    count = 0
+    for keys, hints in ((HERO_KEYS, HERO), (GALLERY_KEYS, GALLERY)):
+        for key in keys:
+            for url in _urls(product.get(key), depth=0):
+                if count == JSONLD_MAX_IMAGES:
+                    return
+                count += 1
+                yield url, hints
+
+
+def _urls(value: Any, depth: int) -> Iterator[str]:
+    """URLs in a gallery value: a URL, a list, an object with a URL field, or a GraphQL connection."""
+    if depth > 3:
+        return
+    if isinstance(value, str):
+        if _looks_like_image_address(value):
+            yield value
+    elif isinstance(value, list):
+        for item in value[:JSONLD_MAX_IMAGES]:
+            yield from _urls(item, depth + 1)
+    elif isinstance(value, dict):
+        if "edges" in value or "nodes" in value:
+            nodes = value.get("nodes") or [edge.get("node") for edge in _as_list(value.get("edges"))]
+            yield from _urls(nodes, depth + 1)
+            return
+        if _is_moving_media(value):
+            return
+        url = next((value[key] for key in URL_KEYS if isinstance(value.get(key), str)), None)
+        if url is not None and _looks_like_image_address(url):
+            yield url
+
+
+def _is_moving_media(entry: dict[str, Any]) -> bool:
+    """A gallery entry that is a video or a 3D model (Shopify's `media_type`, GraphQL's `__typename`, …)."""
+    kind = " ".join(str(entry.get(key, "")) for key in MEDIA_TYPE_KEYS).lower()
+    return "video" in kind or "model" in kind
+
+
+def _looks_like_image_address(value: str) -> bool:
+    text = value.strip()
+    if text.lower().endswith(MOVING_SUFFIXES):
+        return False
+    return text.startswith(("http://", "https://", "//", "/")) or IMAGE_FILE_IN.search(text) is not None
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
