@@ -7,12 +7,13 @@ zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-imag
 `data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
 files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
 preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
-page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A picture inside a link to a sibling product page is a product
-card, hint `other_product` (links.py). A CDN URL asking for a resized copy also yields the
-full-size URL first (cdn.py), the original staying as the fallback. URLs are resolved against
-`<base href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can
-skip them with a reason. A URL found twice becomes one candidate whose hints are the union of
-both finds. The sources and hints are explained in docs/scoring.md.
+page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A
+picture inside a link to a sibling product page is a product card, hint `other_product`
+(links.py). A CDN URL asking for a resized copy also yields the full-size URL first (cdn.py),
+the original staying as the fallback. URLs are resolved against `<base href>` and the page's
+final URL; `data:` URIs and SVGs are recorded so the pipeline can skip them with a reason. A
+URL found twice becomes one candidate whose hints are the union of both finds. The sources and
+hints are explained in docs/scoring.md.
 
 Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
 lxml.html element classes, which cost a Python callback per element handed out); one XPath

@@ -37,7 +37,9 @@ from worker.pipeline.extract_structured import (
 
 # `window.X = {`, `window["X"] = {`, `var|let|const X = {`: where a script hands its state over.
 STATE_ASSIGNMENT = re.compile(
-    r"""(?:\bwindow\s*(?:\.\s*[A-Za-z_$][\w$]*|\[\s*["'][^"']{1,64}["']\s*\])|\b(?:var|let|const)\s+[A-Za-z_$][\w$]*)\s*=\s*(?=\{)"""
+    r"(?:\bwindow\s*(?:\.\s*[A-Za-z_$][\w$]*|\[\s*[\"'][^\"']{1,64}[\"']\s*\])"  # window.X, window["X"]
+    r"|\b(?:var|let|const)\s+[A-Za-z_$][\w$]*)"  # var X
+    r"\s*=\s*(?=\{)"
 )
 IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
 MAX_ASSIGNMENTS = 4  # per script
@@ -91,7 +93,7 @@ def state_images(script_type: str, text: str, page_key: str) -> Iterator[Platfor
     ):
         return
     for state in _states(script_type, text):
-        product = _page_product(state, page_key)
+        product = _page_product(state, page_key.lower())
         if product is not None:
             yield from product_gallery(product)
             return
@@ -113,7 +115,7 @@ def _states(script_type: str, text: str) -> Iterator[Any]:
 
 
 def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
-    """The first object (depth first, bounded) that names the page and has a gallery field."""
+    """The first object (depth first, bounded) naming the page (`page_key`, lower-cased) with a gallery field."""
     stack: list[tuple[Any, int]] = [(root, 0)]
     visited = 0
     while stack and visited < MAX_NODES:
@@ -139,7 +141,7 @@ def _names_page(node: dict[str, Any], page_key: str) -> bool:
         value = node.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, str) and value and route_key(value).lower() == page_key.lower():
+        if isinstance(value, str) and value and route_key(value).lower() == page_key:
             return True
     return False
 

@@ -14,9 +14,9 @@ same kind on the same site: the same route with another last segment.
 
 Never a sibling: the page itself in another form (`?variant=2`, another collection path, the
 same last segment), another site (image CDNs, marketplaces, social networks), image files (a
-gallery's full-size link), and links that act on this product (cart, checkout, order, buy…):
-a sales page's bundle pictures link to its order form (see `_acts`). Amazon's `ref=` path segments are
-tracking, not route, and are left out.
+gallery's full-size link), and links that act on this product (cart, checkout, order, buy…): a
+sales page's bundle pictures link to its order form (see `_acts`). Amazon's `ref=` path
+segments are tracking, not route, and are left out.
 """
 
 from __future__ import annotations
