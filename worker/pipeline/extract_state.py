@@ -8,9 +8,11 @@ other products too (recommendations, recently viewed), so only the product the p
 is read: the first object, depth first, that names the page by its route's last segment in an
 identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
 "mug", `/item/1005.html` is "1005") and has a gallery field (`images`, `imagePathList`,
-`gallery`, `media`, `photos`, …, or `featuredImage` / `mainImage` / `primaryImage`, the
-hero). Its entries may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`,
-`full`, `zoom`, `hiRes`, …) or a GraphQL connection (`edges[].node`, `nodes`).
+`gallery`, `media`, `photos`, `imageGroups`, …, or `featuredImage` / `mainImage` /
+`primaryImage`, the hero), itself or on its `masterVariant` / `selectedVariant`. Its entries
+may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zoom`, `hiRes`,
+`link`, …), image groups (Salesforce Commerce Cloud's `{"viewType": "large", "images": […]}`;
+the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
 
 Only JSON is read: an object literal that is not JSON (unquoted keys, functions, Nuxt's
 `__NUXT__` function call) gives nothing. A state without an image file name in it is not
@@ -52,21 +54,17 @@ IDENTITY_KEYS = (
 HERO_KEYS = ("featuredImage", "featured_image", "mainImage", "main_image", "primaryImage", "heroImage")
 GALLERY_KEYS = (
     "images", "imageList", "imagePathList", "imageUrls", "image_urls", "gallery", "galleryImages",
-    "media", "photos", "pictures",
+    "media", "photos", "pictures", "imageGroups",
 )  # fmt: skip
+# Where headless commerce APIs keep a product's gallery: on its master or selected variant
+# (commercetools, Vue Storefront), beside the identity the product object carries.
+VARIANT_KEYS = ("masterVariant", "master", "selectedVariant", "currentVariant")
 URL_KEYS = (
-    "url",
-    "src",
-    "originalSrc",
-    "original",
-    "full",
-    "large",
-    "zoom",
-    "hiRes",
-    "fullsize",
-    "imageUrl",
-    "href",
-)
+    "url", "src", "originalSrc", "original", "full", "large", "zoom", "hiRes", "fullsize", "imageUrl", "href",
+    "link", "disBaseLink",
+)  # fmt: skip
+# Salesforce Commerce Cloud's imageGroups come in view types; the small ones repeat the large.
+SMALL_VIEW_TYPES = frozenset({"small", "swatch", "thumbnail", "thumb", "tiny"})
 MEDIA_TYPE_KEYS = ("mediaType", "media_type", "type", "__typename", "kind")
 MOVING_SUFFIXES = (".mp4", ".webm", ".mov", ".m3u8", ".glb", ".usdz")
 PAGE_SUFFIX = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
@@ -84,13 +82,9 @@ def route_key(url_or_path: str) -> str:
 
 def state_images(script_type: str, text: str, page_key: str) -> Iterator[PlatformImage]:
     """The page's own product's images in one script's app state (JSON, or JavaScript assigning JSON)."""
-    # A state naming the page holds its name, and a gallery holds a file name: two scans, before a parse.
-    if (
-        not page_key
-        or len(text) > MAX_SCRIPT_CHARS
-        or page_key not in text.lower()
-        or not IMAGE_FILE_IN.search(text)
-    ):
+    # A state naming the page holds its name (as the URL writes it), and a gallery holds a file
+    # name: two scans, before any parse.
+    if not page_key or len(text) > MAX_SCRIPT_CHARS or page_key not in text or not IMAGE_FILE_IN.search(text):
         return
     for state in _states(script_type, text):
         product = _page_product(state, page_key.lower())
@@ -146,20 +140,26 @@ def _names_page(node: dict[str, Any], page_key: str) -> bool:
     return False
 
 
+def _holders(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The product object and its master/selected variant objects: where its gallery fields may be."""
+    return [node, *(variant for key in VARIANT_KEYS if isinstance(variant := node.get(key), dict))]
+
+
 def _has_gallery(node: dict[str, Any]) -> bool:
-    return any(node.get(key) for key in (*HERO_KEYS, *GALLERY_KEYS))
+    return any(holder.get(key) for holder in _holders(node) for key in (*HERO_KEYS, *GALLERY_KEYS))
 
 
 def product_gallery(product: dict[str, Any]) -> Iterator[PlatformImage]:
     """The hero field's image first, then each gallery field's, at most JSONLD_MAX_IMAGES in all."""
     count = 0
     for keys, hints in ((HERO_KEYS, HERO), (GALLERY_KEYS, GALLERY)):
-        for key in keys:
-            for url in _urls(product.get(key), depth=0):
-                if count == JSONLD_MAX_IMAGES:
-                    return
-                count += 1
-                yield url, hints
+        for holder in _holders(product):
+            for key in keys:
+                for url in _urls(holder.get(key), depth=0):
+                    if count == JSONLD_MAX_IMAGES:
+                        return
+                    count += 1
+                    yield url, hints
 
 
 def _urls(value: Any, depth: int) -> Iterator[str]:
@@ -177,11 +177,14 @@ def _urls(value: Any, depth: int) -> Iterator[str]:
             nodes = value.get("nodes") or [edge.get("node") for edge in _as_list(value.get("edges"))]
             yield from _urls(nodes, depth + 1)
             return
-        if _is_moving_media(value):
+        if _is_moving_media(value) or str(value.get("viewType", "")).lower() in SMALL_VIEW_TYPES:
             return
         url = next((value[key] for key in URL_KEYS if isinstance(value.get(key), str)), None)
-        if url is not None and _looks_like_image_address(url):
-            yield url
+        if url is not None:
+            if _looks_like_image_address(url):
+                yield url
+        elif isinstance(value.get("images"), list):  # an image group: {"viewType": "large", "images": [...]}
+            yield from _urls(value["images"], depth + 1)
 
 
 def _is_moving_media(entry: dict[str, Any]) -> bool:

@@ -67,6 +67,35 @@ def test_the_featured_image_is_the_hero_and_comes_first():
     assert "hero" not in result[f"{BASE}/img/side.jpg"].hints
 
 
+def test_salesforce_image_groups_give_their_large_views_only():
+    """Commerce Cloud's headless shape: imageGroups by view type; small and swatch views repeat the large."""
+    groups = [
+        {"viewType": "large", "images": [{"link": "https://cdn.example.com/dw/image/25M_1.jpg?sw=1200"}]},
+        {"viewType": "small", "images": [{"link": "https://cdn.example.com/dw/image/25M_1.jpg?sw=200"}]},
+        {"viewType": "swatch", "images": [{"link": "https://cdn.example.com/dw/image/25M_sw.jpg"}]},
+        {"viewType": "hi-res", "images": [{"disBaseLink": "https://cdn.example.com/dw/image/25M_2.jpg"}]},
+    ]
+    script = f"<script>window.__PRELOADED_STATE__ = {json.dumps({'product': {'id': '25M', 'imageGroups': groups}})}</script>"
+    result = set(found(script, url=f"{BASE}/global/en-GB/product/25M"))
+    # The ?sw= request also gives its full-size URL (cdn.py), as any Demandware image URL does.
+    assert result == {
+        "https://cdn.example.com/dw/image/25M_1.jpg?sw=1200",
+        "https://cdn.example.com/dw/image/25M_1.jpg",
+        "https://cdn.example.com/dw/image/25M_2.jpg",
+    }
+
+
+def test_a_gallery_on_the_products_master_variant_is_the_products():
+    """commercetools and Vue Storefront keep the images on masterVariant, beside the product's slug."""
+    state = {
+        "product": {
+            "slug": "trail-shoe",
+            "masterVariant": {"sku": "TS-1", "images": [{"url": "/img/ts.jpg"}]},
+        }
+    }
+    assert set(state_page(state)) == {f"{BASE}/img/ts.jpg"}
+
+
 def test_videos_and_models_in_the_media_list_are_left_out():
     media = [
         {"mediaType": "IMAGE", "url": "/img/a.jpg"},
