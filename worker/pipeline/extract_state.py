@@ -9,7 +9,9 @@ is read: the first object, depth first, that names the page by its route's last 
 identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
 "mug", `/item/1005.html` is "1005") and has a gallery field (`images`, `imagePathList`,
 `gallery`, `media`, `photos`, `imageGroups`, …, or `featuredImage` / `mainImage` /
-`primaryImage`, the hero), itself or on its `masterVariant` / `selectedVariant`. Its entries
+`primaryImage`, the hero), itself, on its `masterVariant` / `selectedVariant`, or in a
+sibling module that names no page of its own (`{"productInfo": {"productId": 1005},
+"imageModule": {"imagePathList": […]}}`). Its entries
 may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zoom`, `hiRes`,
 `link`, …), image groups (Salesforce Commerce Cloud's `{"viewType": "large", "images": […]}`;
 the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
@@ -109,25 +111,51 @@ def _states(script_type: str, text: str) -> Iterator[Any]:
 
 
 def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
-    """The first object (depth first, bounded) naming the page (`page_key`, lower-cased) with a gallery field."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
+    """The first object (depth first, bounded) naming the page (`page_key`, lower-cased) with a gallery field.
+
+    An object naming the page without one may keep its gallery in a sibling module instead
+    (`{"productInfo": {"productId": 1005}, "imageModule": {"imagePathList": […]}}`): the first
+    sibling object with a gallery field that names no page of its own is taken then.
+    """
+    stack: list[tuple[Any, int, dict[str, Any] | None]] = [(root, 0, None)]
     visited = 0
     while stack and visited < MAX_NODES:
-        node, depth = stack.pop()
+        node, depth, parent = stack.pop()
         visited += 1
         if isinstance(node, dict):
-            if _names_page(node, page_key) and _has_gallery(node):
-                return node
+            if _names_page(node, page_key):
+                if _has_gallery(node):
+                    return node
+                module = _gallery_module(parent, node) if parent is not None else None
+                if module is not None:
+                    return module
             children: Any = node.values()
+            holder: dict[str, Any] | None = node
         elif isinstance(node, list):
-            children = node
+            children, holder = node, None  # items of a list are records of their own, not modules
         else:
             continue
         if depth < MAX_DEPTH:
             stack.extend(
-                (child, depth + 1) for child in reversed(list(children)) if isinstance(child, dict | list)
+                (child, depth + 1, holder)
+                for child in reversed(list(children))
+                if isinstance(child, dict | list)
             )
     return None
+
+
+def _gallery_module(parent: dict[str, Any], named: dict[str, Any]) -> dict[str, Any] | None:
+    """A sibling of `named` inside `parent` that has a gallery field and no identity of its own."""
+    modules = (sibling for sibling in parent.values() if isinstance(sibling, dict) and sibling is not named)
+    return next(
+        (
+            module
+            for module in modules
+            if _has_gallery(module)
+            and not any(isinstance(module.get(key), str | int) for key in IDENTITY_KEYS)
+        ),
+        None,
+    )
 
 
 def _names_page(node: dict[str, Any], page_key: str) -> bool:

@@ -96,6 +96,26 @@ def test_a_gallery_on_the_products_master_variant_is_the_products():
     assert set(state_page(state)) == {f"{BASE}/img/ts.jpg"}
 
 
+def test_a_gallery_in_a_sibling_module_of_the_named_product_is_its():
+    """Listing pages split the product into modules: the one naming it, and an image module beside it."""
+    state = {
+        "data": {
+            "productInfo": {"productId": 1005, "subject": "Earbuds"},
+            "imageModule": {"imagePathList": ["https://cdn.example.com/kf/e1.jpg"]},
+            "recommendModule": {"productId": 2006, "images": ["https://cdn.example.com/kf/other.jpg"]},
+        }
+    }
+    script = f"<script>window.runParams = {json.dumps(state)};</script>"
+    assert set(found(script, url=f"{BASE}/item/1005.html")) == {"https://cdn.example.com/kf/e1.jpg"}
+
+
+def test_records_in_a_list_are_not_modules_of_each_other():
+    """Beside a product in a list, the next record's gallery is another product's, even without an id."""
+    state = {"items": [{"productId": 1005}, {"images": ["https://cdn.example.com/kf/other.jpg"]}]}
+    script = f"<script>window.runParams = {json.dumps(state)};</script>"
+    assert found(script, url=f"{BASE}/item/1005.html") == {}
+
+
 def test_videos_and_models_in_the_media_list_are_left_out():
     media = [
         {"mediaType": "IMAGE", "url": "/img/a.jpg"},
