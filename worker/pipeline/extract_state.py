@@ -118,6 +118,7 @@ def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
     sibling object with a gallery field that names no page of its own is taken then.
     """
     stack: list[tuple[Any, int, dict[str, Any] | None]] = [(root, 0, None)]
+    searched: set[int] = set()  # parents whose modules were looked through: once each, not per child
     visited = 0
     while stack and visited < MAX_NODES:
         node, depth, parent = stack.pop()
@@ -126,9 +127,11 @@ def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
             if _names_page(node, page_key):
                 if _has_gallery(node):
                     return node
-                module = _gallery_module(parent, node) if parent is not None else None
-                if module is not None:
-                    return module
+                if parent is not None and id(parent) not in searched:
+                    searched.add(id(parent))
+                    module = _gallery_module(parent, node)
+                    if module is not None:
+                        return module
             children: Any = node.values()
             holder: dict[str, Any] | None = node
         elif isinstance(node, list):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.worker.pipeline.test_extract import BASE, found
+from worker.pipeline import extract_state
 from worker.pipeline.extract_state import MAX_NODES, product_gallery, route_key, state_images
 
 PAGE = f"{BASE}/products/trail-shoe"
@@ -114,6 +115,23 @@ def test_records_in_a_list_are_not_modules_of_each_other():
     state = {"items": [{"productId": 1005}, {"images": ["https://cdn.example.com/kf/other.jpg"]}]}
     script = f"<script>window.runParams = {json.dumps(state)};</script>"
     assert found(script, url=f"{BASE}/item/1005.html") == {}
+
+
+def test_many_objects_naming_the_page_look_through_their_modules_once(monkeypatch):
+    """A hostile state: thousands of siblings naming the page, no gallery anywhere. Linear work, no result."""
+    calls = 0
+    has_gallery = extract_state._has_gallery
+
+    def counted(node: dict) -> bool:
+        nonlocal calls
+        calls += 1
+        return has_gallery(node)
+
+    monkeypatch.setattr(extract_state, "_has_gallery", counted)
+    siblings = 5_000
+    state = {"logo": "/logo.jpg", "data": {f"m{index}": {"productId": 1005} for index in range(siblings)}}
+    assert list(state_images("application/json", json.dumps(state), "1005")) == []
+    assert calls <= 3 * siblings  # each sibling once as a candidate, once as a module (not 5,000 times)
 
 
 def test_videos_and_models_in_the_media_list_are_left_out():
