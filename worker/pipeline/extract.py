@@ -191,9 +191,10 @@ class CandidateCollector:
     page_key: str = field(init=False)  # the page's name in its route, how app state names it
 
     def __post_init__(self) -> None:
+        page = self.page_url or self.base_url
         self.urls = PageUrls(self.base_url)
-        self.siblings = SiblingPages(self.page_url or self.base_url)
-        self.page_key = route_key(self.page_url or self.base_url)
+        self.siblings = SiblingPages(page)
+        self.page_key = route_key(page)
 
     def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
         """`other_product` for a picture inside a link to a sibling product page (links.py); `tags` its ancestors'."""

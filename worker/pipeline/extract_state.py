@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from itertools import islice
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from worker.pipeline.extract_structured import (
     GALLERY,
@@ -38,6 +38,7 @@ from worker.pipeline.extract_structured import (
     PlatformImage,
     load_lenient_json,
 )
+from worker.pipeline.links import page_name, route_segments
 
 # `window.X = {`, `window["X"] = {`, `var|let|const X = {`: where a script hands its state over.
 STATE_ASSIGNMENT = re.compile(
@@ -69,7 +70,6 @@ URL_KEYS = (
 SMALL_VIEW_TYPES = frozenset({"small", "swatch", "thumbnail", "thumb", "tiny"})
 MEDIA_TYPE_KEYS = ("mediaType", "media_type", "type", "__typename", "kind")
 MOVING_SUFFIXES = (".mp4", ".webm", ".mov", ".m3u8", ".glb", ".usdz")
-PAGE_SUFFIX = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
 
 
 def route_key(url_or_path: str) -> str:
@@ -78,8 +78,8 @@ def route_key(url_or_path: str) -> str:
         path = urlsplit(url_or_path).path if "/" in url_or_path else url_or_path
     except ValueError:
         return ""
-    segments = [segment for segment in unquote(path).split("/") if segment and not segment.startswith("ref=")]
-    return PAGE_SUFFIX.sub("", segments[-1]) if segments else ""
+    segments = route_segments(path)
+    return page_name(segments[-1]) if segments else ""
 
 
 def state_images(script_type: str, text: str, page_key: str) -> Iterator[PlatformImage]:

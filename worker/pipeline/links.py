@@ -49,17 +49,18 @@ def _site(host: str | None) -> str:
     return host
 
 
-def _segments(path: str) -> list[str]:
+def route_segments(path: str) -> list[str]:
     """The route's segments, %-escapes decoded (a link may be written either way); no empty or `ref=…` ones."""
     return [segment for segment in unquote(path).split("/") if segment and not segment.startswith("ref=")]
 
 
+def page_name(segment: str) -> str:
+    """A route segment without its page suffix (`mug.html` → `mug`), case kept."""
+    return segment[: len(segment) - len(_suffix(segment))]
+
+
 def _stem(segment: str) -> str:
-    lowered = segment.lower()
-    for suffix in PAGE_SUFFIXES:
-        if lowered.endswith(suffix):
-            return lowered[: -len(suffix)]
-    return lowered
+    return page_name(segment).lower()
 
 
 def _acts(segments: list[str]) -> bool:
@@ -83,7 +84,7 @@ class SiblingPages:
     def __init__(self, page_url: str) -> None:
         parts = urlsplit(page_url)
         self.site = _site(parts.hostname)
-        self.segments = _segments(parts.path)
+        self.segments = route_segments(parts.path)
         self._known: dict[str, bool] = {}
 
     def is_sibling(self, href: str, resolve: Callable[[str], str | None]) -> bool:
@@ -113,7 +114,7 @@ class SiblingPages:
         )
 
     def _decide_path(self, path: str) -> bool:
-        segments = _segments(path)
+        segments = route_segments(path)
         if not segments or not self._same_route(segments) or segments[-1].lower().endswith(FILE_SUFFIXES):
             return False
         return _stem(segments[-1]) != _stem(self.segments[-1]) and not _acts(segments)
