@@ -36,6 +36,7 @@ from worker.pipeline.extract_structured import (
     LENIENT_DECODER,
     MAX_SCRIPT_CHARS,
     PlatformImage,
+    connection_nodes,
     load_lenient_json,
 )
 from worker.pipeline.links import page_name, route_segments
@@ -205,8 +206,7 @@ def _urls(value: Any, depth: int) -> Iterator[str]:
             yield from _urls(item, depth + 1)
     elif isinstance(value, dict):
         if "edges" in value or "nodes" in value:
-            nodes = value.get("nodes") or [edge.get("node") for edge in _as_list(value.get("edges"))]
-            yield from _urls(nodes, depth + 1)
+            yield from _urls(connection_nodes(value), depth + 1)
             return
         if _is_moving_media(value) or str(value.get("viewType", "")).lower() in SMALL_VIEW_TYPES:
             return
@@ -229,7 +229,3 @@ def _looks_like_image_address(value: str) -> bool:
     if text.lower().endswith(MOVING_SUFFIXES):
         return False
     return text.startswith(("http://", "https://", "//", "/")) or IMAGE_FILE_IN.search(text) is not None
-
-
-def _as_list(value: Any) -> list[Any]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

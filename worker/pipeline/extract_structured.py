@@ -210,14 +210,19 @@ def storefront_product_images(product: Any) -> Iterator[PlatformImage]:
     if featured is not None:
         yield featured, HERO
     images = product.get("images")
-    if isinstance(images, dict):  # a GraphQL connection
-        images = images.get("nodes") or [
-            edge.get("node") for edge in _as_list(images.get("edges")) if isinstance(edge, dict)
-        ]
+    if isinstance(images, dict):
+        images = connection_nodes(images)
     for image in _as_list(images)[:JSONLD_MAX_IMAGES]:
         url = _image_url(image)
         if url is not None:
             yield url, GALLERY
+
+
+def connection_nodes(connection: dict[str, Any]) -> Any:
+    """The items of a GraphQL connection: its `nodes`, else each of its `edges[].node`."""
+    return connection.get("nodes") or [
+        edge.get("node") for edge in _as_list(connection.get("edges")) if isinstance(edge, dict)
+    ]
 
 
 def _image_url(image: Any) -> str | None:
