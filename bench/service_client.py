@@ -30,16 +30,18 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def create_database(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
+    _as_admin(admin_url, f'CREATE DATABASE "{name}"')
 
 
 def drop_database(admin_url: str, name: str) -> None:
+    _as_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_admin(admin_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE cannot run inside one), on a fresh connection."""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(statement))
     engine.dispose()
 
 
