@@ -32,6 +32,9 @@ that ordinary URLs are left alone:
   (`thdstatic.com/productImages/`): `_300.jpg` → `_1000.jpg`; Zara (`static.zara.net/photos/`):
   `/w/563/` → `/w/1920/`; Shein (`ltwebstatic.com`): `_thumbnail_220x293`; Rakuten
   (`thumbnail.image.rakuten.co.jp`): the `_ex` query.
+- OpenCart (`/image/cache/catalog/…-500x500.jpg`) → `/image/catalog/….jpg`, the uploaded file
+  (a cached WebP is left alone: its original's extension is unknown); Webflow
+  (`website-files.com`, `uploads-ssl.webflow.com`): the responsive `-p-800` / `-p-130x130q80` suffix.
 
 Image proxies wrap another URL, which may itself be a CDN variant: they are tried before the
 CDN rules (the wrapped URL can hold a CDN's marker), and the URL they wrap goes through the
@@ -74,6 +77,10 @@ IMAGEKIT_TRANSFORM = re.compile(r"/tr:[^/]*")
 STORYBLOK_TRANSFORM = re.compile(r"(\.(?:jpe?g|png|webp|gif))/m/.*$", re.IGNORECASE)
 SHOPWARE_THUMBNAIL = re.compile(
     r"^/thumbnail/((?:[0-9a-f]{2}/){3}\d+/[^/]+)_\d+x\d+(\.[a-z0-9]+)$", re.IGNORECASE
+)
+OPENCART_CACHE = re.compile(r"(/image/)cache/(.+)-\d{2,4}x\d{2,4}(?=\.(?:jpe?g|png|gif)$)", re.IGNORECASE)
+WEBFLOW_RESPONSIVE = re.compile(
+    r"-p-\d{2,4}(?:x\d{2,4})?(?:q\d{1,3})?(?=\.(?:jpe?g|png|webp|gif)$)", re.IGNORECASE
 )
 MAGENTO1_CACHE = re.compile(
     r"/media/catalog/product/cache/\d+/[a-z_]+/(?:\d+x\d*/)?[0-9a-f]{32}/", re.IGNORECASE
@@ -231,6 +238,8 @@ RULES: tuple[tuple[tuple[str, ...], Upgrade], ...] = (
     (("static.zara.net/photos/",), _sub_path(ZARA_WIDTH, f"/w/{ZARA_WIDTH_PX}/")),
     (("ltwebstatic.com/",), _sub_path(SHEIN_THUMBNAIL, "")),
     (("thumbnail.image.rakuten.co.jp/",), lambda parts: _drop_query(parts, frozenset({"_ex"}))),
+    (("/image/cache/",), _sub_path(OPENCART_CACHE, r"\1\2")),
+    (("website-files.com/", "uploads-ssl.webflow.com/"), _sub_path(WEBFLOW_RESPONSIVE, "")),
 )
 # Flat, in RULES order: the first marker found picks the same rule as "the first rule with any marker".
 MARKER_RULES = tuple((marker, upgrade) for markers, upgrade in RULES for marker in markers)

@@ -130,6 +130,18 @@ from worker.pipeline.cdn import largest_variant
             "https://thumbnail.image.rakuten.co.jp/@0_mall/shop/cabinet/img.jpg?_ex=128x128",
             "https://thumbnail.image.rakuten.co.jp/@0_mall/shop/cabinet/img.jpg",
         ),
+        (
+            "https://shop.example.com/image/cache/catalog/demo/canon_eos_5d_1-500x500.jpg",
+            "https://shop.example.com/image/catalog/demo/canon_eos_5d_1.jpg",
+        ),
+        (
+            "https://cdn.prod.website-files.com/64f1c0/65a1b2_mug-blue-p-800.jpeg",
+            "https://cdn.prod.website-files.com/64f1c0/65a1b2_mug-blue.jpeg",
+        ),
+        (
+            "https://uploads-ssl.webflow.com/5e8f/5e90_cup-p-130x130q80.png",
+            "https://uploads-ssl.webflow.com/5e8f/5e90_cup.png",
+        ),
     ],
 )
 def test_size_variants_map_to_the_largest_copy(url, largest):
@@ -156,6 +168,9 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
         "https://m.com/media/catalog/product/m/b/mb01.jpg?v=2",
         "https://assets.imgix.net/p/a.jpg?auto=format&name=a/b",  # nothing to drop: not re-encoded into a new URL
         "https://images.thdstatic.com/productImages/0a1b/svn/drill-64_1000.jpg",
+        "https://shop.example.com/image/cache/catalog/demo/canon_eos_5d_1-500x500.webp",
+        "https://shop.example.com/image/catalog/demo/canon_eos_5d_1.jpg",
+        "https://cdn.prod.website-files.com/64f1c0/65a1b2_mug-blue.jpeg",
     ],
 )
 def test_ordinary_and_already_full_urls_are_left_alone(url):
