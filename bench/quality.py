@@ -9,8 +9,8 @@ generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppa
 (pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
 and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, a sales page
-whose product shots link to its order form, and a client-rendered storefront whose gallery is
-only in its app state, N copies of each) — serves them on loopback, runs
+whose product shots link to its order form, a client-rendered storefront whose gallery is
+only in its app state, Shopware 6, OpenCart 3 and Webflow shops, N copies of each) — serves them on loopback, runs
 `run_pipeline` on every page (max_images=100) and prints, per site and per page: precision,
 recall, how often the main photo is ranked first (hero top-1) and kept at all, and duplicates
 kept.
@@ -75,7 +75,8 @@ def baselines(manifest: SiteManifest, root: Path) -> dict[str, float]:
             continue
         pages += 1
         page_url = "http://shop.test" + truth.path
-        document = lxml.html.document_fromstring((root / truth.path.lstrip("/")).read_bytes())
+        path, _, query = truth.path.partition("?")
+        document = lxml.html.document_fromstring(served_file(root, path, query).read_bytes())
         og = document.xpath("string(//meta[@property='og:image'][1]/@content)") or None
         og_hits += _shows_main_photo(truth, urljoin(page_url, og) if og else None)
         sources = [urljoin(page_url, src.strip()) for src in document.xpath("//img/@src") if src.strip()]

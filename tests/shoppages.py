@@ -5,7 +5,7 @@ Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, pl
 boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, and a long-form
 sales page whose product shots link to its order form, a client-rendered storefront whose
-gallery is only in its app state) around
+gallery is only in its app state, Shopware 6, OpenCart 3 and Webflow) around
 deterministic photos, with the site chrome (logo, icons, badges, pixel, related products)
 of `tests/shopsite.py`. The truth of a page lists its real photos (role `hero` is the main
 product photo, the one a marketer wants first) with every URL that shows each one — CDN
@@ -33,6 +33,7 @@ from tests.shoppages_hosted import nextjs, squarespace, vtex, vue_storefront, wi
 from tests.shoppages_kit import PageBuilder
 from tests.shoppages_marketplaces import aliexpress, ebay, etsy
 from tests.shoppages_retail import amazon, boutique, demandware, scene7
+from tests.shoppages_selfhosted import opencart, shopware6, webflow
 from tests.shopsite import SiteManifest, _shared_static, _Writer
 
 PAGE_BUILDERS: dict[str, PageBuilder] = {
@@ -58,6 +59,9 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_minimal": shopify_minimal,
     "sales_page": sales_page,
     "vue_storefront": vue_storefront,
+    "shopware6": shopware6,
+    "opencart": opencart,
+    "webflow": webflow,
 }
 
 

@@ -267,7 +267,7 @@ class _Writer:
     junk: dict[str, str] = field(default_factory=dict)
 
     def file(self, path: str, data: bytes) -> str:
-        target = self.root / path.lstrip("/")
+        target = self.root / query_file(path).lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return path

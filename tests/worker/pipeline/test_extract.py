@@ -355,6 +355,7 @@ def test_limit_caps_distinct_candidates():
         ),
         ('<div id="upsell"><img src="/r.jpg"></div>', "related"),
         ('<aside class="customers-also-bought"><img src="/r.jpg"></aside>', "related"),
+        ('<div class="product-detail-cross-selling"><div><img src="/r.jpg"></div></div>', "related"),
         ('<header><img src="/banner.jpg"></header>', "chrome"),
         ('<div class="product__media"><img src="/files/tee-size-chart.jpg"></div>', "chart"),
         ('<img src="/files/t3.jpg" alt="Size guide">', "chart"),
