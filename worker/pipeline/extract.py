@@ -148,6 +148,7 @@ HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 NO_HINTS: frozenset[str] = frozenset()
 OTHER_PRODUCT = frozenset({"other_product"})
+NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a page mark theirs data-nuxt-data
 
 
 class Found:
@@ -515,7 +516,8 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
     if script_type not in ("", "text/javascript", "module") or "BCData" in text:
         platform = list(script_images(script_type, dict(element.attrib), text))
     # A platform's own shape, else the page's product in a web app's state (extract_state.py).
-    _add_platform(platform or state_images(script_type, text, collector.page_key), collector)
+    devalue = element.get("id") == NUXT_DATA_ID or element.get("data-nuxt-data") is not None
+    _add_platform(platform or state_images(script_type, text, collector.page_key, devalue=devalue), collector)
 
 
 def collect_heading(element: Any, collector: CandidateCollector) -> None:

@@ -45,6 +45,38 @@ def test_each_way_a_script_hands_its_state_over(assign):
     assert set(state_page(state, assign=assign)) == {"https://cdn.example.com/t1.jpg"}
 
 
+@pytest.mark.parametrize(
+    "literal",
+    [
+        json.dumps(
+            json.dumps({"product": {"handle": "trail-shoe", "images": ["/img/t1.jpg"], "note": 'a "b"'}})
+        ),
+        # Single quotes, escaped slashes, \x and \' escapes: JavaScript's, which JSON has not.
+        r"""'{"product": {"handle": "trail-shoe", "images": ["\/img\/t1.jpg"], "note": "it\'s \x41\x42"}}'""",
+    ],
+)
+def test_a_state_handed_over_as_json_parse_of_a_string_is_read(literal):
+    """`window.__PRELOADED_STATE__ = JSON.parse("…")`: the string literal decoded, then its JSON."""
+    result = found(f"<script>window.__PRELOADED_STATE__ = JSON.parse({literal});</script>", url=PAGE)
+    assert set(result) == {f"{BASE}/img/t1.jpg"}
+
+
+def test_a_nuxt_data_payload_is_rebuilt_before_it_is_read():
+    """Nuxt 3's `__NUXT_DATA__` is devalue's flat array: indices resolved, the named product's gallery read."""
+    payload = [
+        ["ShallowReactive", 1], {"data": 2}, ["ShallowReactive", 3],
+        {"recommended": 4, "product-trail-shoe": 8},
+        [5], {"slug": 6, "images": 7}, "road-shoe", ["/img/road.jpg"],
+        ["Reactive", 9], {"slug": 10, "images": 11}, "trail-shoe", [12, 13], "/img/t1.jpg", "/img/t2.jpg",
+    ]  # fmt: skip
+    script = (
+        f'<script type="application/json" id="__NUXT_DATA__" data-ssr="true">{json.dumps(payload)}</script>'
+    )
+    assert set(found(script, url=PAGE)) == {f"{BASE}/img/t1.jpg", f"{BASE}/img/t2.jpg"}
+    # The same array in a script Nuxt did not mark is plain JSON: numbers, no product named.
+    assert found(script.replace('id="__NUXT_DATA__"', 'id="other"'), url=PAGE) == {}
+
+
 def test_a_json_script_and_an_id_in_the_route_name_the_product():
     """A numeric id names /item/1005.html's product; a GraphQL connection's nodes are its images."""
     state = {"data": {"item": {"itemId": 1005, "media": {"edges": [{"node": {"url": "/kf/a.jpg"}}]}}}}
@@ -154,8 +186,10 @@ def test_videos_and_models_in_the_media_list_are_left_out():
         'window.__NUXT__=(function(a){return {data: [{slug: "trail-shoe", images: ["/img/t.jpg"]}]}}(1));',
         # Named, but with no gallery field.
         'window.__INITIAL_STATE__ = {"product": {"slug": "trail-shoe", "thumbnail": "/img/t.jpg"}};',
-        # Broken JSON.
+        # Broken JSON, a broken string literal, a string that is not JSON.
         'window.__INITIAL_STATE__ = {"product": {"slug": "trail-shoe", "images": ["/img/t.jpg"]',
+        'window.__S__ = JSON.parse("{\\"product\\": {\\"slug\\": \\"trail-shoe\\", \\"images\\": [\\"/img/t.jpg\\"]}}',
+        "window.__S__ = JSON.parse('trail-shoe /img/t.jpg');",
     ],
 )
 def test_states_that_do_not_name_the_page_or_are_not_json_give_nothing(script):

@@ -1,0 +1,143 @@
+"""Pages of storefronts built as web apps, whose galleries are mostly in the state handed to the browser:
+a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload) and a React shop (`JSON.parse("…")` of its store)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.shoppages_kit import _page, _photo, _related
+from tests.shopsite import PageTruth, _Writer
+
+
+@dataclass(frozen=True)
+class Wrapped:
+    """A value devalue writes as a typed array: Nuxt's `["Reactive", i]`, `["ShallowReactive", i]`, `["Date", "…"]`."""
+
+    kind: str
+    value: Any
+
+
+def devalue_payload(root: Any) -> list[Any]:
+    """`root` as devalue flattens it: one array, containers holding indices, each string written once."""
+    values: list[Any] = []
+    strings: dict[str, int] = {}
+
+    def put(value: Any) -> int:
+        if isinstance(value, str) and value in strings:
+            return strings[value]
+        index = len(values)
+        values.append(None)
+        if isinstance(value, Wrapped):  # a Date holds its text itself
+            values[index] = [value.kind, value.value if value.kind == "Date" else put(value.value)]
+        elif isinstance(value, dict):
+            values[index] = {key: put(item) for key, item in value.items()}
+        elif isinstance(value, list):
+            values[index] = [put(item) for item in value]
+        else:
+            values[index] = value
+            if isinstance(value, str):
+                strings[value] = index
+        return index
+
+    put(root)
+    return values
+
+
+def _single_quoted(text: str) -> str:
+    """`text` as a single-quoted JavaScript string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
+    """Nuxt 3: the server renders the first slide only; the gallery is in `__NUXT_DATA__` (useAsyncData's
+    product beside its recommendations), and the recommendation cards are in the markup too."""
+    handle = f"linen-shirt-{seed}"
+    views = []
+    for index in range(4):
+        name = f"/images/products/{handle}-{index}.jpg"
+        role = "hero" if index == 0 else ("lifestyle" if index == 3 else "product")
+        views.append(_photo(writer, name, role, seed * 10 + 600 + index, {name: None}))
+    others = [f"/images/products/chino-{seed}-{index}.jpg" for index in range(3)]
+    cards = _related(
+        writer, others, '<section class="recommendations">', link=lambda i: f"/products/chino-{seed}-{i}"
+    )
+    recommended = [
+        {"id": seed * 100 + i, "handle": f"chino-{seed}-{i}", "images": [{"url": path}]}
+        for i, path in enumerate(others)
+    ]
+    product = {
+        "id": seed * 100 + 50,
+        "handle": handle,
+        "title": "Linen shirt",
+        "createdAt": Wrapped("Date", "2024-03-01T10:00:00.000Z"),
+        "images": [{"url": view[0], "altText": "Linen shirt"} for view in views],
+    }
+    payload = devalue_payload(
+        Wrapped(
+            "ShallowReactive",
+            {
+                "data": Wrapped(
+                    "ShallowReactive",
+                    {
+                        f"recommendations-{handle}": recommended,
+                        f"product-{handle}": Wrapped("Reactive", product),
+                    },
+                ),
+                "state": {},
+                "_errors": Wrapped("ShallowReactive", {}),
+                "serverRendered": True,
+                "path": f"/products/{handle}",
+            },
+        )
+    )
+    first = views[0][0]
+    body = (
+        f'<div id="__nuxt"><div class="product-page"><div class="product-gallery"><div class="swiper">'
+        f'<div class="swiper-wrapper"><div class="swiper-slide swiper-slide-active">'
+        f'<img src="{first}" alt="Linen shirt" width="800" height="800" loading="eager"></div></div></div></div>'
+        f'<div class="product-info"><h1>Linen shirt</h1><button class="add-to-cart">Add to cart</button></div>'
+        f"</div>{cards}</div>"
+        f'<script type="application/json" data-nuxt-data="nuxt-app" data-ssr="true" id="__NUXT_DATA__">'
+        f"{json.dumps(payload)}</script>"
+        f'<script>window.__NUXT__={{}};window.__NUXT__.config={{public:{{}},app:{{baseURL:"/"}}}}</script>'
+    )
+    head = f'<meta property="og:image" content="{first}">'
+    return _page(writer, f"/products/{handle}", "Linen shirt", head, body)
+
+
+def react_state(writer: _Writer, seed: int) -> PageTruth:
+    """A React storefront that hands its Redux store over as `JSON.parse("…")` (single quotes on odd seeds),
+    with only a skeleton and og:image in the markup; recently viewed products sit in the store too."""
+    slug = f"walnut-desk-{seed}"
+    views = []
+    for index in range(3):
+        name = f"/assets/pdp/{slug}-{index}.jpg"
+        views.append(
+            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 650 + index, {name: None})
+        )
+    viewed = [f"/assets/pdp/oak-shelf-{seed}-{index}.jpg" for index in range(2)]
+    for path in viewed:
+        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    store = {
+        "recentlyViewed": {
+            "items": [{"slug": f"oak-shelf-{seed}-{i}", "images": [p]} for i, p in enumerate(viewed)]
+        },
+        "pdp": {
+            "product": {
+                "slug": slug,
+                "name": "Walnut desk",
+                "description": 'Solid walnut, 120 cm. It\'s "the" desk.',
+                "media": {"images": [{"src": view[0], "alt": "Walnut desk"} for view in views]},
+            }
+        },
+    }
+    text = json.dumps(store).replace("/", "\\/")  # PHP-style escaped slashes, legal in both literals
+    literal = _single_quoted(text) if seed % 2 else json.dumps(text)
+    body = (
+        '<div id="root"><div class="pdp-skeleton"></div></div>'
+        f"<script>window.__PRELOADED_STATE__ = JSON.parse({literal});</script>"
+    )
+    head = f'<meta property="og:image" content="{views[0][0]}">'
+    return _page(writer, f"/products/{slug}", "Walnut desk", head, body)
