@@ -1,5 +1,6 @@
 """Pages of storefronts built as web apps, whose galleries are mostly in the state handed to the browser:
-a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload) and a React shop (`JSON.parse("…")` of its store)."""
+a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload), a React shop (`JSON.parse("…")` of its store) and
+a fashion shop whose state knows the product only by the id at the end of its URL."""
 
 from __future__ import annotations
 
@@ -141,3 +142,35 @@ def react_state(writer: _Writer, seed: int) -> PageTruth:
     )
     head = f'<meta property="og:image" content="{views[0][0]}">'
     return _page(writer, f"/products/{slug}", "Walnut desk", head, body)
+
+
+def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
+    """A fashion shop whose URL ends with the product id (`…/linen-dress-p-81234567.html`) and whose state names
+    the product by that id only; "complete the look" products sit before it in the same state."""
+    product_id = f"8{seed:03d}4567"
+    views = []
+    for index in range(3):
+        name = f"/assets/media/{product_id}-{index}.jpg"
+        role = "hero" if index == 0 else ("lifestyle" if index == 2 else "product")
+        views.append(_photo(writer, name, role, seed * 10 + 700 + index, {name: None}))
+    look = [f"/assets/media/9{seed:03d}000{index}-0.jpg" for index in range(2)]
+    for path in look:
+        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    state = {
+        "completeTheLook": [
+            {"productId": f"9{seed:03d}000{i}", "gallery": [{"zoom": path}]} for i, path in enumerate(look)
+        ],
+        "pdp": {
+            "product": {
+                "productId": product_id,
+                "name": "Linen dress",
+                "gallery": [{"zoom": view[0], "thumb": view[0]} for view in views],
+            }
+        },
+    }
+    body = (
+        '<div id="app"><div class="pdp-loading"></div></div>'
+        f"<script>window.__APP_STATE__ = {json.dumps(state)};</script>"
+    )
+    head = f'<meta property="og:image" content="{views[0][0]}">'
+    return _page(writer, f"/women/dresses/linen-dress-p-{product_id}.html", "Linen dress", head, body)

@@ -7,7 +7,9 @@ blob, Next.js's `__NEXT_DATA__` in shapes other than the Storefront API's. The s
 other products too (recommendations, recently viewed), so only the product the page is about
 is read: the first object, depth first, that names the page by its route's last segment in an
 identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
-"mug", `/item/1005.html` is "1005") and has a gallery field (`images`, `imagePathList`,
+"mug", `/item/1005.html` is "1005"), or by the id its route ends with (`/linen-dress-p-81234567.html`
+is also "81234567": a token of five or more letters and digits, with a digit, after the last `-`
+or `_`), and has a gallery field (`images`, `imagePathList`,
 `gallery`, `media`, `photos`, `imageGroups`, …, or `featuredImage` / `mainImage` /
 `primaryImage`, the hero), itself, on its `masterVariant` / `selectedVariant`, or in a
 sibling module that names no page of its own (`{"productInfo": {"productId": 1005},
@@ -59,6 +61,9 @@ JS_STRING = {quote: re.compile(rf"{quote}((?:[^{quote}\\]|\\.)*){quote}", re.DOT
 JS_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|[\s\S])|"')
 JSON_ESCAPES = frozenset('"\\/bfnrtu')
 IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
+# The id a slug may end with; five characters or more, so a model number ("x500") or a year is not one.
+TRAILING_ID = re.compile(r"[-_]([a-z0-9]*[0-9][a-z0-9]*)$", re.IGNORECASE)
+MIN_ID_CHARS = 5
 MAX_ASSIGNMENTS = 4  # per script
 MAX_DEPTH = 12
 MAX_NODES = 20_000
@@ -103,13 +108,26 @@ def state_images(
     """
     # A state naming the page holds its name (as the URL writes it), and a gallery holds a file
     # name: two scans, before any parse.
-    if not page_key or len(text) > MAX_SCRIPT_CHARS or page_key not in text or not IMAGE_FILE_IN.search(text):
+    names = page_names(page_key)
+    if not names or len(text) > MAX_SCRIPT_CHARS or not any(name in text for name in names):
+        return
+    if not IMAGE_FILE_IN.search(text):
         return
     for state in _states(script_type, text, devalue=devalue):
-        product = _page_product(state, page_key.lower())
+        product = _page_product(state, frozenset(name.lower() for name in names))
         if product is not None:
             yield from product_gallery(product)
             return
+
+
+def page_names(page_key: str) -> tuple[str, ...]:
+    """What a state may call the page: its route key, and the id the key ends with if it ends with one."""
+    if not page_key:
+        return ()
+    trailing = TRAILING_ID.search(page_key)
+    if trailing is None or len(trailing.group(1)) < MIN_ID_CHARS:
+        return (page_key,)
+    return (page_key, trailing.group(1))
 
 
 def _states(script_type: str, text: str, *, devalue: bool) -> Iterator[Any]:
@@ -169,8 +187,8 @@ def _json_escape(match: re.Match[str]) -> str:
     return "" if escaped in "\r\n\u2028\u2029" else escaped  # a line continuation, or \' → '
 
 
-def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
-    """The first object (depth first, bounded) naming the page (`page_key`, lower-cased) with a gallery field.
+def _page_product(root: Any, page_names: frozenset[str]) -> dict[str, Any] | None:
+    """The first object (depth first, bounded) naming the page (one of `page_names`, lower-cased) with a gallery field.
 
     An object naming the page without one may keep its gallery in a sibling module instead
     (`{"productInfo": {"productId": 1005}, "imageModule": {"imagePathList": […]}}`): the first
@@ -183,7 +201,7 @@ def _page_product(root: Any, page_key: str) -> dict[str, Any] | None:
         node, depth, parent = stack.pop()
         visited += 1
         if isinstance(node, dict):
-            if _names_page(node, page_key):
+            if _names_page(node, page_names):
                 if _has_gallery(node):
                     return node
                 if parent is not None and id(parent) not in searched:
@@ -220,12 +238,12 @@ def _gallery_module(parent: dict[str, Any], named: dict[str, Any]) -> dict[str, 
     )
 
 
-def _names_page(node: dict[str, Any], page_key: str) -> bool:
+def _names_page(node: dict[str, Any], page_names: frozenset[str]) -> bool:
     for key in IDENTITY_KEYS:
         value = node.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, str) and value and route_key(value).lower() == page_key:
+        if isinstance(value, str) and value and route_key(value).lower() in page_names:
             return True
     return False
 

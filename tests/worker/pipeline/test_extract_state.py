@@ -8,7 +8,7 @@ import pytest
 
 from tests.worker.pipeline.test_extract import BASE, found
 from worker.pipeline import extract_state
-from worker.pipeline.extract_state import MAX_NODES, product_gallery, route_key, state_images
+from worker.pipeline.extract_state import MAX_NODES, page_names, product_gallery, route_key, state_images
 
 PAGE = f"{BASE}/products/trail-shoe"
 
@@ -82,6 +82,32 @@ def test_a_json_script_and_an_id_in_the_route_name_the_product():
     state = {"data": {"item": {"itemId": 1005, "media": {"edges": [{"node": {"url": "/kf/a.jpg"}}]}}}}
     script = f'<script type="application/json" id="app-data">{json.dumps(state)}</script>'
     assert set(found(script, url=f"{BASE}/item/1005.html")) == {f"{BASE}/kf/a.jpg"}
+
+
+def test_the_id_a_route_ends_with_names_the_product_too():
+    """`…/linen-dress-p-81234567.html`: a state that knows the product only by its id still names the page."""
+    state = {
+        "look": [{"productId": "91230001", "gallery": [{"zoom": "/m/other.jpg"}]}],
+        "product": {"productId": 81234567, "gallery": [{"zoom": "/m/dress-0.jpg"}]},
+    }
+    script = f"<script>window.__APP_STATE__ = {json.dumps(state)};</script>"
+    assert set(found(script, url=f"{BASE}/women/linen-dress-p-81234567.html")) == {f"{BASE}/m/dress-0.jpg"}
+
+
+@pytest.mark.parametrize(
+    ("key", "names"),
+    [
+        ("linen-dress-p-81234567", ("linen-dress-p-81234567", "81234567")),
+        ("Trail_Shoe_B0ABC12", ("Trail_Shoe_B0ABC12", "B0ABC12")),
+        ("iphone-15", ("iphone-15",)),  # too short to be an id: a model number
+        ("calendar-2025", ("calendar-2025",)),
+        ("mug-blue", ("mug-blue",)),  # no digit
+        ("1005", ("1005",)),
+        ("", ()),
+    ],
+)
+def test_page_names_are_the_route_key_and_the_id_it_ends_with(key, names):
+    assert page_names(key) == names
 
 
 def test_the_featured_image_is_the_hero_and_comes_first():
