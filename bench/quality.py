@@ -11,7 +11,7 @@ and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Ets
 AliExpress listings, a theme whose product cards say nothing but their links, a sales page
 whose product shots link to its order form, a client-rendered storefront whose gallery is
 only in its app state, Shopware 6, OpenCart 3 and Webflow shops, a Nuxt 3 shop whose gallery
-is in its `__NUXT_DATA__` payload, a React one whose store is a `JSON.parse` string and a
+is in its `__NUXT_DATA__` payload, a Nuxt 2 one (`__NUXT__`), a React one whose store is a `JSON.parse` string and a
 fashion shop whose state names the product by the id its URL ends with, N copies of each) —
 serves them on loopback, runs `run_pipeline` on every page (max_images=100) and prints, per site and per page: precision,
 recall, how often the main photo is ranked first (hero top-1) and kept at all, and duplicates

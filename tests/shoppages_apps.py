@@ -1,5 +1,5 @@
 """Pages of storefronts built as web apps, whose galleries are mostly in the state handed to the browser:
-a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload), a React shop (`JSON.parse("…")` of its store) and
+a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload), a Nuxt 2 one (its `__NUXT__` function call), a React shop (`JSON.parse("…")` of its store) and
 a fashion shop whose state knows the product only by the id at the end of its URL."""
 
 from __future__ import annotations
@@ -174,3 +174,69 @@ def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
     )
     head = f'<meta property="og:image" content="{views[0][0]}">'
     return _page(writer, f"/women/dresses/linen-dress-p-{product_id}.html", "Linen dress", head, body)
+
+
+def nuxt2_call(root: Any) -> str:
+    """`root` as Nuxt 2 writes `__NUXT__`: a function call whose arguments are the strings used twice or more,
+    named by parameters inside a JavaScript object literal (keys unquoted, `/` escaped as `\\u002F`)."""
+    counts: dict[str, int] = {}
+
+    def count(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                count(item)
+        elif isinstance(value, list):
+            for item in value:
+                count(item)
+        elif isinstance(value, str):
+            counts[value] = counts.get(value, 0) + 1
+
+    count(root)
+    shared = [value for value, seen in counts.items() if seen > 1]
+    names = {value: "abcdefghijklmnopqrstuvwxyz"[index] for index, value in enumerate(shared[:26])}
+
+    def literal(value: Any) -> str:
+        if isinstance(value, dict):
+            return "{" + ",".join(f"{key}:{literal(item)}" for key, item in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + ",".join(literal(item) for item in value) + "]"
+        if isinstance(value, str):
+            return names.get(value) or json.dumps(value).replace("/", "\\u002F")
+        return "void 0" if value is None else json.dumps(value)
+
+    parameters = ",".join(names.values())
+    arguments = ",".join(json.dumps(value).replace("/", "\\u002F") for value in names)
+    return f"window.__NUXT__=(function({parameters}){{return {literal(root)}}}({arguments}));"
+
+
+def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
+    """Nuxt 2: only a skeleton and og:image in the markup; the product (beside recently viewed ones) is in the
+    `__NUXT__` function call, its handle and hero URL passed as arguments because they occur twice."""
+    handle = f"wool-scarf-{seed}"
+    views = []
+    for index in range(3):
+        name = f"/img/catalog/{handle}-{index}.jpg"
+        views.append(
+            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 750 + index, {name: None})
+        )
+    viewed = f"/img/catalog/beanie-{seed}.jpg"
+    writer.junk[viewed] = "related_product"  # never in the markup: found only if the state reader strays
+    state = {
+        "layout": "default",
+        "data": [
+            {
+                "recentlyViewed": [{"handle": f"beanie-{seed}", "images": [{"src": viewed}]}],
+                "product": {
+                    "handle": handle,
+                    "featuredImage": {"src": views[0][0]},
+                    "images": [{"src": view[0], "alt": "Wool scarf"} for view in views],
+                    "compareAt": None,
+                },
+            }
+        ],
+        "routePath": f"/products/{handle}",
+        "serverRendered": True,
+    }
+    body = f'<div id="__nuxt"><div class="page-loading"></div></div><script>{nuxt2_call(state)}</script>'
+    head = f'<meta property="og:image" content="{views[0][0]}">'
+    return _page(writer, f"/products/{handle}", "Wool scarf", head, body)

@@ -18,19 +18,16 @@ may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zo
 `link`, …), image groups (Salesforce Commerce Cloud's `{"viewType": "large", "images": […]}`;
 the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
 
-Only JSON is read, as JSON, as JavaScript assigning it (`= {…}`, or `= JSON.parse("…")` with
-the JSON in a string literal), or as Nuxt 3's `__NUXT_DATA__` payload (devalue's flat array,
-rebuilt by devalue.py); an object literal that is not JSON (unquoted keys, functions, Nuxt 2's
-`__NUXT__` function call) gives nothing. A state without an image file name in it is not
+The state is read as JSON, as Nuxt 3's `__NUXT_DATA__` payload (devalue's flat array, rebuilt
+by devalue.py), or from what a script assigns: JSON, an object literal, `JSON.parse("…")`, Nuxt 2's
+`__NUXT__` function call (jsstate.py). A state without an image file name in it is not
 parsed at all, and the walk is bounded (MAX_DEPTH, MAX_NODES), as every blob is a stranger's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
-from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,32 +36,18 @@ from worker.pipeline.extract_structured import (
     GALLERY,
     HERO,
     JSONLD_MAX_IMAGES,
-    LENIENT_DECODER,
     MAX_SCRIPT_CHARS,
     PlatformImage,
     connection_nodes,
     load_lenient_json,
 )
+from worker.pipeline.jsstate import assigned_states
 from worker.pipeline.links import page_name, route_segments
 
-# `window.X = {`, `window["X"] = {`, `var|let|const X = {`: where a script hands its state over;
-# also `= JSON.parse("…")`, which large states use because engines parse JSON text faster.
-STATE_ASSIGNMENT = re.compile(
-    r"(?:\bwindow\s*(?:\.\s*[A-Za-z_$][\w$]*|\[\s*[\"'][^\"']{1,64}[\"']\s*\])"  # window.X, window["X"]
-    r"|\b(?:var|let|const)\s+[A-Za-z_$][\w$]*)"  # var X
-    r"\s*=\s*(?=\{|JSON\.parse\(\s*[\"'])"
-)
-JSON_PARSE_CALL = re.compile(r"JSON\.parse\(\s*")
-# A JavaScript string literal, either quote; \\. takes any escaped character, the quote included.
-JS_STRING = {quote: re.compile(rf"{quote}((?:[^{quote}\\]|\\.)*){quote}", re.DOTALL) for quote in "\"'"}
-# An escape in a JavaScript string (JSON has fewer: \x41, \', a line continuation), or a bare ".
-JS_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|[\s\S])|"')
-JSON_ESCAPES = frozenset('"\\/bfnrtu')
 IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
 # The id a slug may end with; five characters or more, so a model number ("x500") or a year is not one.
 TRAILING_ID = re.compile(r"[-_]([a-z0-9]*[0-9][a-z0-9]*)$", re.IGNORECASE)
 MIN_ID_CHARS = 5
-MAX_ASSIGNMENTS = 4  # per script
 MAX_DEPTH = 12
 MAX_NODES = 20_000
 IDENTITY_KEYS = (
@@ -102,7 +85,7 @@ def route_key(url_or_path: str) -> str:
 def state_images(
     script_type: str, text: str, page_key: str, *, devalue: bool = False
 ) -> Iterator[PlatformImage]:
-    """The page's own product's images in one script's app state (JSON, or JavaScript assigning JSON).
+    """The page's own product's images in one script's app state (JSON, or what its JavaScript assigns).
 
     `devalue`: the script is a devalue payload (Nuxt 3's `__NUXT_DATA__`), rebuilt before it is read.
     """
@@ -131,7 +114,7 @@ def page_names(page_key: str) -> tuple[str, ...]:
 
 
 def _states(script_type: str, text: str, *, devalue: bool) -> Iterator[Any]:
-    """The JSON a script holds: all of it for a JSON type, else each object assigned (at most MAX_ASSIGNMENTS)."""
+    """The state a script holds: all of it for a JSON type, else what its JavaScript assigns (jsstate.py)."""
     if script_type == "application/json":
         state = load_lenient_json(text)
         if devalue:
@@ -139,52 +122,7 @@ def _states(script_type: str, text: str, *, devalue: bool) -> Iterator[Any]:
         if state is not None:
             yield state
         return
-    for match in islice(STATE_ASSIGNMENT.finditer(text), MAX_ASSIGNMENTS):
-        call = JSON_PARSE_CALL.match(text, match.end())
-        if call is not None:
-            state = _parsed_string(text, call.end())
-        else:
-            try:
-                state = LENIENT_DECODER.raw_decode(text, match.end())[0]
-            except (ValueError, RecursionError):
-                continue
-        if state is not None:
-            yield state
-
-
-def _parsed_string(text: str, start: int) -> Any:
-    """What `JSON.parse` makes of the JavaScript string literal at `start`; None if either is broken.
-
-    A double-quoted literal is most often a JSON string as it stands (JSON.stringify wrote it), read
-    by the JSON decoder; otherwise its JavaScript-only escapes are rewritten first (a tenth of the speed).
-    """
-    json_text = None
-    if text[start] == '"':
-        with contextlib.suppress(ValueError):
-            json_text = LENIENT_DECODER.raw_decode(text, start)[0]
-    if not isinstance(json_text, str):
-        literal = JS_STRING[text[start]].match(text, start)
-        if literal is None:
-            return None
-        try:
-            json_text = LENIENT_DECODER.decode(f'"{JS_ESCAPE.sub(_json_escape, literal.group(1))}"')
-        except ValueError:
-            return None
-    return load_lenient_json(json_text)
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    """One JavaScript-only escape (or a bare double quote) as JSON writes it inside a string."""
-    escaped = match.group(1)
-    if escaped is None:
-        return '\\"'
-    if escaped in JSON_ESCAPES:
-        return match.group(0)
-    if escaped.startswith("x"):
-        return "\\u00" + escaped[1:]
-    if escaped == "0":
-        return "\\u0000"
-    return "" if escaped in "\r\n\u2028\u2029" else escaped  # a line continuation, or \' → '
+    yield from assigned_states(text)
 
 
 def _page_product(root: Any, page_names: frozenset[str]) -> dict[str, Any] | None:

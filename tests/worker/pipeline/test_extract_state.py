@@ -61,6 +61,30 @@ def test_a_state_handed_over_as_json_parse_of_a_string_is_read(literal):
     assert set(result) == {f"{BASE}/img/t1.jpg"}
 
 
+def test_an_object_literal_that_is_not_json_is_read():
+    """Unquoted and single-quoted keys, trailing commas, a comment, `undefined`: JavaScript, read by chompjs."""
+    script = (
+        "<script>var pageState = {product: {/* pdp */ slug: 'trail-shoe', 'images': ['/img/t1.jpg',],"
+        " stock: undefined,}, recommended: [{slug: 'road-shoe', images: ['/img/road.jpg']}]};</script>"
+    )
+    assert set(found(script, url=PAGE)) == {f"{BASE}/img/t1.jpg"}
+
+
+@pytest.mark.parametrize(
+    "call", ["(function(a,b,c){{{body}}}({args}));", "(function(a,b,c){{{body}}})({args});"]
+)
+def test_nuxt2s_function_call_is_read_with_its_arguments_in_place(call):
+    """`window.__NUXT__=(function(a,b,c){return {…}}(…))`: values used twice are arguments, named by parameter."""
+    body = (
+        'a.self=a;return {layout:"default",data:[{related:[{handle:"road-shoe",images:[{src:c}]}],'
+        'product:{handle:a,title:"Trail shoe",images:[{src:b,alt:"Trail shoe"},{src:"\\u002Fimg\\u002Ft2.jpg"}]}}],'
+        "serverRendered:true}"
+    )
+    args = '"trail-shoe","\\u002Fimg\\u002Ft1.jpg","/img/road.jpg"'
+    script = f"<script>window.__NUXT__={call.format(body=body, args=args)}</script>"
+    assert set(found(script, url=PAGE)) == {f"{BASE}/img/t1.jpg", f"{BASE}/img/t2.jpg"}
+
+
 def test_a_nuxt_data_payload_is_rebuilt_before_it_is_read():
     """Nuxt 3's `__NUXT_DATA__` is devalue's flat array: indices resolved, the named product's gallery read."""
     payload = [
@@ -207,9 +231,10 @@ def test_videos_and_models_in_the_media_list_are_left_out():
     [
         # No object names the page: nothing, whatever images the state holds.
         'window.__INITIAL_STATE__ = {"product": {"slug": "road-shoe", "images": ["/img/road.jpg"]}};',
-        # An object literal that is not JSON, and Nuxt's function call.
-        'window.__INITIAL_STATE__ = {product: {slug: "trail-shoe", images: ["/img/t.jpg"]}};',
-        'window.__NUXT__=(function(a){return {data: [{slug: "trail-shoe", images: ["/img/t.jpg"]}]}}(1));',
+        # A literal that is not one: a function's source.
+        'window.__INITIAL_STATE__ = function () { return {slug: "trail-shoe", images: ["/img/t.jpg"]}; };',
+        # Nuxt 2's call whose arguments cannot be read: the parameter stays a name, not a slug.
+        'window.__NUXT__=(function(a){return {data: [{slug: a, images: ["/img/t.jpg"]}]}}("trail-shoe",));;x',
         # Named, but with no gallery field.
         'window.__INITIAL_STATE__ = {"product": {"slug": "trail-shoe", "thumbnail": "/img/t.jpg"}};',
         # Broken JSON, a broken string literal, a string that is not JSON.
