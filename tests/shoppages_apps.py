@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.shoppages_kit import _page, _photo, _related
+from tests.shoppages_kit import _page, _photos, _related, _state_only_junk
 from tests.shopsite import PageTruth, _Writer
 
 
@@ -55,11 +55,12 @@ def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
     """Nuxt 3: the server renders the first slide only; the gallery is in `__NUXT_DATA__` (useAsyncData's
     product beside its recommendations), and the recommendation cards are in the markup too."""
     handle = f"linen-shirt-{seed}"
-    views = []
-    for index in range(4):
-        name = f"/images/products/{handle}-{index}.jpg"
-        role = "hero" if index == 0 else ("lifestyle" if index == 3 else "product")
-        views.append(_photo(writer, name, role, seed * 10 + 600 + index, {name: None}))
+    views = _photos(
+        writer,
+        [f"/images/products/{handle}-{index}.jpg" for index in range(4)],
+        seed * 10 + 600,
+        ("hero", "product", "product", "lifestyle"),
+    )
     others = [f"/images/products/chino-{seed}-{index}.jpg" for index in range(3)]
     cards = _related(
         writer, others, '<section class="recommendations">', link=lambda i: f"/products/chino-{seed}-{i}"
@@ -73,7 +74,7 @@ def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
         "handle": handle,
         "title": "Linen shirt",
         "createdAt": Wrapped("Date", "2024-03-01T10:00:00.000Z"),
-        "images": [{"url": view[0], "altText": "Linen shirt"} for view in views],
+        "images": [{"url": view, "altText": "Linen shirt"} for view in views],
     }
     payload = devalue_payload(
         Wrapped(
@@ -93,7 +94,7 @@ def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
             },
         )
     )
-    first = views[0][0]
+    first = views[0]
     body = (
         f'<div id="__nuxt"><div class="product-page"><div class="product-gallery"><div class="swiper">'
         f'<div class="swiper-wrapper"><div class="swiper-slide swiper-slide-active">'
@@ -112,15 +113,9 @@ def react_state(writer: _Writer, seed: int) -> PageTruth:
     """A React storefront that hands its Redux store over as `JSON.parse("…")` (single quotes on odd seeds),
     with only a skeleton and og:image in the markup; recently viewed products sit in the store too."""
     slug = f"walnut-desk-{seed}"
-    views = []
-    for index in range(3):
-        name = f"/assets/pdp/{slug}-{index}.jpg"
-        views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 650 + index, {name: None})
-        )
+    views = _photos(writer, [f"/assets/pdp/{slug}-{index}.jpg" for index in range(3)], seed * 10 + 650)
     viewed = [f"/assets/pdp/oak-shelf-{seed}-{index}.jpg" for index in range(2)]
-    for path in viewed:
-        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    _state_only_junk(writer, viewed)
     store = {
         "recentlyViewed": {
             "items": [{"slug": f"oak-shelf-{seed}-{i}", "images": [p]} for i, p in enumerate(viewed)]
@@ -130,7 +125,7 @@ def react_state(writer: _Writer, seed: int) -> PageTruth:
                 "slug": slug,
                 "name": "Walnut desk",
                 "description": 'Solid walnut, 120 cm. It\'s "the" desk.',
-                "media": {"images": [{"src": view[0], "alt": "Walnut desk"} for view in views]},
+                "media": {"images": [{"src": view, "alt": "Walnut desk"} for view in views]},
             }
         },
     }
@@ -140,7 +135,7 @@ def react_state(writer: _Writer, seed: int) -> PageTruth:
         '<div id="root"><div class="pdp-skeleton"></div></div>'
         f"<script>window.__PRELOADED_STATE__ = JSON.parse({literal});</script>"
     )
-    head = f'<meta property="og:image" content="{views[0][0]}">'
+    head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/products/{slug}", "Walnut desk", head, body)
 
 
@@ -148,14 +143,14 @@ def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
     """A fashion shop whose URL ends with the product id (`…/linen-dress-p-81234567.html`) and whose state names
     the product by that id only; "complete the look" products sit before it in the same state."""
     product_id = f"8{seed:03d}4567"
-    views = []
-    for index in range(3):
-        name = f"/assets/media/{product_id}-{index}.jpg"
-        role = "hero" if index == 0 else ("lifestyle" if index == 2 else "product")
-        views.append(_photo(writer, name, role, seed * 10 + 700 + index, {name: None}))
+    views = _photos(
+        writer,
+        [f"/assets/media/{product_id}-{index}.jpg" for index in range(3)],
+        seed * 10 + 700,
+        ("hero", "product", "lifestyle"),
+    )
     look = [f"/assets/media/9{seed:03d}000{index}-0.jpg" for index in range(2)]
-    for path in look:
-        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    _state_only_junk(writer, look)
     state = {
         "completeTheLook": [
             {"productId": f"9{seed:03d}000{i}", "gallery": [{"zoom": path}]} for i, path in enumerate(look)
@@ -164,7 +159,7 @@ def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
             "product": {
                 "productId": product_id,
                 "name": "Linen dress",
-                "gallery": [{"zoom": view[0], "thumb": view[0]} for view in views],
+                "gallery": [{"zoom": view, "thumb": view} for view in views],
             }
         },
     }
@@ -172,7 +167,7 @@ def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
         '<div id="app"><div class="pdp-loading"></div></div>'
         f"<script>window.__APP_STATE__ = {json.dumps(state)};</script>"
     )
-    head = f'<meta property="og:image" content="{views[0][0]}">'
+    head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/women/dresses/linen-dress-p-{product_id}.html", "Linen dress", head, body)
 
 
@@ -213,14 +208,9 @@ def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
     """Nuxt 2: only a skeleton and og:image in the markup; the product (beside recently viewed ones) is in the
     `__NUXT__` function call, its handle and hero URL passed as arguments because they occur twice."""
     handle = f"wool-scarf-{seed}"
-    views = []
-    for index in range(3):
-        name = f"/img/catalog/{handle}-{index}.jpg"
-        views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 750 + index, {name: None})
-        )
+    views = _photos(writer, [f"/img/catalog/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 750)
     viewed = f"/img/catalog/beanie-{seed}.jpg"
-    writer.junk[viewed] = "related_product"  # never in the markup: found only if the state reader strays
+    _state_only_junk(writer, [viewed])
     state = {
         "layout": "default",
         "data": [
@@ -228,8 +218,8 @@ def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
                 "recentlyViewed": [{"handle": f"beanie-{seed}", "images": [{"src": viewed}]}],
                 "product": {
                     "handle": handle,
-                    "featuredImage": {"src": views[0][0]},
-                    "images": [{"src": view[0], "alt": "Wool scarf"} for view in views],
+                    "featuredImage": {"src": views[0]},
+                    "images": [{"src": view, "alt": "Wool scarf"} for view in views],
                     "compareAt": None,
                 },
             }
@@ -238,5 +228,5 @@ def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
         "serverRendered": True,
     }
     body = f'<div id="__nuxt"><div class="page-loading"></div></div><script>{nuxt2_call(state)}</script>'
-    head = f'<meta property="og:image" content="{views[0][0]}">'
+    head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/products/{handle}", "Wool scarf", head, body)

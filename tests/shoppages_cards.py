@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.shoppages_kit import _page, _photo, _related
+from tests.shoppages_kit import _page, _photos, _related
 from tests.shopsite import PageTruth, _jsonld, _Writer
 
 
@@ -14,16 +14,11 @@ def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
     are other products. The gallery's thumbnails link to this page's own variants (?variant=).
     """
     base = "/cdn/shop/files"
-    views = []
-    for index in range(3):
-        name = f"{base}/minimal{seed}-{index}.jpg"
-        views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 300 + index, {name: None})
-        )
+    views = _photos(writer, [f"{base}/minimal{seed}-{index}.jpg" for index in range(3)], seed * 10 + 300)
     handle = f"minimal-lamp-{seed}"
     gallery = "".join(
         f'<div class="grid__item"><a href="/products/{handle}?variant={index + 1}">'
-        f'<img src="{view[0]}" alt="Lamp"></a></div>'
+        f'<img src="{view}" alt="Lamp"></a></div>'
         for index, view in enumerate(views)
     )
     others = [f"{base}/card{seed}-{index}.jpg" for index in range(4)]
@@ -33,7 +28,7 @@ def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
         '<div class="grid">',
         link=lambda index: f"/collections/all/products/other-lamp-{seed}-{index}",
     )
-    head = f'<meta property="og:image" content="{views[0][0]}">'
+    head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/products/{handle}", "Lamp", head, f'<div class="grid">{gallery}</div>{cards}')
 
 
@@ -44,15 +39,12 @@ def sales_page(writer: _Writer, seed: int) -> PageTruth:
     `/order/six-jars`, the hero to `#order`, and a detail shot to the site's `/ingredients`
     page: one level deep and without a page suffix, a route says nothing about what it shows.
     """
-    views = []
-    for index, role in enumerate(("hero", "product", "product", "product", "product")):
-        name = f"/media/offer{seed}/shot{index}.jpg"
-        views.append(_photo(writer, name, role, seed * 10 + 400 + index, {name: None}))
+    views = _photos(writer, [f"/media/offer{seed}/shot{index}.jpg" for index in range(5)], seed * 10 + 400)
     links = ("#order", "/checkout?bundle=1", "/checkout?bundle=3", "/order/six-jars", "/ingredients")
     shots = "".join(
-        f'<div class="block"><a href="{link}"><img src="{view[0]}" alt="Jar"></a></div>'
+        f'<div class="block"><a href="{link}"><img src="{view}" alt="Jar"></a></div>'
         for link, view in zip(links, views, strict=True)
     )
-    product = {"@context": "https://schema.org", "@type": "Product", "name": "Jar", "image": views[0][0]}
-    head = f'<meta property="og:image" content="{views[0][0]}">' + _jsonld(product)
+    product = {"@context": "https://schema.org", "@type": "Product", "name": "Jar", "image": views[0]}
+    head = f'<meta property="og:image" content="{views[0]}">' + _jsonld(product)
     return _page(writer, f"/offer-{seed}", "Jar", head, f'<section id="order">{shots}</section>')

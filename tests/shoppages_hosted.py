@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.shoppages_kit import _page, _photo, _related
+from tests.shoppages_kit import _page, _photo, _photos, _related, _state_only_junk
 from tests.shopsite import PageTruth, _jsonld, _Writer
 
 
@@ -190,15 +190,9 @@ def vue_storefront(writer: _Writer, seed: int) -> PageTruth:
     """A client-rendered Vue shop: the HTML has only og:image and an empty mount point; the gallery is in
     `window.__INITIAL_STATE__`, found by the product's handle, with recommended products' images beside it."""
     handle = f"desk-lamp-{seed}"
-    views = []
-    for index in range(3):
-        name = f"/media/catalog/vs{seed}-{index}.jpg"
-        views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + 500 + index, {name: None})
-        )
+    views = _photos(writer, [f"/media/catalog/vs{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
     others = [f"/media/catalog/rec{seed}-{index}.jpg" for index in range(3)]
-    for path in others:
-        writer.junk[path] = "related_product"  # never in the markup: found only if the state reader strays
+    _state_only_junk(writer, others)
     state = {
         "route": {"path": f"/products/{handle}"},
         "catalog": {
@@ -208,13 +202,13 @@ def vue_storefront(writer: _Writer, seed: int) -> PageTruth:
             "product": {
                 "handle": handle,
                 "title": "Desk lamp",
-                "featuredImage": {"src": views[0][0]},
-                "images": [{"src": view[0], "alt": "Desk lamp"} for view in views],
+                "featuredImage": {"src": views[0]},
+                "images": [{"src": view, "alt": "Desk lamp"} for view in views],
                 "media": [{"mediaType": "VIDEO", "src": f"/media/video/vs{seed}.mp4"}],
             },
         },
     }
-    head = f'<meta property="og:image" content="{views[0][0]}">'
+    head = f'<meta property="og:image" content="{views[0]}">'
     body = (
         '<div id="app"><div class="skeleton"></div></div>'
         f"<script>window.__INITIAL_STATE__ = {json.dumps(state)};</script>"

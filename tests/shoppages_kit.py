@@ -28,8 +28,10 @@ __all__ = [
     "_junk_photos",
     "_page",
     "_photo",
+    "_photos",
     "_picture",
     "_related",
+    "_state_only_junk",
     "size_chart",
 ]
 
@@ -61,6 +63,21 @@ def _photo(
         writer.file(query_file(url), jpeg(image, quality=90 if side is None else 80))
     writer.photos.append(Photo(name=name, role=role, urls=(*files, *aliases)))
     return list(files)
+
+
+def _photos(writer: _Writer, paths: list[str], first_seed: int, roles: tuple[str, ...] = ()) -> list[str]:
+    """One photo per path, each served at full size from that path alone (seeds `first_seed`, +1, …): the
+    first is the hero and the others product shots, unless `roles` names each one's role."""
+    for index, path in enumerate(paths):
+        role = roles[index] if roles else ("hero" if index == 0 else "product")
+        _photo(writer, path, role, first_seed + index, {path: None})
+    return paths
+
+
+def _state_only_junk(writer: _Writer, paths: list[str]) -> None:
+    """Other products' images that only an app state names: junk, found only if the state reader strays."""
+    for path in paths:
+        writer.junk[path] = "related_product"
 
 
 def _related(

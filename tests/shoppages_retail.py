@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _picture, _related
+from tests.shoppages_kit import _junk_file, _page, _photo, _photos, _picture, _related
 from tests.shopsite import PageTruth, Photo, _jsonld, _Writer, jpeg, lifestyle_photo, query_file, resized
 
 
@@ -99,15 +99,17 @@ def boutique(writer: _Writer, seed: int) -> PageTruth:
 
     Its recommendations have no telling class: only their title, a styled div, says what they are.
     """
-    views = []
-    for index, role in enumerate(("hero", "product", "lifestyle")):
-        name = f"/assets/b{seed}/view{index}.jpg"
-        views.append(_photo(writer, name, role, seed * 10 + index, {name: None}))
+    views = _photos(
+        writer,
+        [f"/assets/b{seed}/view{index}.jpg" for index in range(3)],
+        seed * 10,
+        ("hero", "product", "lifestyle"),
+    )
     banner = _junk_file(
         writer, f"/assets/b{seed}/share-banner.jpg", "promo", lifestyle_photo(seed + 500, (1200, 630)), "JPEG"
     )
-    main = f'<div class="main-image"><img src="{views[0][0]}" alt="Vase"></div>'
-    rest = "".join(f'<div class="more-views"><img src="{v[0]}" alt="Vase detail"></div>' for v in views[1:])
+    main = f'<div class="main-image"><img src="{views[0]}" alt="Vase"></div>'
+    rest = "".join(f'<div class="more-views"><img src="{v}" alt="Vase detail"></div>' for v in views[1:])
     head = f'<meta property="og:image" content="{banner}"><meta name="twitter:image" content="{banner}">'
     others = [f"/assets/b{seed}/other{index}.jpg" for index in range(3)]
     liked = _related(writer, others, '<div class="grid">')
