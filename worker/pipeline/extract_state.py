@@ -92,9 +92,12 @@ def state_images(
     # A state naming the page holds its name (as the URL writes it), and a gallery holds a file
     # name: two scans, before any parse.
     names = page_names(page_key)
-    if not names or len(text) > MAX_SCRIPT_CHARS or not any(name in text for name in names):
-        return
-    if not IMAGE_FILE_IN.search(text):
+    if (
+        not names
+        or len(text) > MAX_SCRIPT_CHARS
+        or not any(name in text for name in names)
+        or not IMAGE_FILE_IN.search(text)
+    ):
         return
     for state in _states(script_type, text, devalue=devalue):
         product = _page_product(state, frozenset(name.lower() for name in names))
@@ -125,8 +128,8 @@ def _states(script_type: str, text: str, *, devalue: bool) -> Iterator[Any]:
     yield from assigned_states(text)
 
 
-def _page_product(root: Any, page_names: frozenset[str]) -> dict[str, Any] | None:
-    """The first object (depth first, bounded) naming the page (one of `page_names`, lower-cased) with a gallery field.
+def _page_product(root: Any, names: frozenset[str]) -> dict[str, Any] | None:
+    """The first object (depth first, bounded) naming the page (one of `names`, lower-cased) with a gallery field.
 
     An object naming the page without one may keep its gallery in a sibling module instead
     (`{"productInfo": {"productId": 1005}, "imageModule": {"imagePathList": […]}}`): the first
@@ -139,7 +142,7 @@ def _page_product(root: Any, page_names: frozenset[str]) -> dict[str, Any] | Non
         node, depth, parent = stack.pop()
         visited += 1
         if isinstance(node, dict):
-            if _names_page(node, page_names):
+            if _names_page(node, names):
                 if _has_gallery(node):
                     return node
                 if parent is not None and id(parent) not in searched:
@@ -176,12 +179,12 @@ def _gallery_module(parent: dict[str, Any], named: dict[str, Any]) -> dict[str, 
     )
 
 
-def _names_page(node: dict[str, Any], page_names: frozenset[str]) -> bool:
+def _names_page(node: dict[str, Any], names: frozenset[str]) -> bool:
     for key in IDENTITY_KEYS:
         value = node.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, str) and value and route_key(value).lower() in page_names:
+        if isinstance(value, str) and value and route_key(value).lower() in names:
             return True
     return False
 
