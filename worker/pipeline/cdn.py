@@ -35,6 +35,8 @@ that ordinary URLs are left alone:
 - OpenCart (`/image/cache/catalog/…-500x500.jpg`) → `/image/catalog/….jpg`, the uploaded file
   (a cached WebP is left alone: its original's extension is unknown); Webflow
   (`website-files.com`, `uploads-ssl.webflow.com`): the responsive `-p-800` / `-p-130x130q80` suffix.
+- Akamai Image Manager, on any host whose URL matches no rule above (H&M, Zalando, Sephora
+  and many more serve through it): the `imwidth` / `imheight` / `imdensity` query.
 
 Image proxies wrap another URL, which may itself be a CDN variant: they are tried before the
 CDN rules (the wrapped URL can hold a CDN's marker), and the URL they wrap goes through the
@@ -96,6 +98,9 @@ IMGIX_PARAMS = SANITY_PARAMS | {"ar"}
 CONTENTFUL_PARAMS = frozenset({"w", "h", "fit", "f", "r", "q", "fm", "fl"})
 FASTLY_IO_PARAMS = frozenset({"width", "height", "fit", "crop", "quality", "auto", "format", "dpr", "canvas"})
 WALMART_PARAMS = frozenset({"odnHeight", "odnWidth", "odnBg", "odnDynImageQuality"})
+# Akamai Image Manager, on any host: `imwidth` asks for a derivative of that width.
+AKAMAI_WIDTH = "imwidth="
+AKAMAI_IM_PARAMS = frozenset({"imwidth", "imheight", "imdensity"})
 
 
 Upgrade = Callable[[SplitResult], SplitResult]
@@ -118,6 +123,9 @@ def _largest(url: str, *, unwrap: bool) -> str | None:
         if marker in where:
             upgraded = urlunsplit(upgrade(parts))
             return upgraded if upgraded != url else None
+    if AKAMAI_WIDTH in parts.query:
+        upgraded = urlunsplit(_drop_query(parts, AKAMAI_IM_PARAMS))
+        return upgraded if upgraded != url else None
     return None
 
 
@@ -251,6 +259,7 @@ CDN_MARKERS = re.compile(
         [
             "/(?:" + "|".join(re.escape(marker[1:]) for marker in _MARKERS if marker.startswith("/")) + ")",
             *(re.escape(marker) for marker in _MARKERS if not marker.startswith("/")),
+            re.escape(AKAMAI_WIDTH),
         ]
     )
 )

@@ -142,6 +142,14 @@ from worker.pipeline.cdn import largest_variant
             "https://uploads-ssl.webflow.com/5e8f/5e90_cup-p-130x130q80.png",
             "https://uploads-ssl.webflow.com/5e8f/5e90_cup.png",
         ),
+        (
+            "https://img01.ztat.net/article/spp-media-p1/3b9c/dress.jpg?imwidth=156&filter=packshot",
+            "https://img01.ztat.net/article/spp-media-p1/3b9c/dress.jpg?filter=packshot",
+        ),
+        (
+            "https://image.hm.com/assets/hm/4f/2a/shirt.jpg?imwidth=657",
+            "https://image.hm.com/assets/hm/4f/2a/shirt.jpg",
+        ),
     ],
 )
 def test_size_variants_map_to_the_largest_copy(url, largest):
@@ -171,6 +179,7 @@ def test_size_variants_map_to_the_largest_copy(url, largest):
         "https://shop.example.com/image/cache/catalog/demo/canon_eos_5d_1-500x500.webp",
         "https://shop.example.com/image/catalog/demo/canon_eos_5d_1.jpg",
         "https://cdn.prod.website-files.com/64f1c0/65a1b2_mug-blue.jpeg",
+        "https://shop.example.com/img/a.jpg?primwidth=3",  # a parameter merely ending in "imwidth"
     ],
 )
 def test_ordinary_and_already_full_urls_are_left_alone(url):
