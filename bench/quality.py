@@ -10,12 +10,13 @@ generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppa
 and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, a sales page
 whose product shots link to its order form, a client-rendered storefront whose gallery is
-only in its app state, Shopware 6, OpenCart 3 and Webflow shops, a Nuxt 3 shop whose gallery
-is in its `__NUXT_DATA__` payload, a Nuxt 2 one (`__NUXT__`), a React one whose store is a `JSON.parse` string and a
-fashion shop whose state names the product by the id its URL ends with, N copies of each) —
-serves them on loopback, runs `run_pipeline` on every page (max_images=100) and prints, per site and per page: precision,
-recall, how often the main photo is ranked first (hero top-1) and kept at all, and duplicates
-kept.
+only in its app state, Shopware 6, OpenCart 3 and Webflow shops, and web-app shops whose
+gallery is only in their state: Nuxt 3's `__NUXT_DATA__`, Nuxt 2's `__NUXT__`, a React
+store as a `JSON.parse` string, a Next.js App Router flight payload, and a fashion shop's
+state naming the product by the id its URL ends with; N copies of each) — serves them on
+loopback, runs `run_pipeline` on every page (max_images=100) and prints, per site and per
+page: precision, recall, how often the main photo is ranked first (hero top-1) and kept at
+all, and duplicates kept.
 Beside them, two naive baselines on the same pages, read from the files (no pipeline): how
 often the page's `og:image` shows the main photo, and how often its largest `<img src>` (by
 decoded pixels) does. Loopback only; nothing is stored.

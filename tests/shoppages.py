@@ -7,7 +7,7 @@ AliExpress listings, a theme whose product cards say nothing but their links, an
 sales page whose product shots link to its order form, a client-rendered storefront whose
 gallery is only in its app state, Shopware 6, OpenCart 3, Webflow, and Nuxt 3 and React
 storefronts whose state is a devalue payload, Nuxt 2's `__NUXT__` function call or a
-`JSON.parse("…")` string, a fashion shop
+`JSON.parse("…")` string, a Next.js App Router shop whose product is in its flight rows, a fashion shop
 whose state names the product only by the id its URL ends with) around
 deterministic photos, with the site chrome (logo, icons, badges, pixel, related products)
 of `tests/shopsite.py`. The truth of a page lists its real photos (role `hero` is the main
@@ -21,7 +21,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.shoppages_apps import fashion_spa, nuxt2_storefront, nuxt_storefront, react_state
+from tests.shoppages_apps import (
+    fashion_spa,
+    next_app_router,
+    nuxt2_storefront,
+    nuxt_storefront,
+    react_state,
+)
 from tests.shoppages_cards import sales_page, shopify_minimal
 from tests.shoppages_carts import (
     bigcommerce,
@@ -70,6 +76,7 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "react_state": react_state,
     "fashion_spa": fashion_spa,
     "nuxt2_storefront": nuxt2_storefront,
+    "next_app_router": next_app_router,
 }
 
 

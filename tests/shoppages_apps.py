@@ -1,6 +1,7 @@
 """Pages of storefronts built as web apps, whose galleries are mostly in the state handed to the browser:
 a Nuxt 3 shop (devalue's `__NUXT_DATA__` payload), a Nuxt 2 one (its `__NUXT__` function call), a React shop (`JSON.parse("…")` of its store) and
-a fashion shop whose state knows the product only by the id at the end of its URL."""
+a fashion shop whose state knows the product only by the id at the end of its URL, and a Next.js App
+Router shop whose product reaches the browser in its React Server Components rows."""
 
 from __future__ import annotations
 
@@ -230,3 +231,49 @@ def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
     body = f'<div id="__nuxt"><div class="page-loading"></div></div><script>{nuxt2_call(state)}</script>'
     head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/products/{handle}", "Wool scarf", head, body)
+
+
+def _flight_push(rows: list[Any]) -> str:
+    """A Next.js App Router script streaming React Server Components rows `<id>:<JSON>` (and a module row)."""
+    payload = "".join(f"{index:x}:{json.dumps(row)}\n" for index, row in enumerate(rows))
+    payload += f'{len(rows):x}:I["4521",["static/chunks/4521.js"],"AddToCart"]\n'
+    return f"<script>self.__next_f.push([1,{json.dumps(payload)}])</script>"
+
+
+def next_app_router(writer: _Writer, seed: int) -> PageTruth:
+    """Next.js App Router: the markup shows the first photo only; the product (all its images) reaches the
+    browser as the props of a client component in the flight rows, beside the rendered related-product tiles."""
+    handle = f"canvas-tote-{seed}"
+    views = _photos(writer, [f"/images/shop/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 800)
+    others = [f"/images/shop/weekender-{seed}-{index}.jpg" for index in range(2)]
+    tiles = _related(
+        writer,
+        others,
+        '<section class="related"><h2>Related Products</h2>',
+        link=lambda i: f"/product/weekender-{i}",
+    )
+    product = {
+        "id": f"gid://shopify/Product/{seed}",
+        "handle": handle,
+        "title": "Canvas tote",
+        "featuredImage": {"url": views[0], "altText": "Canvas tote", "width": 1000, "height": 1000},
+        "images": [{"url": view, "altText": "Canvas tote"} for view in views],
+    }
+    rows = [
+        ["$", "$L1", None, {"children": ["$", "main", None, {"className": "mx-auto max-w-screen-2xl"}]}],
+        [
+            "$",
+            "div",
+            None,
+            {"children": [["$", "img", None, {"src": path, "alt": "Weekender"}] for path in others]},
+        ],
+        ["$", "$L5", None, {"product": product}],
+    ]
+    body = (
+        f'<div class="mx-auto max-w-screen-2xl"><div class="relative aspect-square h-full w-full">'
+        f'<img alt="Canvas tote" fetchpriority="high" class="h-full w-full object-contain" src="{views[0]}"></div>'
+        f'<div class="basis-full lg:basis-2/6"><h1 class="mb-2 text-5xl font-medium">Canvas tote</h1></div></div>'
+        f"{tiles}{_flight_push(rows)}"
+    )
+    head = f'<meta property="og:image" content="{views[0]}">'
+    return _page(writer, f"/product/{handle}", "Canvas tote", head, body)

@@ -19,8 +19,8 @@ may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zo
 the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
 
 The state is read as JSON, as Nuxt 3's `__NUXT_DATA__` payload (devalue's flat array, rebuilt
-by devalue.py), or from what a script assigns: JSON, an object literal, `JSON.parse("…")`, Nuxt 2's
-`__NUXT__` function call (jsstate.py). A state without an image file name in it is not
+by devalue.py), or from what a script hands over: JSON, an object literal, `JSON.parse("…")`, Nuxt 2's
+`__NUXT__` function call, Next.js App Router's flight rows (jsstate.py). A state without an image file name in it is not
 parsed at all, and the walk is bounded (MAX_DEPTH, MAX_NODES), as every blob is a stranger's.
 """
 

@@ -13,6 +13,12 @@ Where a script assigns it (`window.X = …`, `window["X"] = …`, `var|let|const
   argument (a one-letter string that really was one stays replaced: the galleries and names
   extract_state reads are URLs and slugs, never that short).
 
+Next.js's App Router hands no state over: it streams its React Server Components payload as
+`self.__next_f.push([1,"…"])` scripts, each a string of rows `<id>:<JSON>` (the rendered tree,
+the props of client components — a product and its gallery among them). Each row that is JSON
+is a state (at most MAX_FLIGHT_ROWS per script); typed rows (`I[…]` modules, `T…` text, `HL[…]`
+hints) are left.
+
 Anything else (functions, `new Date()`, template strings) comes back as its source text, or the
 whole state as nothing. At most MAX_ASSIGNMENTS per script; the walk over a Nuxt 2 object is
 bounded by MAX_NODES.
@@ -43,12 +49,16 @@ JS_ESCAPE = re.compile(r'\\(x[0-9a-fA-F]{2}|[\s\S])|"')
 JSON_ESCAPES = frozenset('"\\/bfnrtu')
 NUXT2_CALL = re.compile(r"\b__NUXT__\s*=\s*\(\s*function\s*\(([\w$\s,]*)\)\s*\{")
 RETURNED_OBJECT = re.compile(r"\breturn\s*(?=\{)")
+NEXT_FLIGHT_PUSH = re.compile(r"\bself\.__next_f\.push\(\[\s*1\s*,\s*(?=\")")
+FLIGHT_ROW = re.compile(r"^[0-9a-f]{1,8}:(?=[\[{])", re.MULTILINE)
 MAX_ASSIGNMENTS = 4  # per script
+MAX_FLIGHT_ROWS = 200  # per script
 MAX_NODES = 20_000
 
 
 def assigned_states(text: str) -> Iterator[Any]:
-    """Each state the script assigns, as Python values: Nuxt 2's first, then the others in order."""
+    """Each state the script hands over, as Python values: Next.js's flight rows, Nuxt 2's, then assignments."""
+    yield from flight_rows(text)
     nuxt = nuxt2_state(text)
     if nuxt is not None:
         yield nuxt
@@ -57,6 +67,24 @@ def assigned_states(text: str) -> Iterator[Any]:
         state = parsed_string(text, call.end()) if call is not None else object_literal(text, match.end())
         if state is not None:
             yield state
+
+
+def flight_rows(text: str) -> Iterator[Any]:
+    """The JSON rows of the React Server Components payload a `self.__next_f.push([1,"…"])` script streams."""
+    push = NEXT_FLIGHT_PUSH.search(text)
+    if push is None:
+        return
+    try:
+        payload = LENIENT_DECODER.raw_decode(text, push.end())[0]
+    except ValueError:
+        return
+    if not isinstance(payload, str):
+        return
+    for row in islice(FLIGHT_ROW.finditer(payload), MAX_FLIGHT_ROWS):
+        try:
+            yield LENIENT_DECODER.raw_decode(payload, row.end())[0]
+        except (ValueError, RecursionError):
+            continue
 
 
 def object_literal(text: str, start: int) -> Any:

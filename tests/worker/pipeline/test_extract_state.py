@@ -85,6 +85,16 @@ def test_nuxt2s_function_call_is_read_with_its_arguments_in_place(call):
     assert set(found(script, url=PAGE)) == {f"{BASE}/img/t1.jpg", f"{BASE}/img/t2.jpg"}
 
 
+def test_a_product_in_next_app_router_flight_rows_gives_its_gallery():
+    """Next.js's App Router streams the props of client components; the one naming the page is read."""
+    rows = (
+        '0:["$","div",null,{"children":[["$","img",null,{"src":"/img/road.jpg","alt":"Road shoe"}]]}]\n'
+        '1:["$","$L5",null,{"product":{"handle":"trail-shoe","images":[{"url":"/img/t1.jpg"},{"url":"/img/t2.jpg"}]}}]\n'
+    )
+    script = f"<script>self.__next_f.push([1,{json.dumps(rows)}])</script>"
+    assert set(found(script, url=PAGE)) == {f"{BASE}/img/t1.jpg", f"{BASE}/img/t2.jpg"}
+
+
 def test_a_nuxt_data_payload_is_rebuilt_before_it_is_read():
     """Nuxt 3's `__NUXT_DATA__` is devalue's flat array: indices resolved, the named product's gallery read."""
     payload = [

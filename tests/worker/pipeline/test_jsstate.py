@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from worker.pipeline.jsstate import MAX_ASSIGNMENTS, assigned_states, nuxt2_state
+from worker.pipeline.jsstate import (
+    MAX_ASSIGNMENTS,
+    MAX_FLIGHT_ROWS,
+    assigned_states,
+    flight_rows,
+    nuxt2_state,
+)
 
 
 @pytest.mark.parametrize(
@@ -47,3 +55,39 @@ def test_broken_or_hostile_scripts_give_no_state_and_no_error(script):
 def test_at_most_max_assignments_are_read():
     script = "".join(f"var s{index} = {{a: {index}}};" for index in range(MAX_ASSIGNMENTS * 3))
     assert len(list(assigned_states(script))) == MAX_ASSIGNMENTS
+
+
+def _push(payload: str) -> str:
+    return f"self.__next_f.push([1,{json.dumps(payload)}])"
+
+
+def test_next_flight_rows_that_are_json_are_states_and_typed_rows_are_left():
+    payload = (
+        '0:["$","$L1",null,{"product":{"handle":"mug"}}]\n'
+        '1:I["4521",["static/chunks/4521.js"],"AddToCart"]\n'
+        "2:T11,hello world\n"
+        '3:{"images":["/a.jpg"]}\n'
+        '4:HL["/_next/static/css/a.css","style"]\n'
+    )
+    assert list(flight_rows(_push(payload))) == [
+        ["$", "$L1", None, {"product": {"handle": "mug"}}],
+        {"images": ["/a.jpg"]},
+    ]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "self.__next_f.push([0])",  # the bootstrap push, no payload
+        'self.__next_f.push([1,"0:[1,2"])',  # a row cut off
+        'self.__next_f.push([1,"unterminated',
+        _push("0:" + "[" * 100_000 + "]" * 100_000 + "\n"),
+    ],
+)
+def test_broken_flight_pushes_give_nothing(script):
+    assert list(flight_rows(script)) == []
+
+
+def test_at_most_max_flight_rows_are_read():
+    payload = "".join(f'{index:x}:{{"a":{index}}}\n' for index in range(MAX_FLIGHT_ROWS * 2))
+    assert len(list(flight_rows(_push(payload)))) == MAX_FLIGHT_ROWS
