@@ -17,7 +17,6 @@ from tests.shopsite import (
     jpeg,
     lifestyle_photo,
     product_photo,
-    query_file,
     resized,
 )
 
@@ -60,7 +59,7 @@ def _photo(
     picture = _picture(seed, role)
     for url, side in files.items():
         image = picture if side is None else resized(picture, side)
-        writer.file(query_file(url), jpeg(image, quality=90 if side is None else 80))
+        writer.file(url, jpeg(image, quality=90 if side is None else 80))
     writer.photos.append(Photo(name=name, role=role, urls=(*files, *aliases)))
     return list(files)
 
@@ -93,10 +92,10 @@ def _related(
     items = ""
     for index, path in enumerate(paths):
         seed = 700 + index * 7 + len(path)
-        writer.file(query_file(path), jpeg(product_photo(seed, (360, 360))))
+        writer.file(path, jpeg(product_photo(seed, (360, 360))))
         writer.junk[path] = "related_product"
         if index < len(originals):
-            writer.file(query_file(originals[index]), jpeg(product_photo(seed, (MASTER_SIDE, MASTER_SIDE))))
+            writer.file(originals[index], jpeg(product_photo(seed, (MASTER_SIDE, MASTER_SIDE))))
             writer.junk[originals[index]] = "related_product"
         items += f'<div class="card"><a href="{link(index)}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
     tag = wrapper.split(maxsplit=1)[0].strip("<>")
@@ -120,7 +119,7 @@ def size_chart(seed: int) -> Image.Image:
 
 
 def _junk_file(writer: _Writer, path: str, kind: str, image: Image.Image, image_format: str = "PNG") -> str:
-    writer.file(query_file(path), encode(image, image_format))
+    writer.file(path, encode(image, image_format))
     writer.junk[path] = kind
     return path
 

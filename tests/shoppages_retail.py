@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.shoppages_kit import _junk_file, _page, _photo, _photos, _picture, _related
-from tests.shopsite import PageTruth, Photo, _jsonld, _Writer, jpeg, lifestyle_photo, query_file, resized
+from tests.shopsite import PageTruth, Photo, _jsonld, _Writer, jpeg, lifestyle_photo, resized
 
 
 def amazon(writer: _Writer, seed: int) -> PageTruth:
@@ -58,7 +58,7 @@ def scene7(writer: _Writer, seed: int) -> PageTruth:
         views.append(_photo(writer, path, "hero" if index == 0 else "product", seed * 10 + index, files))
     crop = _picture(seed * 10, "hero").crop((0, 237, 1000, 762)).resize((1200, 630))
     og = f"{base}0?wid=1200&hei=630&fit=crop"
-    writer.file(query_file(og), jpeg(crop))
+    writer.file(og, jpeg(crop))
     writer.photos[0] = Photo(writer.photos[0].name, "hero", (*writer.photos[0].urls, og))
     slides = "".join(
         f'<div class="pdp-image"><img src="{v[1]}" alt="Jacket view {i}"></div>' for i, v in enumerate(views)

@@ -267,6 +267,7 @@ class _Writer:
     junk: dict[str, str] = field(default_factory=dict)
 
     def file(self, path: str, data: bytes) -> str:
+        """Write `data` where the server answers `path` (a path with a query: its `query_file`); returns `path`."""
         target = self.root / query_file(path).lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
