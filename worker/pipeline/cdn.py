@@ -119,14 +119,13 @@ def _largest(url: str, *, unwrap: bool) -> str | None:
     for marker, source_of in PROXY_MARKER_RULES:  # before the CDNs: the wrapped URL can hold their markers
         if marker in where:
             return _unwrapped(url, source_of(parts)) if unwrap else None
-    for marker, upgrade in MARKER_RULES:
-        if marker in where:
-            upgraded = urlunsplit(upgrade(parts))
-            return upgraded if upgraded != url else None
-    if AKAMAI_WIDTH in parts.query:
-        upgraded = urlunsplit(_drop_query(parts, AKAMAI_IM_PARAMS))
-        return upgraded if upgraded != url else None
-    return None
+    upgrade = next((upgrade for marker, upgrade in MARKER_RULES if marker in where), None)
+    if upgrade is None and AKAMAI_WIDTH in parts.query:  # no host or path rule: any host's Akamai query
+        upgrade = _akamai
+    if upgrade is None:
+        return None
+    upgraded = urlunsplit(upgrade(parts))
+    return upgraded if upgraded != url else None
 
 
 def _unwrapped(url: str, source: SplitResult | None) -> str | None:
@@ -203,6 +202,10 @@ def _cloudflare(parts: SplitResult) -> SplitResult | None:
     if source.startswith(("http://", "https://")):
         return urlsplit(source + (f"?{parts.query}" if parts.query else ""))
     return parts._replace(path="/" + source.lstrip("/"))
+
+
+def _akamai(parts: SplitResult) -> SplitResult:
+    return _drop_query(parts, AKAMAI_IM_PARAMS)
 
 
 def _ipx(parts: SplitResult) -> SplitResult:
