@@ -7,9 +7,9 @@ blob, Next.js's `__NEXT_DATA__` in shapes other than the Storefront API's. The s
 other products too (recommendations, recently viewed), so only the product the page is about
 is read: the first object, depth first, that names the page by its route's last segment in an
 identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
-"mug", `/item/1005.html` is "1005"), or by the id its route ends with (`/linen-dress-p-81234567.html`
-is also "81234567": a token of five or more letters and digits, with a digit, after the last `-`
-or `_`), and has a gallery field (`images`, `imagePathList`,
+"mug", `/item/1005.html` is "1005"), or by the id its route ends with
+(`/linen-dress-p-81234567.html` is also "81234567": a token of five or more letters and digits,
+with a digit, after the last `-` or `_`), and has a gallery field (`images`, `imagePathList`,
 `gallery`, `media`, `photos`, `imageGroups`, …, or `featuredImage` / `mainImage` /
 `primaryImage`, the hero), itself, on its `masterVariant` / `selectedVariant`, or in a
 sibling module that names no page of its own (`{"productInfo": {"productId": 1005},
@@ -19,9 +19,10 @@ may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zo
 the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
 
 The state is read as JSON, as Nuxt 3's `__NUXT_DATA__` payload (devalue's flat array, rebuilt
-by devalue.py), or from what a script hands over: JSON, an object literal, `JSON.parse("…")`, Nuxt 2's
-`__NUXT__` function call, Next.js App Router's flight rows (jsstate.py). A state without an image file name in it is not
-parsed at all, and the walk is bounded (MAX_DEPTH, MAX_NODES), as every blob is a stranger's.
+by devalue.py), or from what a script hands over: JSON, an object literal, `JSON.parse("…")`,
+Nuxt 2's `__NUXT__` function call, Next.js App Router's flight rows (jsstate.py). A state
+without an image file name in it is not parsed at all, and the walk is bounded (MAX_DEPTH,
+MAX_NODES), as every blob is a stranger's.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ HINT_PHRASES: dict[str, str] = {
 }
 RELATED_PHRASES_TEXT = (
     "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
-    "cross sells, cross selling, crosssell, crossselling, also bought, also viewed, also like, you may, similar products, recently viewed, "
+    "cross sells, cross selling, crosssell, crossselling, also bought, also viewed, also like, "
+    "you may, similar products, recently viewed, "
     "more products, other products, customers also, customers who, complete the look, shop the look, "
     "bought together, frequently bought, pairs well, goes well, similar items, similar products, "
     "sponsored products, trending products, best sellers, bestsellers, product accessories, "
