@@ -1,4 +1,5 @@
-"""Pages whose pictures say what they are only by where they link: untitled product cards, and a sales page's order links."""
+"""Pages whose pictures say what they are only by where they link: untitled product cards (the picture in its
+link or beside it), and a sales page's order links."""
 
 from __future__ import annotations
 
@@ -30,6 +31,55 @@ def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
     )
     head = f'<meta property="og:image" content="{views[0]}">'
     return _page(writer, f"/products/{handle}", "Lamp", head, f'<div class="grid">{gallery}</div>{cards}')
+
+
+def _card_beside_link(link: str, path: str, index: int) -> str:
+    """A card as Shopify's Dawn writes it: the picture (srcset) in `card__media`, the title link in `card__content`."""
+    small = path.replace("_360x.", "_180x.")
+    return (
+        '<li class="grid__item"><div class="card-wrapper"><div class="card"><div class="card__inner">'
+        f'<div class="card__media"><div class="media"><img srcset="{small} 180w, {path} 360w" src="{path}"'
+        f' alt="Other {index}" loading="lazy" width="360" height="360"></div></div></div>'
+        '<div class="card__content"><div class="card__information"><h3 class="card__heading">'
+        f'<a href="{link}" class="full-unstyled-link">Other {index}</a></h3>'
+        '<div class="price"><span class="price-item">$24.00</span></div></div></div></div></div></li>'
+    )
+
+
+def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
+    """A Shopify theme whose untitled product grid puts each card's title link beside its picture, not around it.
+
+    The grid is a plain `<ul class="grid">` after the product section: no heading, no telling
+    class, no custom element, and the pictures are in no link. Only the title links, to
+    /products/<other handle>, beside each picture, show that the cards are other products. The
+    CDN serves each card's picture at full size too (`_360x` dropped), as it does the gallery's.
+    """
+    base = "/cdn/shop/files"
+    views = _photos(writer, [f"{base}/grid{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
+    handle = f"grid-vase-{seed}"
+    gallery = "".join(
+        f'<li class="product__media-item"><div class="product__media media"><img src="{view}" alt="Vase"></div></li>'
+        for view in views
+    )
+    section = (
+        f'<section class="product"><ul class="product__media-list">{gallery}</ul>'
+        f'<div class="product__info"><h1>Vase</h1><a href="/products/{handle}-blue">Also in blue</a></div></section>'
+    )
+    others = [f"{base}/tile{seed}-{index}_360x.jpg" for index in range(4)]
+    cards = _related(
+        writer,
+        others,
+        '<ul class="grid product-grid">',
+        originals=tuple(path.replace("_360x.", ".") for path in others),
+        link=lambda index: f"/products/other-vase-{seed}-{index}",
+        card=_card_beside_link,
+    )
+    for path in others:  # the srcset's smaller copy, the same file
+        small = path.replace("_360x.", "_180x.")
+        writer.file(small, (writer.root / path.lstrip("/")).read_bytes())
+        writer.junk[small] = "related_product"
+    head = f'<meta property="og:image" content="{views[0]}">'
+    return _page(writer, f"/products/{handle}", "Vase", head, f'{section}<div class="section">{cards}</div>')
 
 
 def sales_page(writer: _Writer, seed: int) -> PageTruth:

@@ -79,16 +79,24 @@ def _state_only_junk(writer: _Writer, paths: list[str]) -> None:
         writer.junk[path] = "related_product"
 
 
+def _card_in_link(link: str, path: str, index: int) -> str:
+    """A product card whose picture is inside its link."""
+    return (
+        f'<div class="card"><a href="{link}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
+    )
+
+
 def _related(
     writer: _Writer,
     paths: list[str],
     wrapper: str,
     originals: tuple[str, ...] = (),
     link: Callable[[int], str] = lambda index: f"/p/{index}",
+    card: Callable[[str, str, int], str] = _card_in_link,
 ) -> str:
     """Thumbnails of other products inside `wrapper` (an opening tag), recorded as junk; `originals`
     are the full-size URLs a CDN serves them at (not in the page), written and recorded as junk too;
-    card `index` links to `link(index)`."""
+    card `index` links to `link(index)` and is written by `card(link, path, index)`."""
     items = ""
     for index, path in enumerate(paths):
         seed = 700 + index * 7 + len(path)
@@ -97,7 +105,7 @@ def _related(
         if index < len(originals):
             writer.file(originals[index], jpeg(product_photo(seed, (MASTER_SIDE, MASTER_SIDE))))
             writer.junk[originals[index]] = "related_product"
-        items += f'<div class="card"><a href="{link(index)}"><img src="{path}" alt="Other {index}" loading="lazy"></a></div>'
+        items += card(link(index), path, index)
     tag = wrapper.split(maxsplit=1)[0].strip("<>")
     return f"{wrapper}{items}</{tag}>"
 

@@ -9,7 +9,7 @@ files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>`
 preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
 page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A
 picture inside a link to a sibling product page is a product card, hint `other_product`
-(links.py). A CDN URL asking for a resized copy also yields the full-size URL first (cdn.py),
+(links.py), and so is one in a small repeated box beside such a link (cards.py). A CDN URL asking for a resized copy also yields the full-size URL first (cdn.py),
 the original staying as the fallback. URLs are resolved against `<base href>` and the page's
 final URL; `data:` URIs and SVGs are recorded so the pipeline can skip them with a reason. A
 URL found twice becomes one candidate whose hints are the union of both finds. The sources and
@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
+from worker.pipeline.cards import CardFinder
 from worker.pipeline.cdn import largest_variant
 from worker.pipeline.extract_state import route_key, state_images
 from worker.pipeline.extract_structured import (
@@ -189,18 +190,21 @@ class CandidateCollector:
     related_headings_left: int = MAX_RELATED_HEADINGS
     urls: PageUrls = field(init=False)
     siblings: SiblingPages = field(init=False)
+    cards: CardFinder = field(init=False)
     page_key: str = field(init=False)  # the page's name in its route, how app state names it
 
     def __post_init__(self) -> None:
         page = self.page_url or self.base_url
         self.urls = PageUrls(self.base_url)
         self.siblings = SiblingPages(page)
+        self.cards = CardFinder(self.siblings, self.urls.resolve)
         self.page_key = route_key(page)
 
     def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
-        """`other_product` for a picture inside a link to a sibling product page (links.py); `tags` its ancestors'."""
+        """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
+        one (cards.py); `tags` are its ancestors'."""
         if "a" not in tags:
-            return NO_HINTS
+            return OTHER_PRODUCT if self.cards.beside_sibling_link(element) else NO_HINTS
         anchor = next(element.iterancestors("a"), None)
         href = anchor.get("href") if anchor is not None else None
         return OTHER_PRODUCT if href and self.siblings.is_sibling(href, self.urls.resolve) else NO_HINTS

@@ -1,0 +1,116 @@
+"""Product cards whose link sits beside the picture: the picture's nearest small box with a link, repeated in a grid.
+
+Themes such as Shopify's Dawn put a card's picture in one box and its title link in another
+(`div.card > div.card__media > img` beside `div.card__content > h3 > a`), so the picture is
+not inside the link that links.py reads. `CardFinder.beside_sibling_link` walks up from the
+picture, at most CARD_LEVELS ancestors and never past main/article/body/form, to the first
+ancestor holding a link; that box decides, and it is a card of another product when:
+
+- it is small: at most CARD_MAX_ELEMENTS elements (a card is a picture, a title, a price);
+- it shows at most CARD_MAX_PICTURES pictures (the picture and its hover image; a gallery
+  with links shows more);
+- it holds no `<h1>` (the page's own product section does: its title);
+- its links to sibling pages (links.SiblingPages) all name one page;
+- it, or one of its REPEAT_LEVELS nearest ancestors, has a neighbour of the same tag and
+  class: cards come in grids and carousels, a product section does not.
+
+A box is decided once per page, so the pictures of one card and of its siblings share the
+walk; the scan of a box stops at CARD_MAX_ELEMENTS + 1 elements, which bounds the work per
+picture whatever the page's size or depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import islice
+from typing import Any
+
+from worker.pipeline.hints import PAGE_LEVEL_TAGS
+from worker.pipeline.links import SiblingPages, page_name, route_segments
+
+CARD_LEVELS = 6  # Dawn: img → div.media → div.card__media → div.card__inner → div.card (with the link)
+CARD_MAX_ELEMENTS = 120  # a Dawn card with its quick-add form and price is about 40
+CARD_MAX_PICTURES = 2
+REPEAT_LEVELS = 4  # Dawn: div.card → div.card-wrapper → li.grid__item, repeated
+NEIGHBOUR_SKIP = 4  # comments between two cards before the next one is no longer its neighbour
+
+
+class CardFinder:
+    """Decides, per page, which pictures sit in a card beside a link to another product."""
+
+    def __init__(self, siblings: SiblingPages, resolve: Callable[[str], str | None]) -> None:
+        self.siblings = siblings
+        self.resolve = resolve
+        self._verdicts: dict[Any, bool | None] = {}
+        self.scanned = 0  # elements looked at so far: bounded by CARD_MAX_ELEMENTS + 1 per box
+
+    def beside_sibling_link(self, element: Any) -> bool:
+        """True when the nearest ancestor of `element` holding a link is another product's card."""
+        for level, box in enumerate(element.iterancestors()):
+            if level >= CARD_LEVELS or box.tag in PAGE_LEVEL_TAGS:
+                return False
+            if box not in self._verdicts:
+                self._verdicts[box] = self._decide(box)
+            verdict = self._verdicts[box]
+            if verdict is not None:
+                return verdict
+        return False
+
+    def _decide(self, box: Any) -> bool | None:
+        """None when the box holds no link (the card, if any, is further up), else whether it is a card."""
+        pictures, titled, hrefs = 0, False, []
+        elements = islice(box.iter(), CARD_MAX_ELEMENTS + 1)
+        for count, node in enumerate(elements, start=1):
+            self.scanned += 1
+            if count > CARD_MAX_ELEMENTS:
+                return False  # too large for one card, and every ancestor is larger still
+            tag = node.tag
+            if tag == "img":
+                pictures += 1
+            elif tag == "a":
+                href = node.get("href")
+                if href:
+                    hrefs.append(href)
+            elif tag == "h1":
+                titled = True
+        if not hrefs:
+            return None
+        pages = {_page_of(href) for href in hrefs if self.siblings.is_sibling(href, self.resolve)}
+        return len(pages) == 1 and pictures <= CARD_MAX_PICTURES and not titled and repeated(box)
+
+
+def _page_of(href: str) -> str:
+    """The page a sibling link names: its last route segment without suffix, query or fragment."""
+    path = href.partition("#")[0].partition("?")[0]
+    segments = route_segments(path)
+    return page_name(segments[-1]).lower() if segments else ""
+
+
+def repeated(box: Any) -> bool:
+    """Whether `box` or one of its REPEAT_LEVELS - 1 nearest ancestors has a neighbour of its tag and class."""
+    node = box
+    for _ in range(REPEAT_LEVELS):
+        if node is None or node.tag in PAGE_LEVEL_TAGS:
+            return False
+        shape = (node.tag, node.get("class"))
+        if any(_shape(neighbour) == shape for neighbour in (_element_before(node), _element_after(node))):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _shape(node: Any) -> tuple[Any, str | None] | None:
+    return None if node is None else (node.tag, node.get("class"))
+
+
+def _element_before(node: Any) -> Any:
+    return _first_element(node.itersiblings(preceding=True))
+
+
+def _element_after(node: Any) -> Any:
+    return _first_element(node.itersiblings())
+
+
+def _first_element(siblings: Any) -> Any:
+    """The first element among the next NEIGHBOUR_SKIP siblings (comments and processing instructions skipped)."""
+    return next((node for node in islice(siblings, NEIGHBOUR_SKIP) if isinstance(node.tag, str)), None)
