@@ -52,7 +52,8 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
     The grid is a plain `<ul class="grid">` after the product section: no heading, no telling
     class, no custom element, and the pictures are in no link. Only the title links, to
     /products/<other handle>, beside each picture, show that the cards are other products. The
-    CDN serves each card's picture at full size too (`_360x` dropped), as it does the gallery's.
+    CDN serves each card's picture at full size too (`_360x` dropped), as it does the gallery's,
+    and the page's JSON-LD names those full-size pictures as related products and in an ItemList.
     """
     base = "/cdn/shop/files"
     views = _photos(writer, [f"{base}/grid{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
@@ -78,7 +79,28 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
         small = path.replace("_360x.", "_180x.")
         writer.file(small, (writer.root / path.lstrip("/")).read_bytes())
         writer.junk[small] = "related_product"
-    head = f'<meta property="og:image" content="{views[0]}">'
+    # The shop's SEO app names the cards' products in the page's JSON-LD too: as related to this
+    # product, and as an ItemList; neither makes their pictures this product's.
+    originals = [path.replace("_360x.", ".") for path in others]
+    related = [
+        {"@type": "Product", "url": f"/products/other-vase-{seed}-{index}", "image": original}
+        for index, original in enumerate(originals)
+    ]
+    product = {"@context": "https://schema.org", "@type": "Product", "name": "Vase", "image": views}
+    carousel = {
+        "@context": "https://schema.org",
+        "@type": "ItemList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": i + 1, "item": item} for i, item in enumerate(related)
+        ],
+    }
+    head = (
+        f'<meta property="og:image" content="{views[0]}">'
+        + _jsonld(
+            {**product, "isRelatedTo": [{"@type": "Product", "image": item["image"]} for item in related[:2]]}
+        )
+        + _jsonld(carousel)
+    )
     return _page(writer, f"/products/{handle}", "Vase", head, f'{section}<div class="section">{cards}</div>')
 
 

@@ -200,6 +200,10 @@ class CandidateCollector:
         self.cards = CardFinder(self.siblings, self.urls.resolve)
         self.page_key = route_key(page)
 
+    def names_sibling(self, href: str) -> bool:
+        """Whether `href` (as the page writes it) is a sibling page: another product (links.py)."""
+        return self.siblings.is_sibling(href, self.urls.resolve)
+
     def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
         """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
         one (cards.py); `tags` are its ancestors'."""
@@ -207,7 +211,7 @@ class CandidateCollector:
             return OTHER_PRODUCT if self.cards.beside_sibling_link(element) else NO_HINTS
         anchor = next(element.iterancestors("a"), None)
         href = anchor.get("href") if anchor is not None else None
-        return OTHER_PRODUCT if href and self.siblings.is_sibling(href, self.urls.resolve) else NO_HINTS
+        return OTHER_PRODUCT if href and self.names_sibling(href) else NO_HINTS
 
     def add(
         self,
@@ -513,7 +517,7 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
     script_type = (element.get("type") or "").strip().lower()
     text = element.text or ""
     if script_type == "application/ld+json":
-        for url in product_image_urls(text):
+        for url in product_image_urls(text, elsewhere=collector.names_sibling):
             collector.add(url, "jsonld", {"jsonld_product"})
         return
     platform: list[PlatformImage] = []

@@ -3,7 +3,11 @@
 JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
 blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl`, also
 spelled `contentURL`, or `url`), a reference to an ImageObject elsewhere in the block
-(`{"@id": "…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Broken JSON is
+(`{"@id": "…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Its variants
+(`hasVariant`) are the same product; other products are not read: those a product names by a
+relation (`isRelatedTo`, `isSimilarTo`, `isAccessoryOrSparePartFor`, `isConsumableFor`), those
+of an `ItemList` of more than one (a recommendations carousel), and a Product whose own `url`
+or `@id` the caller says is another page (`elsewhere`, links.SiblingPages). Broken JSON is
 tolerated: comment/CDATA wrappers and trailing commas are repaired; anything else gives nothing.
 
 Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 PlatformImage = tuple[str, frozenset[str]]
@@ -38,6 +42,9 @@ MAX_SCRIPT_CHARS = 2_000_000  # larger inline blobs are app state, not a product
 BCDATA = re.compile(r"\bBCData\s*=\s*(\{.*?\})\s*;\s*(?:</script>|$|\n)", re.DOTALL)
 PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})
 JSONLD_MAX_DEPTH = 12
+# Properties through which a Product names other products (schema.org): never the page's own.
+OTHER_PRODUCT_KEYS = frozenset({"isRelatedTo", "isSimilarTo", "isAccessoryOrSparePartFor", "isConsumableFor"})
+ITEM_LIST_TYPES = frozenset({"itemlist", "offercatalog"})
 JSONLD_MAX_IMAGES = 100
 # schema.org spells it contentUrl; Etsy and others write contentURL.
 IMAGE_OBJECT_URL_KEYS = ("contentUrl", "contentURL", "url")
@@ -47,12 +54,18 @@ TRAILING_COMMA = re.compile(r",\s*([}\]])")
 LENIENT_DECODER = json.JSONDecoder(strict=False)
 
 
-def product_image_urls(script_text: str) -> list[str]:
-    """The image URLs of every Product in a JSON-LD block (string, list, ImageObject, @graph); [] if unreadable."""
+def product_image_urls(script_text: str, elsewhere: Callable[[str], bool] | None = None) -> list[str]:
+    """The image URLs of the page's Products in a JSON-LD block (string, list, ImageObject, @graph); [] if unreadable.
+
+    `elsewhere(url)` tells whether a Product's `url` or `@id` is another page than this one.
+    """
     if "image" not in script_text and "\\u" not in script_text:
         return []  # no "image" key, and no \u escape that could spell one: not worth parsing
     data = load_lenient_json(script_text)
-    return list(_product_images(data, depth=0, ids=ImageIds(data))) if data is not None else []
+    if data is None:
+        return []
+    walk = _ProductWalk(ImageIds(data), elsewhere or _nowhere)
+    return list(walk.images(data, depth=0))
 
 
 def load_lenient_json(text: str) -> Any:
@@ -67,26 +80,51 @@ def load_lenient_json(text: str) -> Any:
     return None
 
 
-def _product_images(node: Any, depth: int, ids: ImageIds) -> Iterator[str]:
-    if depth > JSONLD_MAX_DEPTH:
-        return
-    if isinstance(node, list):
-        for item in node:
-            yield from _product_images(item, depth + 1, ids)
-        return
-    if not isinstance(node, dict):
-        return
-    if _is_product(node):
-        yield from _image_urls(node.get("image"), ids)
-    for key, value in node.items():
-        if key != "image" and isinstance(value, dict | list):
-            yield from _product_images(value, depth + 1, ids)
+def _nowhere(_url: str) -> bool:
+    return False
 
 
-def _is_product(node: dict[str, Any]) -> bool:
+class _ProductWalk:
+    """One walk of a JSON-LD block for the images of the page's own products."""
+
+    def __init__(self, ids: ImageIds, elsewhere: Callable[[str], bool]) -> None:
+        self.ids = ids
+        self.elsewhere = elsewhere
+
+    def images(self, node: Any, depth: int) -> Iterator[str]:
+        if depth > JSONLD_MAX_DEPTH:
+            return
+        if isinstance(node, list):
+            for item in node:
+                yield from self.images(item, depth + 1)
+            return
+        if not isinstance(node, dict) or self._lists_several(node):
+            return
+        if _has_type(node, PRODUCT_TYPES):
+            if self._names_another_page(node):
+                return
+            yield from _image_urls(node.get("image"), self.ids)
+        for key, value in node.items():
+            if key != "image" and key not in OTHER_PRODUCT_KEYS and isinstance(value, dict | list):
+                yield from self.images(value, depth + 1)
+
+    def _names_another_page(self, product: dict[str, Any]) -> bool:
+        return any(
+            isinstance(address, str) and self.elsewhere(address.partition("#")[0])
+            for address in (product.get("url"), product.get("@id"))
+        )
+
+    @staticmethod
+    def _lists_several(node: dict[str, Any]) -> bool:
+        """An ItemList (or OfferCatalog) of more than one item: a list of products, none the page's own."""
+        items = node.get("itemListElement")
+        return _has_type(node, ITEM_LIST_TYPES) and isinstance(items, list) and len(items) > 1
+
+
+def _has_type(node: dict[str, Any], types: frozenset[str]) -> bool:
     kinds = node.get("@type")
     names = kinds if isinstance(kinds, list) else [kinds]
-    return any(isinstance(name, str) and _last_segment(name) in PRODUCT_TYPES for name in names)
+    return any(isinstance(name, str) and _last_segment(name) in types for name in names)
 
 
 def _last_segment(type_name: str) -> str:

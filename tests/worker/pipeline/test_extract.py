@@ -239,6 +239,60 @@ def test_jsonld_graph_and_typed_lists():
     assert set(found("", head=jsonld(data))) == {f"{BASE}/p.jpg", f"{BASE}/g.jpg"}
 
 
+def test_jsonld_variants_are_the_product_but_related_products_are_not():
+    """hasVariant is this product; isRelatedTo/isSimilarTo/accessory/consumable products are others."""
+    group = {
+        "@type": "ProductGroup",
+        "image": "/group.jpg",
+        "hasVariant": [
+            {"@type": "Product", "image": "/red.jpg"},
+            {"@type": "Product", "image": ["/blue.jpg"]},
+        ],
+        "isRelatedTo": {"@type": "Product", "image": "/related.jpg"},
+        "isSimilarTo": [{"@type": "Product", "image": "/similar.jpg"}],
+        "isAccessoryOrSparePartFor": {"@type": "Product", "image": "/accessory.jpg"},
+        "isConsumableFor": {"@type": "Product", "image": "/consumable.jpg"},
+    }
+    assert set(found("", head=jsonld(group))) == {f"{BASE}/{name}.jpg" for name in ("group", "red", "blue")}
+
+
+def test_jsonld_lists_of_several_products_are_not_the_pages_product():
+    """An ItemList of products is a carousel of others; a list of one is the page's own product."""
+
+    def item_list(*names: str) -> dict[str, object]:
+        items = [
+            {"@type": "ListItem", "item": {"@type": "Product", "image": f"/{name}.jpg"}} for name in names
+        ]
+        return {"@type": "ItemList", "itemListElement": items}
+
+    head = jsonld({"@graph": [{"@type": "Product", "image": "/mug.jpg"}, item_list("plate", "bowl")]})
+    head += jsonld(item_list("cup"))
+    assert set(found("", head=head)) == {f"{BASE}/mug.jpg", f"{BASE}/cup.jpg"}
+
+
+def test_a_jsonld_product_at_another_pages_address_is_not_the_pages_product():
+    """A Product whose url or @id is a sibling page (links.SiblingPages) is another product; this page's is kept."""
+    graph = {
+        "@graph": [
+            {
+                "@type": "Product",
+                "@id": f"{BASE}/p/mug.html#product",
+                "url": "/p/mug.html",
+                "image": "/mug.jpg",
+            },
+            {"@type": "Product", "url": f"{BASE}/p/plate.html", "image": "/plate.jpg"},
+            {"@type": "Product", "@id": f"{BASE}/p/bowl.html#product", "image": "/bowl.jpg"},
+            {
+                "@type": "Product",
+                "@id": "#cup",
+                "url": f"{BASE}/p/mug.html?color=blue",
+                "image": "/mug-blue.jpg",
+            },
+        ]
+    }
+    assert set(found("", head=jsonld(graph))) == {f"{BASE}/mug.jpg", f"{BASE}/mug-blue.jpg"}
+
+
 def test_broken_jsonld_is_tolerated():
     """A trailing comma is forgiven; garbage is skipped without failing the page."""
     head = (
