@@ -4,10 +4,10 @@ Each page imitates the markup one platform's themes really write (Shopify, WooCo
 Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, plain
 boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and AliExpress
 listings, themes whose product cards say nothing but their links, around the picture or
-beside it, a long-form sales page whose product shots link to its order form, a
-client-rendered storefront whose gallery is only in its app state, Shopware 6, OpenCart 3,
-Webflow, and Nuxt 3 and React storefronts whose state is a devalue payload, Nuxt 2's
-`__NUXT__` function call or a `JSON.parse("…")` string, a Next.js App Router shop whose
+beside it, or their microdata, a long-form sales page whose product shots link to its order
+form, a client-rendered storefront whose gallery is only in its app state, Shopware 6,
+OpenCart 3, Webflow, and Nuxt 3 and React storefronts whose state is a devalue payload, Nuxt
+2's `__NUXT__` function call or a `JSON.parse("…")` string, a Next.js App Router shop whose
 product is in its flight rows, a fashion shop whose state names the product only by the id
 its URL ends with) around deterministic photos, with the site chrome (logo, icons, badges,
 pixel, related products) of `tests/shopsite.py`. The truth of a page lists its real photos
@@ -29,7 +29,7 @@ from tests.shoppages_apps import (
     nuxt_storefront,
     react_state,
 )
-from tests.shoppages_cards import sales_page, shopify_grid, shopify_minimal
+from tests.shoppages_cards import microdata_variant, sales_page, shopify_grid, shopify_minimal
 from tests.shoppages_carts import (
     bigcommerce,
     magento,
@@ -69,6 +69,7 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "aliexpress": aliexpress,
     "shopify_minimal": shopify_minimal,
     "shopify_grid": shopify_grid,
+    "microdata_variant": microdata_variant,
     "sales_page": sales_page,
     "vue_storefront": vue_storefront,
     "shopware6": shopware6,

@@ -104,6 +104,46 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
     return _page(writer, f"/products/{handle}", "Vase", head, f'{section}<div class="section">{cards}</div>')
 
 
+def _microdata_card(link: str, path: str, index: int) -> str:
+    """A card an older theme marks up as a schema.org Product: its url, its picture and a full-size copy."""
+    full = path.replace("-thumb.", "-large.")
+    return (
+        '<li class="product-item" itemscope itemtype="http://schema.org/Product">'
+        f'<a itemprop="url" href="{link}"><img itemprop="image" src="{path}" alt="Other {index}"></a>'
+        f'<meta itemprop="image" content="{full}"><span itemprop="name">Other {index}</span></li>'
+    )
+
+
+def microdata_variant(writer: _Writer, seed: int) -> PageTruth:
+    """A colour variant's own page of an older theme that marks up every product with microdata.
+
+    The page (/products/<handle>-blue) calls itself /products/<handle> in its canonical link,
+    and its Product item gives that address as its url. Other products follow in an untitled
+    list, each a Product item with its own url (a sibling page), a thumbnail and a full-size
+    copy in `<meta itemprop=image>`: their itemprop=image speaks for those products, not this one.
+    """
+    handle = f"scarf-{seed}"
+    views = _photos(writer, [f"/media/{handle}/view{index}.jpg" for index in range(3)], seed * 10 + 600)
+    gallery = "".join(f'<img itemprop="image" src="{view}" alt="Scarf">' for view in views)
+    item = (
+        '<div class="product" itemscope itemtype="http://schema.org/Product">'
+        f'<link itemprop="url" href="/products/{handle}"><h1 itemprop="name">Scarf</h1>'
+        f'<div class="images">{gallery}</div>'
+        f'<div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><meta itemprop="price" content="30"></div></div>'
+    )
+    others = [f"/media/other{seed}-{index}-thumb.jpg" for index in range(3)]
+    cards = _related(
+        writer,
+        others,
+        '<ul class="products">',
+        originals=tuple(path.replace("-thumb.", "-large.") for path in others),
+        link=lambda index: f"/products/other-scarf-{seed}-{index}",
+        card=_microdata_card,
+    )
+    head = f'<link rel="canonical" href="/products/{handle}">'
+    return _page(writer, f"/products/{handle}-blue", "Scarf", head, f"{item}{cards}")
+
+
 def sales_page(writer: _Writer, seed: int) -> PageTruth:
     """A long-form sales page (/offer-<n>) whose product shots link to its order form: all of them are the product.
 

@@ -17,6 +17,13 @@ ancestor holding a link; that box decides, and it is a card of another product w
 A box is decided once per page, so the pictures of one card and of its siblings share the
 walk; the scan of a box stops at CARD_MAX_ELEMENTS + 1 elements, which bounds the work per
 picture whatever the page's size or depth.
+
+Cards marked up with microdata (`itemscope itemtype=Product`, the picture `itemprop=image`)
+say so themselves: `CardFinder.item_elsewhere` is True when the picture's item (its nearest
+`itemscope` ancestor) gives its own address (`itemid`, or an `itemprop=url` of that item,
+not of an item nested in it) as a sibling page. Such a picture is another product's, and its
+`itemprop=image` does not vouch for it as this page's product. An item larger than
+ITEM_MAX_ELEMENTS is the page's product section, not a card, and is not read.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ CARD_MAX_ELEMENTS = 120  # a Dawn card with its quick-add form and price is abou
 CARD_MAX_PICTURES = 2
 REPEAT_LEVELS = 4  # Dawn: div.card → div.card-wrapper → li.grid__item, repeated
 NEIGHBOUR_SKIP = 4  # comments between two cards before the next one is no longer its neighbour
+ITEM_MAX_ELEMENTS = 300  # a microdata card with its offer, rating and price is well under this
 
 
 class CardFinder:
@@ -42,6 +50,7 @@ class CardFinder:
         self.siblings = siblings
         self.resolve = resolve
         self._verdicts: dict[Any, bool | None] = {}
+        self._items: dict[Any, bool] = {}
         self.scanned = 0  # elements looked at so far: bounded by CARD_MAX_ELEMENTS + 1 per box
 
     def beside_sibling_link(self, element: Any) -> bool:
@@ -77,6 +86,33 @@ class CardFinder:
             return None
         pages = {_page_of(href) for href in hrefs if self.siblings.is_sibling(href, self.resolve)}
         return len(pages) == 1 and pictures <= CARD_MAX_PICTURES and not titled and repeated(box)
+
+    def item_elsewhere(self, element: Any) -> bool:
+        """True when the microdata item `element` belongs to gives a sibling page as its own address."""
+        item = next((node for node in element.iterancestors() if node.get("itemscope") is not None), None)
+        if item is None:
+            return False
+        if item not in self._items:
+            self._items[item] = any(
+                self.siblings.is_sibling(address, self.resolve) for address in self._item_addresses(item)
+            )
+        return self._items[item]
+
+    def _item_addresses(self, item: Any) -> list[str]:
+        """The item's itemid and the values of its own itemprop=url properties; none for an item too large for a card."""
+        addresses = [item.get("itemid") or ""]
+        for count, node in enumerate(islice(item.iter(), ITEM_MAX_ELEMENTS + 1), start=1):
+            self.scanned += 1
+            if count > ITEM_MAX_ELEMENTS:
+                return []
+            if "url" in (node.get("itemprop") or "").split() and _item_of(node) is item:
+                addresses.append(node.get("href") or node.get("content") or "")
+        return [address for address in addresses if address]
+
+
+def _item_of(node: Any) -> Any:
+    """The nearest ancestor of `node` with an itemscope: the item its itemprop describes."""
+    return next((parent for parent in node.iterancestors() if parent.get("itemscope") is not None), None)
 
 
 def _page_of(href: str) -> str:

@@ -149,6 +149,7 @@ HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 NO_HINTS: frozenset[str] = frozenset()
 OTHER_PRODUCT = frozenset({"other_product"})
+MICRODATA = frozenset({"microdata"})
 NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a page mark theirs data-nuxt-data
 
 
@@ -183,6 +184,7 @@ class CandidateCollector:
     base_url: str
     limit: int
     page_url: str = ""  # the page's own URL (base_url when not given): which links lead elsewhere
+    aliases: tuple[str, ...] = ()  # other addresses the page gives itself (page_aliases), as written
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
     # Each related heading costs a walk over part of the page; a hostile page repeating one would
@@ -196,13 +198,19 @@ class CandidateCollector:
     def __post_init__(self) -> None:
         page = self.page_url or self.base_url
         self.urls = PageUrls(self.base_url)
-        self.siblings = SiblingPages(page)
+        resolved = (self.urls.resolve(alias) for alias in self.aliases)
+        self.siblings = SiblingPages(page, [alias for alias in resolved if alias is not None])
         self.cards = CardFinder(self.siblings, self.urls.resolve)
         self.page_key = route_key(page)
 
     def names_sibling(self, href: str) -> bool:
         """Whether `href` (as the page writes it) is a sibling page: another product (links.py)."""
         return self.siblings.is_sibling(href, self.urls.resolve)
+
+    def microdata_hints(self, element: Any) -> frozenset[str]:
+        """For an `itemprop=image`: `microdata` (the page vouches for it), or `other_product` when its
+        item is a product at a sibling page (cards.py)."""
+        return OTHER_PRODUCT if self.cards.item_elsewhere(element) else MICRODATA
 
     def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
         """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
@@ -280,7 +288,10 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
     if document is None:
         return []
     collector = CandidateCollector(
-        base_url=document_base_url(document, page.url), limit=limit, page_url=page.url
+        base_url=document_base_url(document, page.url),
+        limit=limit,
+        page_url=page.url,
+        aliases=page_aliases(document),
     )
     for node in CANDIDATE_XPATH(document):
         if not isinstance(node, str):
@@ -323,6 +334,20 @@ def document_base_url(document: Any, page_url: str) -> str:
     return page_url
 
 
+def page_aliases(document: Any) -> tuple[str, ...]:
+    """The addresses the page's head gives it besides its URL: `<link rel=canonical>` and og:url."""
+    head = document.find("head")
+    if head is None:
+        return ()
+    aliases = []
+    for element in head.iter("link", "meta"):
+        if element.tag == "link" and "canonical" in (element.get("rel") or "").lower().split():
+            aliases.append(element.get("href"))
+        elif element.tag == "meta" and (element.get("property") or "").strip().lower() == "og:url":
+            aliases.append(element.get("content"))
+    return tuple(alias for alias in aliases if alias)
+
+
 def _larger(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
@@ -332,7 +357,7 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     attrs = dict(element.items())  # one C call; an img is asked for some thirty attributes
     hints = element_hints(element, collector.ancestors)
     if (attrs.get("itemprop") or "").strip().lower() == "image":
-        hints |= {"microdata"}
+        hints |= collector.microdata_hints(element)
     tags = lineage_of(element, collector.ancestors).tags
     hints |= collector.card_hints(element, tags)
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
@@ -490,7 +515,7 @@ def collect_meta(element: Any, collector: CandidateCollector) -> None:
     if name in META_IMAGE_NAMES:
         collector.add(element.get("content"), "twitter" if name.startswith("twitter") else "og", {"og"})
     elif (element.get("itemprop") or "").strip().lower() == "image":
-        collector.add(element.get("content"), "microdata", {"microdata"})
+        collector.add(element.get("content"), "microdata", collector.microdata_hints(element))
 
 
 def collect_link(element: Any, collector: CandidateCollector) -> None:
@@ -502,7 +527,7 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
         collector.add(element.get("href"), "preload")
         collect_srcset(element.get("imagesrcset"), "preload", frozenset(), None, collector)
     elif (element.get("itemprop") or "").strip().lower() == "image":
-        collector.add(element.get("href"), "microdata", {"microdata"})
+        collector.add(element.get("href"), "microdata", collector.microdata_hints(element))
 
 
 def collect_anchor(element: Any, collector: CandidateCollector) -> None:

@@ -13,7 +13,8 @@ same kind on the same site: the same route with another last segment.
   Cloud, and any route at least three deep that differs only in its last two segments).
 
 Never a sibling: the page itself in another form (`?variant=2`, another collection path, the
-same last segment), another site (image CDNs, marketplaces, social networks), image files (a
+same last segment, or the last segment of an address the page gives itself: its canonical link
+or og:url, as a variant's own URL names the product's), another site (image CDNs, marketplaces, social networks), image files (a
 gallery's full-size link), and links that act on this product (cart, checkout, order, buy…): a
 sales page's bundle pictures link to its order form (see `_acts`). Amazon's `ref=` path
 segments are tracking, not route, and are left out.
@@ -22,7 +23,7 @@ segments are tracking, not route, and are left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
 PAGE_SUFFIXES = (".html", ".htm", ".php", ".aspx", ".asp", ".jsp")
@@ -81,11 +82,23 @@ def _suffix(segment: str) -> str:
 class SiblingPages:
     """The route of one page, and for each link whether it is a sibling page; memoized by the link's text."""
 
-    def __init__(self, page_url: str) -> None:
+    def __init__(self, page_url: str, aliases: Iterable[str] = ()) -> None:
+        """`aliases`: absolute URLs the page also calls itself (canonical link, og:url)."""
         parts = urlsplit(page_url)
         self.site = _site(parts.hostname)
         self.segments = route_segments(parts.path)
+        self.own_names = {_stem(self.segments[-1])} if self.segments else set()
+        for alias in aliases:
+            self.own_names |= self._own_name(alias)
         self._known: dict[str, bool] = {}
+
+    def _own_name(self, alias: str) -> set[str]:
+        try:
+            parts = urlsplit(alias)
+        except ValueError:
+            return set()
+        segments = route_segments(parts.path)
+        return {_stem(segments[-1])} if segments and _site(parts.hostname) == self.site else set()
 
     def is_sibling(self, href: str, resolve: Callable[[str], str | None]) -> bool:
         """Whether the link `href` (as written in the page; `resolve` makes it absolute) is a sibling page."""
@@ -117,7 +130,7 @@ class SiblingPages:
         segments = route_segments(path)
         if not segments or not self._same_route(segments) or segments[-1].lower().endswith(FILE_SUFFIXES):
             return False
-        return _stem(segments[-1]) != _stem(self.segments[-1]) and not _acts(segments)
+        return _stem(segments[-1]) not in self.own_names and not _acts(segments)
 
     def _same_route(self, segments: list[str]) -> bool:
         page = self.segments

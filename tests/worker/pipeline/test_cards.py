@@ -111,6 +111,61 @@ def test_a_card_named_by_og_image_is_kept():
     assert junk_reason(found["/files/plate-0.jpg"], None) is None
 
 
+def microdata_card(handle: str) -> str:
+    return (
+        '<li class="item" itemscope itemtype="https://schema.org/Product">'
+        f'<a itemprop="url" href="/products/{handle}"><img itemprop="image" src="/files/{handle}.jpg"></a>'
+        f'<meta itemprop="image" content="/files/{handle}-full.jpg">'
+        f'<link itemprop="image" href="/files/{handle}-zoom.jpg"><span itemprop="name">{handle}</span></li>'
+    )
+
+
+def test_microdata_cards_of_products_at_sibling_pages_are_other_products_not_the_page_vouching():
+    """itemprop=image of an item whose own url is a sibling page is another product's picture, in img, meta or link."""
+    found = candidates(f"<main><ul>{microdata_card('plate')}{microdata_card('bowl')}</ul></main>")
+    pictures = {
+        f"/files/{handle}{kind}.jpg" for handle in ("plate", "bowl") for kind in ("", "-full", "-zoom")
+    }
+    assert marked(found) == pictures
+    assert not any("microdata" in found[url].hints for url in pictures)
+    assert {junk_reason(found[url], None) for url in pictures} == {"related_product"}
+
+
+def test_the_pages_own_microdata_item_vouches_for_its_pictures():
+    """Its url is this page (or its canonical); an offer's url and items nested in it do not speak for it."""
+    item = (
+        '<div itemscope itemtype="https://schema.org/Product"><link itemprop="url" href="/products/mug">'
+        '<h1 itemprop="name">Mug</h1><img itemprop="image" src="/files/mug.jpg">'
+        '<meta itemprop="image" content="/files/mug-full.jpg">'
+        '<div itemprop="offers" itemscope itemtype="https://schema.org/Offer">'
+        '<link itemprop="url" href="/products/mug-red"></div>'
+        '<div itemprop="isRelatedTo" itemscope itemtype="https://schema.org/Product">'
+        '<a itemprop="url" href="/products/cup"><img itemprop="image" src="/files/cup.jpg"></a></div></div>'
+    )
+    found = candidates(
+        f"<main>{item}</main>",
+        url=f"{SHOP}/products/mug-blue",
+        head='<link rel="canonical" href="/products/mug">',
+    )
+    assert {url for url, candidate in found.items() if "microdata" in candidate.hints} == {
+        "/files/mug.jpg",
+        "/files/mug-full.jpg",
+    }
+    assert marked(found) == {"/files/cup.jpg"}
+
+
+def test_a_microdata_item_too_large_for_a_card_is_not_read():
+    """A page-wide item (a theme wrapping the whole page in one Product) is the page's, whatever links it holds."""
+    filler = "<p>text</p>" * 400
+    body = (
+        '<main itemscope itemtype="https://schema.org/Product"><a itemprop="url" href="/products/plate">x</a>'
+        f'<img itemprop="image" src="/files/mug.jpg">{filler}</main>'
+    )
+    found = candidates(body)
+    assert "microdata" in found["/files/mug.jpg"].hints
+    assert marked(found) == set()
+
+
 def finder_over(body: str) -> tuple[CardFinder, list[object]]:
     document = lxml.html.document_fromstring(f"<html><body><main>{body}</main></body></html>")
     return CardFinder(SiblingPages(PAGE), lambda href: resolve_url(href, PAGE)), list(document.iter("img"))

@@ -293,6 +293,14 @@ def test_a_jsonld_product_at_another_pages_address_is_not_the_pages_product():
     assert set(found("", head=jsonld(graph))) == {f"{BASE}/mug.jpg", f"{BASE}/mug-blue.jpg"}
 
 
+def test_a_jsonld_product_at_the_address_the_page_calls_canonical_is_the_pages_product():
+    """A variant's page (mug-blue) whose canonical link names the product (mug) that its JSON-LD describes."""
+    head = f'<link rel="canonical" href="{BASE}/p/mug.html">' + jsonld(
+        {"@type": "Product", "url": f"{BASE}/p/mug.html", "image": "/mug.jpg"}
+    )
+    assert set(found("", head=head, url=f"{BASE}/p/mug-blue.html")) == {f"{BASE}/mug.jpg"}
+
+
 def test_broken_jsonld_is_tolerated():
     """A trailing comma is forgiven; garbage is skipped without failing the page."""
     head = (

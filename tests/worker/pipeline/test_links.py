@@ -61,6 +61,27 @@ def test_links_to_this_product_another_site_a_file_or_an_action_are_not_siblings
     assert not is_sibling(page, link)
 
 
+def test_a_link_to_an_address_the_page_gives_itself_is_not_a_sibling():
+    """A variant's own URL whose canonical link (or og:url) names the product's: links to that are this page."""
+    page = f"{SHOP}/products/mug-blue"
+    siblings = SiblingPages(page, aliases=[f"{SHOP}/products/mug", "https://elsewhere.example/products/cup"])
+
+    def resolve(href: str) -> str | None:
+        return resolve_url(href, page)
+
+    assert not siblings.is_sibling("/products/mug", resolve)
+    assert not siblings.is_sibling("/products/mug-blue?variant=3", resolve)
+    assert siblings.is_sibling("/products/cup", resolve)  # another site's alias names nothing here
+    assert siblings.is_sibling("/products/plate", resolve)
+
+
+def test_extraction_reads_the_pages_canonical_link_and_og_url():
+    head = '<link rel="canonical" href="/products/mug"><meta property="og:url" content="https://shop.example/products/jug">'
+    body = '<ul class="grid"><li><a href="/products/mug"><img src="/a.jpg"></a></li><li><a href="/products/jug"><img src="/b.jpg"></a></li><li><a href="/products/cup"><img src="/c.jpg"></a></li></ul>'
+    found = candidates(body, url=f"{SHOP}/products/mug-blue", head=head)
+    assert {url for url, candidate in found.items() if "other_product" in candidate.hints} == {"/c.jpg"}
+
+
 def candidates(body: str, *, url: str, head: str = "") -> dict[str, Candidate]:
     html = f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
     page = Page(url=url, html=html.encode(), content_type="text/html", encoding="utf-8")
