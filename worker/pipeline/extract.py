@@ -363,22 +363,23 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
     alt = attrs.get("alt")
     width, height = int_attr(attrs.get("width")), int_attr(attrs.get("height"))
-    lazy: list[str | None] = []
+    deferred: list[str | None] = []  # the lazy loader's srcset (largest entry) and src, set by script later
     if not LAZY_ATTRS.isdisjoint(attrs):
-        lazy = [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
-        lazy += [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
-    lazy += other_data_images(attrs)
-    for url in lazy:
-        collector.add(url, "lazy", hints, alt=alt)
-    src = attrs.get("src")
-    if lazy and is_placeholder_src(src):
-        src = None
+        deferred = [_largest_url(attrs[name]) for name in LAZY_SRCSET_ATTRS if attrs.get(name)]
+        deferred += [attrs[name] for name in LAZY_SRC_ATTRS if attrs.get(name)]
     picture = next(element.iterancestors("picture"), None) if source == "picture" else None
     shown = picture_choice(picture) if picture is not None else None
+    data_images = other_data_images(attrs)
+    for url in data_images if shown is not None else deferred + data_images:
+        collector.add(url, "lazy", hints, alt=alt)
+    src = attrs.get("src")
+    if (deferred or data_images) and is_placeholder_src(src):
+        src = None
     if shown is not None:
         # The <img> of a <picture> is the fallback of what its <source> shows (the same picture
-        # in another format): downloaded only if that one cannot be.
-        for fallback in (_largest_url(attrs.get("srcset")), src):
+        # in another format), its lazy loader's src and srcset included: downloaded only if that
+        # one cannot be.
+        for fallback in (_largest_url(attrs.get("srcset")), *deferred, src):
             fallback_url = collector.urls.resolve(fallback) if fallback else None
             collector.add(shown, "picture", hints, alt=alt, fallback=fallback_url)
         src = None

@@ -93,6 +93,18 @@ def test_picture_img_is_the_fallback_of_what_its_source_shows():
     assert candidate.fallbacks == (f"{BASE}/a-1600.jpg", f"{BASE}/a-1200.jpg", f"{BASE}/a-800.jpg")
 
 
+def test_a_lazy_picture_img_is_a_fallback_too():
+    """lazysizes in a <picture>: the img's data-src and data-srcset are what its src would be, a fallback;
+    another data-* image (a full-size pin) is still a candidate of its own."""
+    result = found(
+        '<picture><source type="image/webp" data-srcset="/a-800.webp 800w, /a-1600.webp 1600w">'
+        '<img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/a-800.jpg"'
+        ' data-srcset="/a-800.jpg 800w, /a-1600.jpg 1600w" data-pin-media="/a-full.jpg" alt="Mug"></picture>'
+    )
+    assert set(result) == {f"{BASE}/a-1600.webp", f"{BASE}/a-full.jpg"}
+    assert result[f"{BASE}/a-1600.webp"].fallbacks == (f"{BASE}/a-1600.jpg", f"{BASE}/a-800.jpg")
+
+
 def test_picture_sources_with_media_queries_are_pictures_of_their_own():
     """Art direction (a <source media=…>: another crop for another screen) keeps every crop a candidate."""
     result = found(
