@@ -96,7 +96,10 @@ ZOOM_ATTRS = (
 )
 LAZY_ATTRS = frozenset((*LAZY_SRC_ATTRS, *LAZY_SRCSET_ATTRS))
 ZOOM_ATTR_NAMES = frozenset(ZOOM_ATTRS)
-BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image")
+BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image", "data-bgset")
+BGSET_MEDIA = re.compile(
+    r"\[[^\]]*\]\s*$"
+)  # lazysizes bgset: "a.jpg 400w, b.jpg 800w [(max-width: 600px)] | c.jpg"
 # Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).
 PLATFORM_ATTRS = (
     "data-product_variations",
@@ -605,12 +608,16 @@ def _add_platform(
 
 
 def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) -> None:
-    """`url()` in an inline style, or a lazy background attribute, on any element."""
+    """`url()` in an inline style, or a lazy background attribute (`data-bgset`: each set's largest entry), on any element."""
     value = element.get(name) or ""
     if name == "style":
         if "url(" not in value.lower():
             return
         urls = css_urls(value)
+    elif name == "data-bgset":
+        if element.tag == "img":
+            return  # collect_img reads it with the img's other lazy attributes
+        urls = [_largest_url(BGSET_MEDIA.sub("", part)) for part in value.split("|")]
     else:
         urls = [value]
     hints = element_hints(element, collector.ancestors) | {"css"}

@@ -192,6 +192,16 @@ def test_data_bgset_is_a_srcset():
     assert list(result) == [f"{BASE}/bg-1600.jpg"]
 
 
+def test_data_bgset_on_any_element_gives_each_sets_largest_entry():
+    """lazysizes' bgset plugin on a slide: one srcset per media query, separated by |."""
+    result = found(
+        '<div class="slide lazyload" data-sizes="auto"'
+        ' data-bgset="/s-400.jpg 400w, /s-1600.jpg 1600w [(min-width: 750px)] | /m-300.jpg 300w, /m-900.jpg 900w"></div>'
+    )
+    assert list(result) == [f"{BASE}/s-1600.jpg", f"{BASE}/m-900.jpg"]
+    assert {candidate.source for candidate in result.values()} == {"css"}
+
+
 def test_noscript_fallback_elements_and_escaped_text():
     """<noscript> images count, whether parsed as elements or left as escaped markup text."""
     result = found('<noscript><img src="/a.jpg"></noscript><noscript>&lt;img src="/b.jpg"&gt;</noscript>')
