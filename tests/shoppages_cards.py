@@ -67,12 +67,14 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="product__info"><h1>Vase</h1><a href="/products/{handle}-blue">Also in blue</a></div></section>'
     )
     others = [f"{base}/tile{seed}-{index}_360x.jpg" for index in range(4)]
+    originals = tuple(path.replace("_360x.", ".") for path in others)
+    links = [f"/products/other-vase-{seed}-{index}" for index in range(len(others))]
     cards = _related(
         writer,
         others,
         '<ul class="grid product-grid">',
-        originals=tuple(path.replace("_360x.", ".") for path in others),
-        link=lambda index: f"/products/other-vase-{seed}-{index}",
+        originals,
+        link=links.__getitem__,
         card=_card_beside_link,
     )
     for path in others:  # the srcset's smaller copy, the same file
@@ -81,10 +83,9 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
         writer.junk[small] = "related_product"
     # The shop's SEO app names the cards' products in the page's JSON-LD too: as related to this
     # product, and as an ItemList; neither makes their pictures this product's.
-    originals = [path.replace("_360x.", ".") for path in others]
     related = [
-        {"@type": "Product", "url": f"/products/other-vase-{seed}-{index}", "image": original}
-        for index, original in enumerate(originals)
+        {"@type": "Product", "url": link, "image": original}
+        for link, original in zip(links, originals, strict=True)
     ]
     product = {"@context": "https://schema.org", "@type": "Product", "name": "Vase", "image": views}
     carousel = {

@@ -1,4 +1,4 @@
-"""Product cards whose link sits beside the picture: the picture's nearest small box with a link, repeated in a grid.
+"""Other products' cards a picture may sit in: a small repeated box beside a sibling link, or a microdata item.
 
 Themes such as Shopify's Dawn put a card's picture in one box and its title link in another
 (`div.card > div.card__media > img` beside `div.card__content > h3 > a`), so the picture is
@@ -44,14 +44,16 @@ ITEM_MAX_ELEMENTS = 300  # a microdata card with its offer, rating and price is 
 
 
 class CardFinder:
-    """Decides, per page, which pictures sit in a card beside a link to another product."""
+    """Decides, per page, which pictures sit in another product's card: beside its link, or in its microdata item."""
 
     def __init__(self, siblings: SiblingPages, resolve: Callable[[str], str | None]) -> None:
         self.siblings = siblings
         self.resolve = resolve
         self._verdicts: dict[Any, bool | None] = {}
         self._items: dict[Any, bool] = {}
-        self.scanned = 0  # elements looked at so far: bounded by CARD_MAX_ELEMENTS + 1 per box
+        self.scanned = (
+            0  # elements looked at: at most CARD_MAX_ELEMENTS + 1 a box, ITEM_MAX_ELEMENTS + 1 an item
+        )
 
     def beside_sibling_link(self, element: Any) -> bool:
         """True when the nearest ancestor of `element` holding a link is another product's card."""
@@ -89,7 +91,7 @@ class CardFinder:
 
     def item_elsewhere(self, element: Any) -> bool:
         """True when the microdata item `element` belongs to gives a sibling page as its own address."""
-        item = next((node for node in element.iterancestors() if node.get("itemscope") is not None), None)
+        item = _item_of(element)
         if item is None:
             return False
         if item not in self._items:
@@ -111,7 +113,7 @@ class CardFinder:
 
 
 def _item_of(node: Any) -> Any:
-    """The nearest ancestor of `node` with an itemscope: the item its itemprop describes."""
+    """The nearest ancestor of `node` with an itemscope: the item its itemprop describes (None outside any)."""
     return next((parent for parent in node.iterancestors() if parent.get("itemscope") is not None), None)
 
 
@@ -128,7 +130,7 @@ def repeated(box: Any) -> bool:
     for _ in range(REPEAT_LEVELS):
         if node is None or node.tag in PAGE_LEVEL_TAGS:
             return False
-        shape = (node.tag, node.get("class"))
+        shape = _shape(node)
         if any(_shape(neighbour) == shape for neighbour in (_element_before(node), _element_after(node))):
             return True
         node = node.getparent()

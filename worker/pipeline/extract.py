@@ -9,11 +9,12 @@ files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>`
 preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
 page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A
 picture inside a link to a sibling product page is a product card, hint `other_product`
-(links.py), and so is one in a small repeated box beside such a link (cards.py). A CDN URL asking for a resized copy also yields the full-size URL first (cdn.py),
-the original staying as the fallback. URLs are resolved against `<base href>` and the page's
-final URL; `data:` URIs and SVGs are recorded so the pipeline can skip them with a reason. A
-URL found twice becomes one candidate whose hints are the union of both finds. The sources and
-hints are explained in docs/scoring.md.
+(links.py), and so is one in a small repeated box beside such a link, or whose microdata item
+is at a sibling page (cards.py). A CDN URL asking for a resized copy also yields the full-size
+URL first (cdn.py), the original staying as the fallback. URLs are resolved against
+`<base href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can
+skip them with a reason. A URL found twice becomes one candidate whose hints are the union of
+both finds. The sources and hints are explained in docs/scoring.md.
 
 Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
 lxml.html element classes, which cost a Python callback per element handed out); one XPath
@@ -97,9 +98,9 @@ ZOOM_ATTRS = (
 LAZY_ATTRS = frozenset((*LAZY_SRC_ATTRS, *LAZY_SRCSET_ATTRS))
 ZOOM_ATTR_NAMES = frozenset(ZOOM_ATTRS)
 BACKGROUND_ATTRS = ("data-bg", "data-background", "data-background-image", "data-bgset")
-BGSET_MEDIA = re.compile(
-    r"\[[^\]]*\]\s*$"
-)  # lazysizes bgset: "a.jpg 400w, b.jpg 800w [(max-width: 600px)] | c.jpg"
+# lazysizes' bgset: srcsets separated by "|", each with an optional media query in brackets:
+# "a.jpg 400w, b.jpg 800w [(max-width: 600px)] | c.jpg".
+BGSET_MEDIA = re.compile(r"\[[^\]]*\]\s*$")
 # Attributes that name an image on any element (BigCommerce thumbnails are <a>, Magento uses <div>).
 PLATFORM_ATTRS = (
     "data-product_variations",
@@ -608,7 +609,8 @@ def _add_platform(
 
 
 def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) -> None:
-    """`url()` in an inline style, or a lazy background attribute (`data-bgset`: each set's largest entry), on any element."""
+    """`url()` in an inline style, or a lazy background attribute, on any element (`data-bgset`: each
+    set's largest entry)."""
     value = element.get(name) or ""
     if name == "style":
         if "url(" not in value.lower():
