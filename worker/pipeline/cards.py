@@ -33,7 +33,7 @@ from itertools import islice
 from typing import Any
 
 from worker.pipeline.hints import PAGE_LEVEL_TAGS
-from worker.pipeline.links import SiblingPages, page_name, route_segments
+from worker.pipeline.links import SiblingPages, route_key
 
 CARD_LEVELS = 6  # Dawn: img → div.media → div.card__media → div.card__inner → div.card (with the link)
 CARD_MAX_ELEMENTS = 120  # a Dawn card with its quick-add form and price is about 40
@@ -86,7 +86,7 @@ class CardFinder:
                 titled = True
         if not hrefs:
             return None
-        pages = {_page_of(href) for href in hrefs if self.siblings.is_sibling(href, self.resolve)}
+        pages = {route_key(href).lower() for href in hrefs if self.siblings.is_sibling(href, self.resolve)}
         return len(pages) == 1 and pictures <= CARD_MAX_PICTURES and not titled and repeated(box)
 
     def item_elsewhere(self, element: Any) -> bool:
@@ -115,13 +115,6 @@ class CardFinder:
 def _item_of(node: Any) -> Any:
     """The nearest ancestor of `node` with an itemscope: the item its itemprop describes (None outside any)."""
     return next((parent for parent in node.iterancestors() if parent.get("itemscope") is not None), None)
-
-
-def _page_of(href: str) -> str:
-    """The page a sibling link names: its last route segment without suffix, query or fragment."""
-    path = href.partition("#")[0].partition("?")[0]
-    segments = route_segments(path)
-    return page_name(segments[-1]).lower() if segments else ""
 
 
 def repeated(box: Any) -> bool:

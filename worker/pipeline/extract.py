@@ -39,7 +39,7 @@ from lxml import etree
 
 from worker.pipeline.cards import CardFinder
 from worker.pipeline.cdn import largest_variant
-from worker.pipeline.extract_state import route_key, state_images
+from worker.pipeline.extract_state import state_images
 from worker.pipeline.extract_structured import (
     PlatformImage,
     dynamic_image_url,
@@ -60,7 +60,7 @@ from worker.pipeline.hints import (
     tokens_of,
     url_hints,
 )
-from worker.pipeline.links import SiblingPages
+from worker.pipeline.links import SiblingPages, route_key
 from worker.pipeline.types import Candidate, Page
 from worker.pipeline.urls import PageUrls, SrcsetEntry, largest_srcset_entry, parse_srcset, resolve_url
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from worker.pipeline.devalue import unflatten
 from worker.pipeline.extract_structured import (
@@ -43,7 +42,7 @@ from worker.pipeline.extract_structured import (
     load_lenient_json,
 )
 from worker.pipeline.jsstate import assigned_states
-from worker.pipeline.links import page_name, route_segments
+from worker.pipeline.links import route_key
 
 IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
 # The id a slug may end with; five characters or more, so a model number ("x500") or a year is not one.
@@ -71,16 +70,6 @@ URL_KEYS = (
 SMALL_VIEW_TYPES = frozenset({"small", "swatch", "thumbnail", "thumb", "tiny"})
 MEDIA_TYPE_KEYS = ("mediaType", "media_type", "type", "__typename", "kind")
 MOVING_SUFFIXES = (".mp4", ".webm", ".mov", ".m3u8", ".glb", ".usdz")
-
-
-def route_key(url_or_path: str) -> str:
-    """The last segment of a URL's or path's route, without a page suffix: the page's name (case kept)."""
-    try:
-        path = urlsplit(url_or_path).path if "/" in url_or_path else url_or_path
-    except ValueError:
-        return ""
-    segments = route_segments(path)
-    return page_name(segments[-1]) if segments else ""
 
 
 def state_images(

@@ -14,10 +14,10 @@ same kind on the same site: the same route with another last segment.
 
 Never a sibling: the page itself in another form (`?variant=2`, another collection path, the
 same last segment, or the last segment of an address the page gives itself: its canonical link
-or og:url, as a variant's own URL names the product's), another site (image CDNs, marketplaces, social networks), image files (a
-gallery's full-size link), and links that act on this product (cart, checkout, order, buy…): a
-sales page's bundle pictures link to its order form (see `_acts`). Amazon's `ref=` path
-segments are tracking, not route, and are left out.
+or og:url, as a variant's own URL names the product's), another site (image CDNs, marketplaces,
+social networks), image files (a gallery's full-size link), and links that act on this product
+(cart, checkout, order, buy…): a sales page's bundle pictures link to its order form (see
+`_acts`). Amazon's `ref=` path segments are tracking, not route, and are left out.
 """
 
 from __future__ import annotations
@@ -60,7 +60,18 @@ def page_name(segment: str) -> str:
     return segment[: len(segment) - len(_suffix(segment))]
 
 
-def _stem(segment: str) -> str:
+def route_key(url_or_path: str) -> str:
+    """The last segment of a URL's or path's route, without a page suffix: the page's name (case kept)."""
+    try:
+        path = urlsplit(url_or_path).path if "/" in url_or_path else url_or_path
+    except ValueError:
+        return ""
+    segments = route_segments(path)
+    return page_name(segments[-1]) if segments else ""
+
+
+def page_stem(segment: str) -> str:
+    """A route segment's page name, lower-cased: how two links to one page compare."""
     return page_name(segment).lower()
 
 
@@ -87,7 +98,7 @@ class SiblingPages:
         parts = urlsplit(page_url)
         self.site = _site(parts.hostname)
         self.segments = route_segments(parts.path)
-        self.own_names = {_stem(self.segments[-1])} if self.segments else set()
+        self.own_names = {page_stem(self.segments[-1])} if self.segments else set()
         for alias in aliases:
             self.own_names |= self._own_name(alias)
         self._known: dict[str, bool] = {}
@@ -98,7 +109,7 @@ class SiblingPages:
         except ValueError:
             return set()
         segments = route_segments(parts.path)
-        return {_stem(segments[-1])} if segments and _site(parts.hostname) == self.site else set()
+        return {page_stem(segments[-1])} if segments and _site(parts.hostname) == self.site else set()
 
     def is_sibling(self, href: str, resolve: Callable[[str], str | None]) -> bool:
         """Whether the link `href` (as written in the page; `resolve` makes it absolute) is a sibling page."""
@@ -130,7 +141,7 @@ class SiblingPages:
         segments = route_segments(path)
         if not segments or not self._same_route(segments) or segments[-1].lower().endswith(FILE_SUFFIXES):
             return False
-        return _stem(segments[-1]) not in self.own_names and not _acts(segments)
+        return page_stem(segments[-1]) not in self.own_names and not _acts(segments)
 
     def _same_route(self, segments: list[str]) -> bool:
         page = self.segments

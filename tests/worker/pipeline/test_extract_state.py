@@ -8,7 +8,8 @@ import pytest
 
 from tests.worker.pipeline.test_extract import BASE, found
 from worker.pipeline import extract_state
-from worker.pipeline.extract_state import MAX_NODES, page_names, product_gallery, route_key, state_images
+from worker.pipeline.extract_state import MAX_NODES, page_names, product_gallery, state_images
+from worker.pipeline.links import route_key
 
 PAGE = f"{BASE}/products/trail-shoe"
 
