@@ -2,12 +2,13 @@
 
 Each page imitates the markup one platform's themes really write (Shopify, WooCommerce,
 Magento 2, BigCommerce, PrestaShop, Amazon, a Scene7 or Demandware image CDN, plain
-boutiques, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and AliExpress
-listings, themes whose product cards say nothing but their links, around the picture or
-beside it, or their microdata, a long-form sales page whose product shots link to its order
-form, a client-rendered storefront whose gallery is only in its app state, Shopware 6,
-OpenCart 3, Webflow, and Nuxt 3 and React storefronts whose state is a devalue payload, Nuxt
-2's `__NUXT__` function call or a `JSON.parse("…")` string, a Next.js App Router shop whose
+boutiques, headless Next.js and Hydrogen storefronts (the latter naming its main photo only
+by `fetchpriority`), Wix, Squarespace, VTEX, Etsy, eBay and AliExpress listings, themes
+whose product cards say nothing but their links, around the picture or beside it, or their
+microdata, a long-form sales page whose product shots link to its order form, a
+client-rendered storefront whose gallery is only in its app state, Shopware 6, OpenCart 3,
+Webflow, and Nuxt 3 and React storefronts whose state is a devalue payload, Nuxt 2's
+`__NUXT__` function call or a `JSON.parse("…")` string, a Next.js App Router shop whose
 product is in its flight rows, a fashion shop whose state names the product only by the id
 its URL ends with) around deterministic photos, with the site chrome (logo, icons, badges,
 pixel, related products) of `tests/shopsite.py`. The truth of a page lists its real photos
@@ -40,7 +41,7 @@ from tests.shoppages_carts import (
     woocommerce,
     woocommerce_plain,
 )
-from tests.shoppages_hosted import nextjs, squarespace, vtex, vue_storefront, wix
+from tests.shoppages_hosted import hydrogen, nextjs, squarespace, vtex, vue_storefront, wix
 from tests.shoppages_kit import PageBuilder
 from tests.shoppages_marketplaces import aliexpress, ebay, etsy
 from tests.shoppages_retail import amazon, boutique, demandware, scene7
@@ -61,6 +62,7 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
     "woocommerce_plain": woocommerce_plain,
     "prestashop": prestashop,
     "nextjs": nextjs,
+    "hydrogen": hydrogen,
     "wix": wix,
     "squarespace": squarespace,
     "vtex": vtex,

@@ -74,6 +74,29 @@ def nextjs(writer: _Writer, seed: int) -> PageTruth:
     return _page(writer, f"/next/product/backpack-{seed}.html", "Trail backpack", head, body)
 
 
+def hydrogen(writer: _Writer, seed: int) -> PageTruth:
+    """A Shopify Hydrogen storefront, utility classes only: no class, id or alt names the main photo.
+
+    The page asks the browser to fetch the main photo first (`fetchpriority="high"`, and a
+    preload); the other views are lazy. og:image is the lifestyle shot further down: the brand
+    shares the scene, not the packshot. No JSON-LD.
+    """
+    paths = [f"/cdn/shop/files/hy{seed}-{index}.jpg" for index in range(4)]
+    views = _photos(writer, paths, seed * 10 + 700, ("hero", "product", "product", "lifestyle"))
+    main, lifestyle = views[0], views[3]
+    head = (
+        f'<meta property="og:image" content="{lifestyle}">'
+        f'<link rel="preload" as="image" href="{main}" fetchpriority="high">'
+    )
+    gallery = (
+        f'<div class="grid gap-4 md:grid-cols-2"><img src="{main}" alt="Kettle" fetchpriority="high" decoding="async">'
+        + "".join(f'<img src="{view}" alt="Kettle" loading="lazy" decoding="async">' for view in views[1:3])
+        + "</div>"
+    )
+    story = f'<section class="mt-16 px-6"><img src="{lifestyle}" alt="Kettle on a stove" loading="lazy"></section>'
+    return _page(writer, f"/products/kettle-{seed}", "Kettle", head, gallery + story)
+
+
 def _wix_media(file_id: str, side: int | None) -> str:
     media = f"/media/{file_id}"
     return media if side is None else f"{media}/v1/fill/w_{side},h_{side},al_c,q_85,enc_auto/{file_id}"

@@ -154,6 +154,9 @@ PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loa
 NO_HINTS: frozenset[str] = frozenset()
 OTHER_PRODUCT = frozenset({"other_product"})
 MICRODATA = frozenset({"microdata"})
+PRIORITY = frozenset(
+    {"priority"}
+)  # fetchpriority="high": the first screen's main picture, by its author's word
 NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a page mark theirs data-nuxt-data
 
 
@@ -362,6 +365,8 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     hints = element_hints(element, collector.ancestors)
     if (attrs.get("itemprop") or "").strip().lower() == "image":
         hints |= collector.microdata_hints(element)
+    if (attrs.get("fetchpriority") or "").strip().lower() == "high":
+        hints |= PRIORITY
     tags = lineage_of(element, collector.ancestors).tags
     hints |= collector.card_hints(element, tags)
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
@@ -529,8 +534,9 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
     if "image_src" in rel:
         collector.add(element.get("href"), "link", {"og"})
     elif "preload" in rel and (element.get("as") or "").lower() == "image":
-        collector.add(element.get("href"), "preload")
-        collect_srcset(element.get("imagesrcset"), "preload", frozenset(), None, collector)
+        hints = PRIORITY if (element.get("fetchpriority") or "").strip().lower() == "high" else NO_HINTS
+        collector.add(element.get("href"), "preload", hints)
+        collect_srcset(element.get("imagesrcset"), "preload", hints, None, collector)
     elif (element.get("itemprop") or "").strip().lower() == "image":
         collector.add(element.get("href"), "microdata", collector.microdata_hints(element))
 

@@ -20,8 +20,10 @@ Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHA
 outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
 `choose_hero` in HERO_TIERS order: the best-scored image the page marks as hero/main, else
-the best named by og:image/twitter:image, else by JSON-LD/microdata/platform product JSON,
-else the best-scored product shot. `image_type` is hero for the
+the one it asks the browser to fetch first (`priority`: `fetchpriority="high"`, the picture
+its author knows to be the largest in the first screen), else the best named by
+og:image/twitter:image, else by JSON-LD/microdata/platform product JSON, else the
+best-scored product shot. `image_type` is hero for the
 hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
@@ -81,7 +83,12 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
-HERO_TIERS = (frozenset({"hero"}), frozenset({"og"}), frozenset({"jsonld_product", "microdata", "platform"}))
+HERO_TIERS = (
+    frozenset({"hero"}),
+    frozenset({"priority"}),
+    frozenset({"og"}),
+    frozenset({"jsonld_product", "microdata", "platform"}),
+)
 
 KEPT_FORMATS = frozenset(FORMAT_FACTORS)
 MIN_SHORT_SIDE = 200

@@ -105,6 +105,19 @@ def test_a_lazy_picture_img_is_a_fallback_too():
     assert result[f"{BASE}/a-1600.webp"].fallbacks == (f"{BASE}/a-1600.jpg", f"{BASE}/a-800.jpg")
 
 
+def test_fetchpriority_high_gives_the_priority_hint_on_an_img_a_picture_or_a_preload():
+    head = '<link rel="preload" as="image" href="/lcp.jpg" imagesrcset="/lcp-1600.jpg 1600w" fetchpriority="high">'
+    body = (
+        '<img src="/a.jpg" fetchpriority="high"><img src="/b.jpg" fetchpriority="low">'
+        '<picture><source type="image/webp" srcset="/c.webp"><img src="/c.jpg" fetchpriority="High"></picture>'
+        '<link rel="preload" as="image" href="/late.jpg">'
+    )
+    result = found(body, head=head)
+    assert {url for url, candidate in result.items() if "priority" in candidate.hints} == {
+        f"{BASE}/{name}" for name in ("lcp.jpg", "lcp-1600.jpg", "a.jpg", "c.webp")
+    }
+
+
 def test_picture_sources_with_media_queries_are_pictures_of_their_own():
     """Art direction (a <source media=…>: another crop for another screen) keeps every crop a candidate."""
     result = found(

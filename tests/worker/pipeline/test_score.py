@@ -238,6 +238,19 @@ def test_marked_hero_beats_og():
     assert choose_hero(images) == 1
 
 
+def test_the_picture_fetched_first_is_the_hero_after_a_marked_one_and_before_og():
+    """fetchpriority="high" (hint `priority`) names the first screen's main picture: it beats og, not a hero mark."""
+    og_and_priority = [ranked("og", side=1200, position=0), ranked("priority", side=700, position=1)]
+    assert choose_hero(og_and_priority) == 1
+    assert choose_hero([*og_and_priority, ranked("hero", side=600, position=2)]) == 2
+
+
+def test_a_junk_picture_fetched_first_is_still_junk():
+    """`priority` is no strong product signal: it spares no junk rule."""
+    assert junk_reason(candidate("priority", "logo"), None) == "logo"
+    assert junk_reason(candidate("priority"), info(2000, 400)) == "extreme_aspect"
+
+
 def test_platform_json_counts_like_jsonld_for_the_hero():
     """Without hero/og marks, an image named by shop-platform product JSON is the hero."""
     assert choose_hero([ranked(side=1200, position=0), ranked("platform", side=600, position=1)]) == 1
