@@ -41,6 +41,9 @@ CARD_MAX_PICTURES = 2
 REPEAT_LEVELS = 4  # Dawn: div.card → div.card-wrapper → li.grid__item, repeated
 NEIGHBOUR_SKIP = 4  # comments between two cards before the next one is no longer its neighbour
 ITEM_MAX_ELEMENTS = 300  # a microdata card with its offer, rating and price is well under this
+# How deep in its item a card's own url may sit (a link in a title in a box: 3 or 4 levels); it also
+# bounds the walk up from each url property of a hostile page's deeply nested items.
+ITEM_PROPERTY_DEPTH = 12
 
 
 class CardFinder:
@@ -107,14 +110,16 @@ class CardFinder:
             self.scanned += 1
             if count > ITEM_MAX_ELEMENTS:
                 return []
-            if "url" in (node.get("itemprop") or "").split() and _item_of(node) is item:
+            if "url" in (node.get("itemprop") or "").split() and _item_of(node, ITEM_PROPERTY_DEPTH) is item:
                 addresses.append(node.get("href") or node.get("content") or "")
         return [address for address in addresses if address]
 
 
-def _item_of(node: Any) -> Any:
-    """The nearest ancestor of `node` with an itemscope: the item its itemprop describes (None outside any)."""
-    return next((parent for parent in node.iterancestors() if parent.get("itemscope") is not None), None)
+def _item_of(node: Any, depth: int | None = None) -> Any:
+    """The nearest ancestor of `node` with an itemscope, looked for at most `depth` levels up: the item its
+    itemprop describes (None outside any)."""
+    ancestors = islice(node.iterancestors(), depth)
+    return next((parent for parent in ancestors if parent.get("itemscope") is not None), None)
 
 
 def repeated(box: Any) -> bool:

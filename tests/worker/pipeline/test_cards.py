@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lxml.html
 
-from worker.pipeline.cards import CARD_MAX_ELEMENTS, CardFinder
+from worker.pipeline.cards import CARD_MAX_ELEMENTS, ITEM_PROPERTY_DEPTH, CardFinder
 from worker.pipeline.extract import extract_candidates
 from worker.pipeline.links import SiblingPages
 from worker.pipeline.score import junk_reason
@@ -190,3 +190,22 @@ def test_a_box_shared_by_many_pictures_is_read_once():
     )
     assert not any(finder.beside_sibling_link(picture) for picture in pictures)
     assert finder.scanned <= 2 * len(pictures) + CARD_MAX_ELEMENTS + 1
+
+
+def test_a_deeply_nested_url_property_costs_a_bounded_walk():
+    """A url property is looked up at most ITEM_PROPERTY_DEPTH levels to its item: one buried deeper in a
+    hostile item is not the item's own, and reading an item costs at most ITEM_MAX_ELEMENTS such walks."""
+    shallow = '<div><div><a itemprop="url" href="/products/plate">x</a></div></div>'
+    deep = (
+        "<div>" * ITEM_PROPERTY_DEPTH
+        + '<a itemprop="url" href="/products/bowl">x</a>'
+        + "</div>" * ITEM_PROPERTY_DEPTH
+    )
+    found = candidates(
+        "<main>"  # two items of different shapes: no grid, so only their microdata can mark them
+        f'<div class="a" itemscope itemtype="https://schema.org/Product"><img itemprop="image" src="/plate.jpg">{shallow}</div>'
+        f'<section class="b" itemscope itemtype="https://schema.org/Product"><img itemprop="image" src="/bowl.jpg">{deep}</section>'
+        "</main>"
+    )
+    assert marked(found) == {"/plate.jpg"}
+    assert "microdata" in found["/bowl.jpg"].hints
