@@ -54,9 +54,8 @@ class CardFinder:
         self.resolve = resolve
         self._verdicts: dict[Any, bool | None] = {}
         self._items: dict[Any, bool] = {}
-        self.scanned = (
-            0  # elements looked at: at most CARD_MAX_ELEMENTS + 1 a box, ITEM_MAX_ELEMENTS + 1 an item
-        )
+        # Elements looked at: at most CARD_MAX_ELEMENTS + 1 a box, ITEM_MAX_ELEMENTS + 1 an item.
+        self.scanned = 0
 
     def beside_sibling_link(self, element: Any) -> bool:
         """True when the nearest ancestor of `element` holding a link is another product's card."""
