@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.api.schemas import analysis_to_dict, image_to_dict, job_to_dict
 from backend.auth import get_or_create_user, issue_api_key
 from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
 from backend.jobs import JobSpec, submit_job
@@ -21,6 +20,7 @@ from backend.migrate import upgrade_to_head
 from backend.models import Job, JobStatus, ScrapedImage
 from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
+from backend.shapes import analysis_to_dict, image_to_dict, job_to_dict
 
 CLI_USER_EMAIL = "cli@localhost"
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import requests
 
-from backend.api.schemas import job_to_dict
 from backend.errors import JobFailedError
 from backend.models import Job
 from backend.runtime import Runtime
 from backend.settings import Settings
+from backend.shapes import job_to_dict
+from backend.urlguard import check_url
 from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret, sign
-from worker.pipeline.urls import check_url
 
 logger = logging.getLogger(__name__)
 

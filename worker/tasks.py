@@ -9,11 +9,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
-from backend.errors import TransientError
-from backend.logging import log_context
-from backend.runtime import Runtime, get_runtime
-from worker import callbacks, lifecycle
-from worker.config import (
+from backend.broker import (
     CALLBACK_TASK,
     RUN_JOB_TASK,
     SWEEP_TASK,
@@ -23,6 +19,10 @@ from worker.config import (
     enqueue_timed_out,
     queue_backlog,
 )
+from backend.errors import TransientError
+from backend.logging import log_context
+from backend.runtime import Runtime, get_runtime
+from worker import callbacks, lifecycle
 from worker.runner import Outcome, execute_job
 from worker.sweep import sweep_stuck_jobs
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 
+from backend.shapes import API_PREFIX
+
 if TYPE_CHECKING:
     from celery import Celery
     from sqlalchemy.orm import Session
@@ -14,8 +16,6 @@ if TYPE_CHECKING:
     from backend.db import Database
     from backend.settings import Settings
     from backend.storage import ImageStore
-
-API_PREFIX = "/api/v1"
 
 
 @dataclass(frozen=True)

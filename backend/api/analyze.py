@@ -9,11 +9,11 @@ from flask import Blueprint, Response, jsonify
 
 from backend.api import services
 from backend.api.problems import json_body
-from backend.api.schemas import AnalyzeRequest, analysis_to_dict
+from backend.api.schemas import AnalyzeRequest
 from backend.api.security import require_api_key
 from backend.errors import FetchTimeoutError, JobCancelledError, JobFailedError
 from backend.settings import Settings
-from worker.pipeline import run_pipeline
+from backend.shapes import analysis_to_dict
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,9 @@ def _bounded(settings: Settings) -> Settings:
 def analyze() -> Response:
     body = json_body(AnalyzeRequest)
     settings = services().settings
+    # Deferred: the API process loads the pipeline (numpy, Pillow, lxml) only when a preview is asked for.
+    from worker.pipeline import run_pipeline  # noqa: PLC0415
+
     deadline = time.monotonic() + settings.analyze_timeout
     try:
         result = run_pipeline(

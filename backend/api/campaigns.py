@@ -11,8 +11,9 @@ from flask import Blueprint, Response, jsonify
 from backend import images
 from backend.api import db_session, services
 from backend.api.problems import query_args
-from backend.api.schemas import ImageListQuery, image_cursor, image_to_dict
+from backend.api.schemas import ImageListQuery, image_cursor
 from backend.api.security import current_user_id, require_api_key
+from backend.shapes import image_to_dict
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from backend.api import services
+from backend.broker import ping_broker
 from backend.db import Database
-from worker.config import ping_broker
 
 logger = logging.getLogger(__name__)
 

@@ -11,12 +11,13 @@ from pydantic import ValidationError
 from backend import jobs
 from backend.api import API_PREFIX, db_session, services
 from backend.api.problems import ApiProblem, field_errors_problem, json_body, query_args, unavailable
-from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor, job_to_dict
+from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor
 from backend.api.security import current_user_id, require_api_key
+from backend.broker import enqueue_callback, enqueue_run_job
 from backend.errors import BlockedUrlError, BrokerUnavailableError, FetchFailedError, InvalidUrlError
 from backend.models import Job, JobStatus
-from worker.config import enqueue_callback, enqueue_run_job
-from worker.pipeline.urls import check_url
+from backend.shapes import job_to_dict
+from backend.urlguard import check_url
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import uuid
 from flask import Blueprint, Flask, Response, g, request
 
 from backend.api import services
+from backend.broker import queue_depth
 from backend.logging import bind_log_context, unbind_log_context
 from backend.metrics import CONTENT_TYPE, HTTP_LATENCY, JobCollector, QueueCollector, render_metrics
-from worker.config import queue_depth
 
 logger = logging.getLogger("backend.http")
 

@@ -2,7 +2,7 @@
 
 Request bodies and query parameters come from the models the routes validate with
 (backend.api.schemas), so the description cannot drift from what is accepted. Responses
-are described by the models below, which mirror the serializers in schemas.py field for
+are described by the models below, which mirror the serializers in backend.shapes field for
 field; tests/backend/api/test_openapi.py checks real responses against them and a
 schemathesis run exercises every operation. The document is public (it holds no user
 data), like /health; every other /api/v1 route needs a Bearer key.
@@ -35,7 +35,7 @@ PROBLEM_MIME = "application/problem+json"
 UUID_SCHEMA = {"type": "string", "format": "uuid"}
 
 
-# --- response shapes (documentation models; the serializers in schemas.py produce them) ------
+# --- response shapes (documentation models; the serializers in backend.shapes produce them) -
 
 
 class _Out(BaseModel):

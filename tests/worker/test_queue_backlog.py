@@ -6,7 +6,8 @@ import uuid
 
 import redis
 
-from worker.config import make_celery, queue_backlog
+from backend.broker import queue_backlog
+from worker.config import make_celery
 
 
 def test_queue_backlog_counts_waiting_messages_on_redis(make_settings, redis_url):

@@ -18,11 +18,10 @@ import requests
 
 from backend.errors import ImageRejectedError, JobFailedError
 from backend.settings import Settings
+from backend.urlguard import check_url, session_resolver
 from worker.pipeline.fetch import Deadline, open_response, parse_content_type, read_limited
-from worker.pipeline.http import session_resolver
 from worker.pipeline.measure import is_webp
 from worker.pipeline.types import Candidate
-from worker.pipeline.urls import check_url
 
 IMAGE_ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8,*/*;q=0.5"
 SNIFF_BYTES = 1024

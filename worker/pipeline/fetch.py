@@ -8,7 +8,7 @@ Limits (all from Settings):
 - MAX_PAGE_BYTES caps the body as it streams (decoded, so a gzip bomb is cut off too); a
   larger Content-Length is refused before anything is read.
 - SCRAPER_MAX_REDIRECTS hops at most; each hop's target goes through `check_url` again,
-  and every connection is pinned to the addresses it vetted (worker.pipeline.http).
+  and every connection is pinned to the addresses it vetted (backend.urlguard.pinned).
 
 `open_response` and `read_limited` are shared with the image downloader.
 """
@@ -30,9 +30,8 @@ from backend.errors import (
     PageTooLargeError,
 )
 from backend.settings import Settings
-from worker.pipeline.http import session_resolver
+from backend.urlguard import check_url, session_resolver
 from worker.pipeline.types import Page
-from worker.pipeline.urls import check_url
 
 CONNECT_TIMEOUT_CAP = 10.0
 READ_CHUNK_BYTES = 64 * 1024

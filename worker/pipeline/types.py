@@ -1,14 +1,15 @@
-"""The values that flow between pipeline stages."""
+"""The values that flow between pipeline stages: plain dataclasses, importable without Pillow or lxml."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from backend.models import ImageType
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,11 @@ from cryptography.x509.oid import NameOID
 from backend.errors import BlockedUrlError, FetchFailedError, ImageRejectedError
 from backend.models import Job, JobStatus
 from backend.runtime import Runtime
+from backend.urlguard import PinnedAdapter
 from tests.factories import create_job
 from worker.pipeline import make_http_session
 from worker.pipeline.download import download_image
 from worker.pipeline.fetch import fetch_page
-from worker.pipeline.http import PinnedAdapter
 from worker.pipeline.types import Candidate
 from worker.runner import Outcome, execute_job
 

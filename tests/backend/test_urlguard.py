@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from backend.errors import BlockedUrlError, FetchFailedError, InvalidUrlError
-from worker.pipeline.urls import check_url, ip_literal, is_public_address, vet_host
+from backend.urlguard import check_url, ip_literal, is_public_address, vet_host
 
 PUBLIC_V4 = "93.184.216.34"
 

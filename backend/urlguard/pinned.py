@@ -30,7 +30,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from backend.errors import FetchFailedError
-from worker.pipeline.urls import Resolver, system_resolver, vet_host
+from backend.urlguard.hosts import Resolver, system_resolver, vet_host
 
 Connector = Callable[[HTTPConnection], socket.socket]
 
