@@ -7,7 +7,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -100,6 +100,4 @@ def _stale(last_used_at: datetime | None) -> bool:
     """True if the key's last use is unknown or older than LAST_USED_RESOLUTION."""
     if last_used_at is None:
         return True
-    if last_used_at.tzinfo is None:  # SQLite hands back naive UTC
-        last_used_at = last_used_at.replace(tzinfo=UTC)
     return utcnow() - last_used_at >= LAST_USED_RESOLUTION

@@ -16,7 +16,8 @@
     │   └── BrokerUnavailableError  the task could not be handed to the broker
     ├── JobCancelledError           the job was cancelled while it ran
     ├── NotFoundError               an id that is unknown or belongs to someone else
-    └── ConflictError               the request contradicts the resource's current state
+    ├── ConflictError               the request contradicts the resource's current state
+    └── IllegalTransitionError      a job status change backend.job_transitions does not allow (a bug)
 
 "Could not reach it" (TransientError) is retried; "it answered no" (JobFailedError)
 fails the job at once with its code.
@@ -107,3 +108,12 @@ class NotFoundError(ScraperError):
 
 class ConflictError(ScraperError):
     """The request contradicts current state: cancelling a finished job, reusing an Idempotency-Key."""
+
+
+class IllegalTransitionError(ScraperError):
+    """A change of a job's status that the transition table refuses; our bug, never the client's."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"a job cannot go from {current} to {target}")
+        self.current = current
+        self.target = target

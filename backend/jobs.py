@@ -10,14 +10,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import job_transitions
 from backend.errors import ConflictError, NotFoundError
-from backend.models import Campaign, Job, JobStatus, utcnow
-
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+from backend.models import Campaign, Job, JobStatus
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ def _add_job(session: Session, user_id: uuid.UUID, spec: JobSpec, idempotency_ke
         max_images=spec.max_images,
         callback_url=spec.callback_url,
         idempotency_key=idempotency_key,
-        status=JobStatus.QUEUED,
+        status=job_transitions.INITIAL,
     )
     session.add(job)
     return job
@@ -190,12 +189,7 @@ def cancel_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     One guarded UPDATE, so a worker finishing at the same moment cannot be overwritten;
     a running worker notices the status on its next progress write and stops.
     """
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.user_id == user_id, Job.status.in_(ACTIVE_STATUSES))
-        .values(status=JobStatus.CANCELLED, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(job_transitions.cancel(Job.id == job_id, Job.user_id == user_id))
     job = session.scalar(
         select(Job).where(Job.id == job_id, Job.user_id == user_id).execution_options(populate_existing=True)
     )

@@ -20,9 +20,8 @@ API_PREFIX = "/api/v1"
 def _timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
-    # SQLite hands back naive datetimes; every timestamp we store is UTC.
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Columns hand back aware UTC (models.UTCDateTime); a datetime built by hand may carry another zone.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def job_to_dict(job: Job, *, base_path: str = API_PREFIX) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The job state changes a worker makes (claim, progress, finish, fail, release), each one safe_commit unit."""
+"""The job state changes a worker makes (claim, progress, finish, fail, release), each one safe_commit unit.
+
+Which status changes are allowed, and what each one writes, is backend.job_transitions's.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy import Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend import images
+from backend import images, job_transitions
 from backend.db import Database
 from backend.models import Job, JobStatus, ScrapedImage, utcnow
 from backend.safe_commit import safe_commit
@@ -42,12 +45,7 @@ def _lock_job(session: Session, job_id: uuid.UUID) -> Job | None:
 
 
 def _is_stale(heartbeat: datetime | None, now: datetime, stale_after: timedelta) -> bool:
-    return heartbeat is None or _aware(heartbeat) < now - stale_after
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every timestamp we write is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+    return heartbeat is None or heartbeat < now - stale_after
 
 
 def claim_job(
@@ -63,13 +61,11 @@ def claim_job(
         if job.status == JobStatus.RUNNING and not _is_stale(job.heartbeat_at, now, stale_after):
             return Claim.BUSY, None
         if job.attempts >= max_attempts:
-            mark_failed(job, "internal", f"gave up after {job.attempts} attempts (worker lost or crashed)")
+            job_transitions.fail(
+                job, "internal", f"gave up after {job.attempts} attempts (worker lost or crashed)"
+            )
             return Claim.GAVE_UP, None
-        job.attempts += 1
-        job.status = JobStatus.RUNNING
-        job.started_at = job.started_at or now
-        job.heartbeat_at = now
-        job.error_code = job.error_message = None
+        job_transitions.claim(job, now)
         ticket = JobTicket(job.id, job.campaign_id, job.sales_page_url, job.max_images, job.attempts)
         return Claim.CLAIMED, ticket
 
@@ -150,8 +146,7 @@ def finish_job(
         job.images_saved = session.scalar(
             select(func.count()).select_from(ScrapedImage).where(ScrapedImage.job_id == job_id)
         )
-        job.status = JobStatus.SUCCEEDED
-        job.finished_at = job.heartbeat_at = utcnow()
+        job_transitions.succeed(job, utcnow())
         return job.status
 
     return safe_commit(db.session_factory, work)
@@ -184,7 +179,7 @@ def fail_job(
             return False
         if progress is not None:
             _copy_progress(job, progress)
-        mark_failed(job, code, message)
+        job_transitions.fail(job, code, message)
         return True
 
     return safe_commit(db.session_factory, work)
@@ -202,21 +197,12 @@ def release_job(db: Database, job_id: uuid.UUID, reason: str, *, max_attempts: i
         if job is None or job.status != JobStatus.RUNNING:
             return False
         if max_attempts is not None and job.attempts >= max_attempts:
-            mark_failed(job, "internal", f"gave up after {job.attempts} attempts: {reason}")
+            job_transitions.fail(job, "internal", f"gave up after {job.attempts} attempts: {reason}")
             return False
-        job.status = JobStatus.QUEUED
-        job.heartbeat_at = None
-        job.error_message = f"retrying: {reason}"[:2000]
+        job_transitions.requeue(job, f"retrying: {reason}")
         return True
 
     return safe_commit(db.session_factory, work)
-
-
-def mark_failed(job: Job, code: str, message: str) -> None:
-    job.status = JobStatus.FAILED
-    job.error_code = code
-    job.error_message = message[:2000]
-    job.finished_at = utcnow()
 
 
 def referenced_keys(db: Database, keys: Sequence[str]) -> set[str]:

@@ -11,11 +11,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend import job_transitions
 from backend.errors import BrokerUnavailableError
 from backend.models import Job, JobStatus, utcnow
 from backend.runtime import Runtime
 from backend.safe_commit import safe_commit
-from worker import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,10 @@ def sweep_stuck_jobs(
         revived: list[uuid.UUID] = []
         for job in stale:
             if job.attempts >= settings.job_max_attempts:
-                lifecycle.mark_failed(job, "internal", f"worker lost; gave up after {job.attempts} attempts")
+                job_transitions.fail(job, "internal", f"worker lost; gave up after {job.attempts} attempts")
                 failed.append(job.id)
             else:
-                job.status, job.heartbeat_at = JobStatus.QUEUED, None
+                job_transitions.requeue(job)
                 revived.append(job.id)
         waiting = (
             session.scalars(

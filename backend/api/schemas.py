@@ -127,7 +127,10 @@ def _job_key(value: object) -> JobKey | None:
         return value
     try:
         created_at, job_id = _decode_cursor("jobs", str(value), 2)
-        return JobKey(datetime.fromisoformat(created_at), uuid.UUID(job_id))
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # ours always carry their zone; a naive one was not made here
+            raise ValueError("naive timestamp")
+        return JobKey(moment, uuid.UUID(job_id))
     except (TypeError, ValueError):
         raise ValueError("is not a valid cursor for this listing") from None
 

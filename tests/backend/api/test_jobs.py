@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from backend.api.schemas import encode_cursor
 from backend.models import Campaign, Job, JobStatus, utcnow
 from tests.services import free_port
 
@@ -351,6 +352,8 @@ def test_list_jobs_with_another_users_campaign_is_empty(api, other_api, make_cam
         ({"campaign_id": "x"}, "campaign_id"),
         ({"cursor": "garbage!"}, "cursor"),
         ({"cursor": "WyJpbWFnZXMiLDEuMCwiYSJd"}, "cursor"),
+        # A job cursor whose timestamp carries no zone: ours always do, so it was not made here.
+        ({"cursor": encode_cursor("jobs", "2026-01-01T00:00:00", str(uuid.uuid4()))}, "cursor"),
     ],
 )
 def test_list_jobs_bad_query_is_422_naming_the_parameter(api, query, field):
