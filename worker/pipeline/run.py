@@ -1,4 +1,4 @@
-"""run_pipeline: the orchestration. Fetch a page, then find, download, measure, filter, score, dedupe and rank its images.
+"""run_pipeline, the orchestration: fetch a page, then find, download, measure, filter, score, dedupe and rank its images.
 
 Stage order: validate URL → fetch page → extract candidates → skip what the markup already
 condemns (data: URIs, SVGs, junk hints) → download and measure the rest on a bounded thread

@@ -7,14 +7,13 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from backend.errors import BlockedUrlError, InvalidUrlError
+from backend.urlguard import check_url, normalize_url
 from worker.pipeline.urls import (
     PageUrls,
     SrcsetEntry,
     _simple_srcset,
-    check_url,
     clean_url_text,
     largest_srcset_entry,
-    normalize_url,
     parse_srcset,
     parse_srcset_standard,
     resolve_url,
