@@ -48,8 +48,9 @@ except ConfigError as exc:
 # Imported only once the settings are known good.
 from sqlalchemy import text
 
+from backend.broker import ping_broker
 from backend.db import make_engine
-from worker.config import make_celery, ping_broker
+from worker.config import make_celery
 
 deadline = time.monotonic() + float(sys.argv[1])
 
