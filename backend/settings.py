@@ -83,9 +83,11 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit: str = "600 per minute"
     rate_limit_analyze: str = "30 per minute"
+    rate_limit_unauthenticated: str = "30 per minute"
     rate_limit_storage_url: str | None = None
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
-    @field_validator("rate_limit", "rate_limit_analyze")
+    @field_validator("rate_limit", "rate_limit_analyze", "rate_limit_unauthenticated")
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:
         try:

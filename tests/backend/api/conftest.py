@@ -38,6 +38,21 @@ def app(settings: Settings, db: Database, store: Any) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def make_app(settings: Settings, db: Database, store: Any) -> Iterator[Callable[..., Flask]]:
+    """Build the app on the session's real services with some settings changed."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        application = create_app(settings.model_copy(update=overrides))
+        apps.append(application)
+        return application
+
+    yield build
+    for application in apps:
+        shutdown_app(application)
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
@@ -87,6 +102,11 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> TestResponse:
         return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+
+def api_for(application: Flask, key: IssuedKey) -> Api:
+    """A client of `application` sending `key`."""
+    return Api(application.test_client(), key)
 
 
 @pytest.fixture
