@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     callback_backoff_base: float = Field(default=5.0, gt=0, le=600)
     callback_backoff_max: float = Field(default=600.0, gt=0, le=3600)
 
+    metrics_token: SecretStr | None = None
+    metrics_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     rate_limit_enabled: bool = True
     rate_limit: str = "600 per minute"
     rate_limit_analyze: str = "30 per minute"

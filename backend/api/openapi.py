@@ -425,12 +425,20 @@ def _other_paths() -> dict[str, Any]:
             )
         },
         "/metrics": {
-            "get": _operation(
-                "metrics",
-                "Prometheus metrics (keep this route private to the platform).",
-                {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {}}}}},
-                public=True,
-            )
+            "get": {
+                **_operation(
+                    "metrics",
+                    "Prometheus metrics: Bearer METRICS_TOKEN (without one: open in development, 404 in production).",
+                    {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {}}},
+                        },
+                        "404": _problem("No METRICS_TOKEN is set in production."),
+                    },
+                ),
+                "security": [{"metricsToken": []}],
+            }
         },
         "/api/v1/openapi.json": {
             "get": _operation(
@@ -477,7 +485,14 @@ def openapi_document() -> dict[str, Any]:
         "paths": {**_job_paths(), **_campaign_paths(), **_other_paths()},
         "components": {
             "schemas": _components(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."},
+                "metricsToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The METRICS_TOKEN setting.",
+                },
+            },
         },
     }
 

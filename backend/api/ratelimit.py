@@ -114,7 +114,10 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
         limiter.exempt(blueprint)
     # /metrics answers 401 to a wrong token, so a token guesser meets the refused-key limit.
     limiter.exempt(metrics.bp, flags=ExemptionScope.DEFAULT | ExemptionScope.META)
-    limiter.limit(settings.rate_limit_analyze, methods=["POST"], override_defaults=False)(analyze.bp)
+    # A scope of its own: with the same figures as RATE_LIMIT it would share the default's counter.
+    limiter.limit(settings.rate_limit_analyze, methods=["POST"], scope="analyze", override_defaults=False)(
+        analyze.bp
+    )
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter  # the app owns its limiter, whether enabled or not
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
