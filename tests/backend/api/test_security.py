@@ -307,3 +307,27 @@ def test_production_refuses_to_scrape_private_addresses():
             r2_bucket="images",
             scraper_allow_private=True,
         )
+
+
+# --- response headers -------------------------------------------------------------------
+
+
+def test_every_answer_says_nosniff_and_hsts_only_in_production(make_app, make_key):
+    """JSON answers of every kind (200, 401, 404, 422, 429) carry nosniff; HSTS only with APP_ENV=production."""
+    for env, hsts in (("test", False), ("production", True)):
+        application = make_app(app_env=env, rate_limit="3 per minute")
+        api = api_for(application, make_key(f"{env}@example.test"))
+        responses = [
+            api.get("/health/live"),
+            api.get("/api/v1/jobs"),
+            api.client.get("/api/v1/jobs"),
+            api.get(f"/api/v1/jobs/{uuid.uuid4()}"),
+            api.get("/api/v1/jobs?limit=0"),
+            api.get("/api/v1/jobs"),
+            api.get("/api/v1/jobs"),
+        ]
+        statuses = [response.status_code for response in responses]
+        assert statuses == [200, 200, 401, 404, 422, 200, 429], env
+        for response in responses:
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert ("Strict-Transport-Security" in response.headers) is hsts, env
