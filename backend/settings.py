@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     analyze_timeout: float = Field(default=20.0, gt=0, le=120)
 
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    max_outstanding_jobs: int = Field(default=100, ge=1, le=100_000)
     job_stale_seconds: int = Field(default=120, ge=5)
     job_queued_grace_seconds: int = Field(default=120, ge=5)
     job_soft_time_limit: int = Field(default=600, ge=10)

@@ -317,6 +317,10 @@ def _job_paths() -> dict[str, Any]:
                     "200": _json("Job", "Idempotency-Key replay: the earlier job."),
                     "404": _problem("campaign_id belongs to another user."),
                     "409": _problem("Idempotency-Key reused for a different request."),
+                    "429": _problem(
+                        "Too many requests, or MAX_OUTSTANDING_JOBS of the caller's jobs queued or running.",
+                        retry_after=True,
+                    ),
                 },
                 parameters=[idempotency],
                 body="JobCreate",
