@@ -87,11 +87,11 @@ def operations(app: Flask) -> list[Operation]:
     return found
 
 
-# A body that passes validation without reaching anything: jobs are only queued, the preview's
-# URL is refused by the guard (no fetch), so only the field under test can make a request fail.
+# Bodies that reach nothing: jobs are only queued (no worker runs here), and the preview's URL
+# is refused by validation, so no page is fetched and no worker is waited for.
 BASELINE_BODIES = {
     "/api/v1/jobs": {"sales_page_url": "https://shop.example.test/p/1"},
-    "/api/v1/analyze": {"url": "http://127.0.0.1:9/"},
+    "/api/v1/analyze": {"url": "ftp://shop.example.test/p/1"},
 }
 
 
