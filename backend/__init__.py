@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     worker and the CLI, which never need Flask.
     """
     from flask import Flask  # noqa: PLC0415 - keep `import backend` free of Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: PLC0415
 
     from backend import web  # noqa: PLC0415
     from backend.api import AppServices, register  # noqa: PLC0415
@@ -38,6 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=make_store(settings),
         celery=make_celery(settings),
     )
+    if settings.trusted_proxy_hops:
+        # Believe X-Forwarded-For only as far as the configured proxies wrote it.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     app.register_blueprint(web.bp)
     register(app)
     return app

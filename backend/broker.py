@@ -7,13 +7,17 @@ worker.config.make_celery) but none of the worker's code.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import json
 import logging
 import uuid
 from typing import TYPE_CHECKING
 
 from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from backend.errors import BrokerUnavailableError
 
@@ -25,13 +29,28 @@ SWEEP_TASK = "scraper.sweep_stuck_jobs"
 CALLBACK_TASK = "scraper.deliver_callback"
 TIMED_OUT_TASK = "scraper.fail_timed_out_job"
 
+# Redis keeps one list per step and a worker takes from the lowest step first (0 is served
+# first). Housekeeping (the sweep, callbacks, timed-out jobs) is sent without a priority, so
+# at 0; a job goes to 3, 6 or 9 by how many of its owner's jobs were queued or running before
+# it. One owner's backlog sits at 9 while another's first job, at 3, is taken next.
+PRIORITY_STEPS = (0, 3, 6, 9)
+JOB_PRIORITIES = PRIORITY_STEPS[1:]
+
 logger = logging.getLogger(__name__)
 
 
-def enqueue_run_job(app: Celery, job_id: uuid.UUID) -> None:
-    """Hand a committed job to the broker; BrokerUnavailableError if it will not take it."""
+def job_priority(ahead: int) -> int:
+    """The broker priority of a job whose owner had `ahead` jobs queued or running before it."""
+    return JOB_PRIORITIES[min(ahead, len(JOB_PRIORITIES) - 1)]
+
+
+def enqueue_run_job(app: Celery, job_id: uuid.UUID, *, ahead: int = 0) -> None:
+    """Hand a committed job to the broker at its fair priority; BrokerUnavailableError if it will not take it."""
+    # Only Redis orders by it; RabbitMQ would need x-max-priority queues and reads it reversed.
+    redis_broker = str(app.conf.broker_url).startswith(("redis://", "rediss://"))
+    options = {"priority": job_priority(ahead)} if redis_broker else {}
     try:
-        app.send_task(RUN_JOB_TASK, args=[str(job_id)])
+        app.send_task(RUN_JOB_TASK, args=[str(job_id)], **options)
     except (KombuOperationalError, OSError) as exc:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
 
@@ -78,6 +97,46 @@ def ping_broker(app: Celery, timeout: float = 2.0) -> None:
             connection.ensure_connection(max_retries=1, timeout=timeout)
     except (KombuOperationalError, OSError) as exc:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+
+
+def held_job_ids(app: Celery, queue: str, timeout: float = 2.0) -> set[uuid.UUID] | None:
+    """The jobs whose run_job message the broker holds for `queue`: waiting, or delivered and not yet acked.
+
+    Redis only (every priority list of the queue, and kombu's `unacked` hash), read in full, so
+    the cost grows with the backlog; the sweep asks only when some job has waited past its
+    grace. None when the broker cannot be listed (another transport, or it is unreachable).
+    """
+    try:
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+            channel = connection.default_channel
+            if not hasattr(channel, "_q_for_pri"):
+                return None
+            client = channel.client
+            raw = [
+                item
+                for step in channel.priority_steps
+                for item in client.lrange(channel._q_for_pri(queue, step), 0, -1)
+            ]
+            raw += client.hvals(channel.unacked_key)
+    except (KombuOperationalError, OSError, RedisError) as exc:
+        logger.warning("broker.listing_failed error=%s", type(exc).__name__)
+        return None
+    return {job_id for item in raw if (job_id := _run_job_id(item)) is not None}
+
+
+def _run_job_id(raw: bytes) -> uuid.UUID | None:
+    """The job id of a raw kombu Redis message if it is a run_job message; unacked entries are [message, …]."""
+    try:
+        envelope = json.loads(raw)
+        if isinstance(envelope, list):
+            envelope = envelope[0]
+        if envelope["headers"]["task"] != RUN_JOB_TASK:
+            return None
+        args = json.loads(base64.b64decode(envelope["body"]))[0]
+        return uuid.UUID(str(args[0]))
+    except (ValueError, TypeError, KeyError, IndexError, binascii.Error):
+        return None
 
 
 def queue_backlog(app: Celery, queue: str) -> int:

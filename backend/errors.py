@@ -17,7 +17,8 @@
     ├── JobCancelledError           the job was cancelled while it ran
     ├── NotFoundError               an id that is unknown or belongs to someone else
     ├── ConflictError               the request contradicts the resource's current state
-    └── IllegalTransitionError      a job status change backend.job_transitions does not allow (a bug)
+    ├── IllegalTransitionError      a job status change backend.job_transitions does not allow (a bug)
+    └── TooManyJobsError            the caller already has MAX_OUTSTANDING_JOBS queued or running
 
 "Could not reach it" (TransientError) is retried; "it answered no" (JobFailedError)
 fails the job at once with its code.
@@ -117,3 +118,15 @@ class IllegalTransitionError(ScraperError):
         super().__init__(f"a job cannot go from {current} to {target}")
         self.current = current
         self.target = target
+
+
+class TooManyJobsError(ScraperError):
+    """The caller already has as many queued and running jobs as MAX_OUTSTANDING_JOBS allows."""
+
+    def __init__(self, outstanding: int, limit: int) -> None:
+        super().__init__(
+            f"You have {outstanding} jobs queued or running; the limit is {limit}. "
+            "Submit more once some have finished, or cancel some."
+        )
+        self.outstanding = outstanding
+        self.limit = limit

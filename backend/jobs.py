@@ -10,13 +10,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import job_transitions
-from backend.errors import ConflictError, NotFoundError
-from backend.models import Campaign, Job, JobStatus
+from backend.errors import ConflictError, NotFoundError, TooManyJobsError
+from backend.models import Campaign, Job, JobStatus, User
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,15 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class Submission:
-    """The submitted job; `created` is False when an Idempotency-Key replay found an earlier one."""
+    """The submitted job; `created` is False when an Idempotency-Key replay found an earlier one.
+
+    `ahead` is how many of the caller's jobs were queued or running before this one: the
+    broker gives a job of someone with fewer waiting a higher priority (fair scheduling).
+    """
 
     job: Job
     created: bool
+    ahead: int = 0
 
 
 # Built once, as the key lookup is: every poll of a job runs it.
@@ -133,18 +140,67 @@ def _add_job(session: Session, user_id: uuid.UUID, spec: JobSpec, idempotency_ke
     return job
 
 
+def outstanding_jobs(session: Session, user_id: uuid.UUID) -> int:
+    """How many of the user's jobs are queued or running (the active jobs are few: the status index serves it)."""
+    count = session.scalar(
+        select(func.count()).select_from(Job).where(Job.status.in_(ACTIVE_STATUSES), Job.user_id == user_id)
+    )
+    return int(count or 0)
+
+
+def jobs_ahead(session: Session, job_id: uuid.UUID) -> int:
+    """How many of the job owner's queued or running jobs were created before it."""
+    job = session.get(Job, job_id)
+    if job is None:
+        return 0
+    count = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.status.in_(ACTIVE_STATUSES),
+            Job.user_id == job.user_id,
+            Job.created_at < job.created_at,
+        )
+    )
+    return int(count or 0)
+
+
+def _check_outstanding(session: Session, user_id: uuid.UUID, limit: int) -> int:
+    """The user's outstanding jobs, under a lock on their row; TooManyJobsError at the limit.
+
+    The row lock (Postgres) makes a user's concurrent submissions count one after another,
+    so together they cannot pass the limit.
+    """
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    outstanding = outstanding_jobs(session, user_id)
+    if outstanding >= limit:
+        raise TooManyJobsError(outstanding, limit)
+    return outstanding
+
+
 def submit_job(
-    session: Session, user_id: uuid.UUID, spec: JobSpec, *, idempotency_key: str | None = None
+    session: Session,
+    user_id: uuid.UUID,
+    spec: JobSpec,
+    *,
+    idempotency_key: str | None = None,
+    max_outstanding: int | None = None,
 ) -> Submission:
     """Create a queued job (and its campaign on first use), or return the job an earlier key made.
 
-    The caller commits, then enqueues the job: a message must never name an
-    uncommitted row.
+    With `max_outstanding`, a caller who already has that many jobs queued or running gets
+    TooManyJobsError (a replay of an earlier key still answers). The caller commits, then
+    enqueues the job: a message must never name an uncommitted row.
     """
     if idempotency_key is not None:
         earlier = _by_idempotency_key(session, user_id, idempotency_key)
         if earlier is not None:
             return _replayed(earlier, spec)
+    ahead = (
+        _check_outstanding(session, user_id, max_outstanding)
+        if max_outstanding is not None
+        else outstanding_jobs(session, user_id)
+    )
     try:
         job = _insert_job(session, user_id, spec, idempotency_key)
     except IntegrityError:
@@ -153,7 +209,7 @@ def submit_job(
         if earlier is None:
             raise
         return _replayed(earlier, spec)
-    return Submission(job=job, created=True)
+    return Submission(job=job, created=True, ahead=ahead)
 
 
 def list_jobs(

@@ -1,17 +1,22 @@
-"""Prometheus figures: HTTP latency kept per process, job and image figures read from Postgres at scrape time.
+"""Prometheus figures: HTTP latency kept per process, job and image figures read from Postgres, cached.
 
 Workers write every job's status, timings and image counters to the `jobs` table, so
-reading them from there at scrape time is the shared store: whatever worker (or
-machine) ran a job, one scrape of any API process sees it, and nothing is lost when a
-worker restarts. HTTP latency is per gunicorn worker; with PROMETHEUS_MULTIPROC_DIR set
-(scripts/web-start.sh sets it) the workers share it through prometheus_client's
-multiprocess files.
+reading them from there is the shared store: whatever worker (or machine) ran a job,
+one scrape of any API process sees it, and nothing is lost when a worker restarts.
+Those reads are aggregates over the whole table (about 1 s at a million rows), so each
+process keeps the last answer for METRICS_CACHE_SECONDS and one scrape at a time
+refreshes it: however many scrapers ask, a process runs them at most once per period
+(bench/metrics_cost.py measures both). HTTP latency is per gunicorn worker; with
+PROMETHEUS_MULTIPROC_DIR set (scripts/web-start.sh sets it) the workers share it through
+prometheus_client's multiprocess files.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -46,15 +51,23 @@ def _duration_seconds(dialect: str) -> ColumnElement[float]:
 
 
 class JobCollector(Collector):
-    """Jobs by status, job durations and image counters, read from the jobs table on each collect."""
+    """Jobs by status, job durations and image counters from the jobs table, read at most once per `max_age`.
 
-    def __init__(self, db: Database) -> None:
+    One instance lives as long as its app. A failed read is not kept: the next scrape tries again.
+    """
+
+    def __init__(self, db: Database, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.db = db
+        self.max_age = max_age
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._families: list[Metric] | None = None
+        self._read_at = 0.0
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("scraper_database_up", "1 if the database answered the job queries.")
         try:
-            families = self._read()
+            families = self._snapshot()
         except Exception as exc:  # a scrape must not fail because Postgres is down; database_up says so
             logger.warning("metrics.database_failed error=%s", type(exc).__name__, exc_info=True)
             up.add_metric([], 0)
@@ -63,6 +76,19 @@ class JobCollector(Collector):
         up.add_metric([], 1)
         yield up
         yield from families
+
+    def _fresh(self) -> bool:
+        return self._families is not None and self.clock() - self._read_at < self.max_age
+
+    def _snapshot(self) -> list[Metric]:
+        if self._fresh():
+            return self._families  # type: ignore[return-value]
+        # Scrapers arriving while one reads wait for its answer instead of running the same aggregates.
+        with self._lock:
+            if not self._fresh():
+                self._families = self._read()
+                self._read_at = self.clock()
+            return self._families  # type: ignore[return-value]
 
     def _read(self) -> list[Metric]:
         with self.db.session() as session:

@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     analyze_timeout: float = Field(default=20.0, gt=0, le=120)
 
     job_max_attempts: int = Field(default=3, ge=1, le=20)
+    max_outstanding_jobs: int = Field(default=100, ge=1, le=100_000)
     job_stale_seconds: int = Field(default=120, ge=5)
     job_queued_grace_seconds: int = Field(default=120, ge=5)
     job_soft_time_limit: int = Field(default=600, ge=10)
@@ -80,12 +81,17 @@ class Settings(BaseSettings):
     callback_backoff_base: float = Field(default=5.0, gt=0, le=600)
     callback_backoff_max: float = Field(default=600.0, gt=0, le=3600)
 
+    metrics_token: SecretStr | None = None
+    metrics_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     rate_limit_enabled: bool = True
     rate_limit: str = "600 per minute"
     rate_limit_analyze: str = "30 per minute"
+    rate_limit_unauthenticated: str = "30 per minute"
     rate_limit_storage_url: str | None = None
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
-    @field_validator("rate_limit", "rate_limit_analyze")
+    @field_validator("rate_limit", "rate_limit_analyze", "rate_limit_unauthenticated")
     @classmethod
     def _parse_rate_limit(cls, value: str) -> str:
         try:

@@ -86,11 +86,12 @@ def deliver_callback(runtime: Runtime, job_id: uuid.UUID, attempt: int = 1) -> D
 
 
 def _post(settings: Settings, url: str, payload: Payload, attempt: int) -> int:
+    timestamp = str(int(time.time()))  # signed with the body: a replayed capture is seen as old
     headers = {
         "Content-Type": "application/json",
         "User-Agent": settings.scraper_user_agent,
-        SIGNATURE_HEADER: sign(payload.secret, payload.body),
-        TIMESTAMP_HEADER: str(int(time.time())),
+        SIGNATURE_HEADER: sign(payload.secret, timestamp, payload.body),
+        TIMESTAMP_HEADER: timestamp,
         "X-Callback-Attempt": str(attempt),
     }
     try:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 from celery import Celery, bootsteps
 from celery.schedules import schedule
 
-from backend.broker import SWEEP_TASK
+from backend.broker import PRIORITY_STEPS, SWEEP_TASK
 from backend.errors import ConfigError
 from backend.settings import Settings
 
@@ -132,6 +132,8 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
             "socket_timeout": 10,
             "socket_connect_timeout": 5,
             "health_check_interval": 25,
+            # Fair scheduling between users (backend.broker.PRIORITY_STEPS).
+            "priority_steps": list(PRIORITY_STEPS),
         }
     return {}
 

@@ -15,7 +15,7 @@ from sqlalchemy import Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend import images, job_transitions
+from backend import images, job_transitions, jobs
 from backend.db import Database
 from backend.models import Job, JobStatus, ScrapedImage, utcnow
 from backend.safe_commit import safe_commit
@@ -91,6 +91,12 @@ def has_callback(db: Database, job_id: uuid.UUID) -> bool:
     """True if the job names a callback_url: only then does a finished job need a delivery task."""
     with db.session() as session:
         return session.scalar(select(Job.callback_url).where(Job.id == job_id)) is not None
+
+
+def jobs_ahead(db: Database, job_id: uuid.UUID) -> int:
+    """How many of the job owner's queued or running jobs are older than it (its fair priority on re-enqueue)."""
+    with db.session() as session:
+        return jobs.jobs_ahead(session, job_id)
 
 
 def beat(db: Database, job_id: uuid.UUID) -> None:

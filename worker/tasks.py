@@ -17,6 +17,7 @@ from backend.broker import (
     enqueue_callback,
     enqueue_run_job,
     enqueue_timed_out,
+    held_job_ids,
     queue_backlog,
 )
 from backend.errors import TransientError
@@ -133,7 +134,8 @@ def sweep() -> dict[str, int]:
     runtime = get_runtime()
     report = sweep_stuck_jobs(
         runtime,
-        lambda job_id: enqueue_run_job(app, job_id),
+        lambda job_id: enqueue_run_job(app, job_id, ahead=lifecycle.jobs_ahead(runtime.db, job_id)),
+        held=lambda: held_job_ids(app, runtime.settings.celery_queue),
         backlog=lambda: queue_backlog(app, runtime.settings.celery_queue),
         on_failed=lambda job_id: enqueue_callback(app, job_id),
     )

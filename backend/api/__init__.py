@@ -49,11 +49,12 @@ def _close_session(_exc: BaseException | None) -> None:
 
 def register(app: Flask) -> None:
     """Attach every blueprint and the problem+json error handlers to `app`."""
-    from backend.api import analyze, campaigns, files, health, jobs, openapi, problems  # noqa: PLC0415
+    from backend.api import analyze, campaigns, files, headers, health, jobs, openapi, problems  # noqa: PLC0415
     from backend.api.ratelimit import init_rate_limits  # noqa: PLC0415
 
     app.teardown_appcontext(_close_session)
     problems.register_handlers(app)
+    headers.register(app, app.extensions["scraper"].settings)
     for blueprint in (jobs.bp, campaigns.bp, analyze.bp, openapi.bp):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.register_blueprint(health.bp)

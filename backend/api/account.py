@@ -6,7 +6,12 @@ from flask import Blueprint, Response, jsonify
 
 from backend.api import db_session
 from backend.api.security import current_user_id, require_api_key
-from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret
+from backend.webhooks import (
+    SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE_SECONDS,
+    TIMESTAMP_HEADER,
+    ensure_webhook_secret,
+)
 
 bp = Blueprint("account", __name__)
 
@@ -22,7 +27,10 @@ def webhook_secret() -> Response:
         webhook_secret=secret,
         signature_header=SIGNATURE_HEADER,
         timestamp_header=TIMESTAMP_HEADER,
-        algorithm="HMAC-SHA256 of the raw request body, hex, prefixed 'sha256='",
+        algorithm=(
+            f"HMAC-SHA256 of '<{TIMESTAMP_HEADER}>.<raw request body>', hex, prefixed 'sha256='; "
+            f"refuse timestamps more than {SIGNATURE_TOLERANCE_SECONDS} s from now"
+        ),
     )
     response.headers["Cache-Control"] = "no-store"
     return response

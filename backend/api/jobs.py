@@ -14,7 +14,13 @@ from backend.api.problems import ApiProblem, field_errors_problem, json_body, qu
 from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor
 from backend.api.security import current_user_id, require_api_key
 from backend.broker import enqueue_callback, enqueue_run_job
-from backend.errors import BlockedUrlError, BrokerUnavailableError, FetchFailedError, InvalidUrlError
+from backend.errors import (
+    BlockedUrlError,
+    BrokerUnavailableError,
+    FetchFailedError,
+    InvalidUrlError,
+    TooManyJobsError,
+)
 from backend.models import Job, JobStatus
 from backend.shapes import job_to_dict
 from backend.urlguard import check_url
@@ -22,6 +28,9 @@ from backend.urlguard import check_url
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("jobs", __name__)
+
+# A client over its outstanding-jobs cap learns when to look again; jobs take seconds to minutes.
+OUTSTANDING_RETRY_AFTER_SECONDS = 30
 
 
 def _base_path() -> str:
@@ -64,10 +73,10 @@ def _check_callback_url(url: str | None) -> None:
         logger.info("job.callback_unresolved")
 
 
-def _enqueue(job: Job) -> None:
+def _enqueue(job: Job, ahead: int) -> None:
     """Hand the committed job to the broker; if it is down the row stays queued for the sweep."""
     try:
-        enqueue_run_job(services().celery, job.id)
+        enqueue_run_job(services().celery, job.id, ahead=ahead)
     except BrokerUnavailableError:
         logger.warning("job.enqueue_failed job_id=%s", job.id)
         problem: ApiProblem = unavailable(
@@ -86,12 +95,29 @@ def submit_job() -> Response:
     key = _idempotency_key()
     session = db_session()
     spec = jobs.JobSpec(**body.model_dump())
-    submission = jobs.submit_job(session, current_user_id(), spec, idempotency_key=key)
+    try:
+        submission = jobs.submit_job(
+            session,
+            current_user_id(),
+            spec,
+            idempotency_key=key,
+            max_outstanding=services().settings.max_outstanding_jobs,
+        )
+    except TooManyJobsError as exc:
+        raise ApiProblem(
+            429,
+            str(exc),
+            slug="too-many-outstanding-jobs",
+            title="Too many outstanding jobs",
+            headers={"Retry-After": str(OUTSTANDING_RETRY_AFTER_SECONDS)},
+            outstanding=exc.outstanding,
+            limit=exc.limit,
+        ) from None
     session.commit()
     job = submission.job
-    logger.info("job.submitted job_id=%s created=%s", job.id, submission.created)
+    logger.info("job.submitted job_id=%s created=%s ahead=%d", job.id, submission.created, submission.ahead)
     if job.status == JobStatus.QUEUED:
-        _enqueue(job)
+        _enqueue(job, submission.ahead)
     response = _job_response(job, 202 if submission.created else 200)
     response.headers["Location"] = f"{_base_path()}/jobs/{job.id}"
     return response

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
 import uuid
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 from backend.api import services
+from backend.api.problems import ApiProblem
 from backend.broker import queue_depth
 from backend.logging import bind_log_context, unbind_log_context
 from backend.metrics import CONTENT_TYPE, HTTP_LATENCY, JobCollector, QueueCollector, render_metrics
+from backend.settings import Settings
 
 logger = logging.getLogger("backend.http")
 
 bp = Blueprint("metrics", __name__)
+
+JOB_COLLECTOR = "scraper_job_collector"
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's own id is kept only when it is short and plain, so it cannot forge log lines.
@@ -56,19 +61,40 @@ def _unbind(_exc: BaseException | None) -> None:
         unbind_log_context(token)
 
 
+def _authorize(settings: Settings) -> None:
+    """Bearer METRICS_TOKEN, or 401; without a token, open in development and test, 404 in production."""
+    expected = settings.metrics_token
+    if expected is None:
+        if settings.app_env == "production":
+            raise ApiProblem(404, "Metrics are off: set METRICS_TOKEN to serve them.")
+        return
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        supplied.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise ApiProblem(
+            401,
+            "The metrics token is missing or wrong: Authorization: Bearer <METRICS_TOKEN>.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     app = services()
+    _authorize(app.settings)
     queue = app.settings.celery_queue
     body = render_metrics(
-        JobCollector(app.db),
+        current_app.extensions[JOB_COLLECTOR],
         QueueCollector(queue, lambda: queue_depth(app.celery, queue)),
     )
     return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def register(app: Flask) -> None:
-    """Install the request hooks and the /metrics route."""
+    """Install the request hooks and the /metrics route, with the app's cached job figures."""
+    scraper = app.extensions["scraper"]
+    app.extensions[JOB_COLLECTOR] = JobCollector(scraper.db, scraper.settings.metrics_cache_seconds)
     app.before_request(_start)
     app.after_request(_finish)
     app.teardown_request(_unbind)

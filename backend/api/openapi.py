@@ -317,6 +317,10 @@ def _job_paths() -> dict[str, Any]:
                     "200": _json("Job", "Idempotency-Key replay: the earlier job."),
                     "404": _problem("campaign_id belongs to another user."),
                     "409": _problem("Idempotency-Key reused for a different request."),
+                    "429": _problem(
+                        "Too many requests, or MAX_OUTSTANDING_JOBS of the caller's jobs queued or running.",
+                        retry_after=True,
+                    ),
                 },
                 parameters=[idempotency],
                 body="JobCreate",
@@ -425,12 +429,20 @@ def _other_paths() -> dict[str, Any]:
             )
         },
         "/metrics": {
-            "get": _operation(
-                "metrics",
-                "Prometheus metrics (keep this route private to the platform).",
-                {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {}}}}},
-                public=True,
-            )
+            "get": {
+                **_operation(
+                    "metrics",
+                    "Prometheus metrics: Bearer METRICS_TOKEN (without one: open in development, 404 in production).",
+                    {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {}}},
+                        },
+                        "404": _problem("No METRICS_TOKEN is set in production."),
+                    },
+                ),
+                "security": [{"metricsToken": []}],
+            }
         },
         "/api/v1/openapi.json": {
             "get": _operation(
@@ -477,7 +489,14 @@ def openapi_document() -> dict[str, Any]:
         "paths": {**_job_paths(), **_campaign_paths(), **_other_paths()},
         "components": {
             "schemas": _components(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "An API key."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."},
+                "metricsToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The METRICS_TOKEN setting.",
+                },
+            },
         },
     }
 

@@ -111,11 +111,17 @@ def encode_cursor(kind: str, *values: object) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# Our cursors are a few dozen characters; anything much longer was not made by us.
+MAX_CURSOR_LENGTH = 512
+
+
 def _decode_cursor(kind: str, value: str, size: int) -> list[Any]:
+    if len(value) > MAX_CURSOR_LENGTH:
+        raise ValueError("is not a valid cursor")
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         data = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ValueError("is not a valid cursor") from None
     if not (isinstance(data, list) and len(data) == size + 1 and data[0] == kind):
         raise ValueError("is not a valid cursor for this listing")

@@ -49,7 +49,8 @@ def receiver() -> Iterator[Receiver]:
             state.attempts.append(
                 {
                     "body": body,
-                    "signed": bool(state.secret) and verify(state.secret, body, signature),
+                    "signed": bool(state.secret)
+                    and verify(state.secret, body, self.headers.get(TIMESTAMP_HEADER, ""), signature),
                     "timestamp": self.headers.get(TIMESTAMP_HEADER),
                 }
             )

@@ -7,13 +7,20 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backend.models import JobStatus, utcnow
 from backend.runtime import Runtime
-from backend.webhooks import SIGNATURE_HEADER, ensure_webhook_secret, verify
+from backend.webhooks import (
+    SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE_SECONDS,
+    TIMESTAMP_HEADER,
+    ensure_webhook_secret,
+    verify,
+)
 from tests.factories import create_job
 from worker import lifecycle
 from worker.callbacks import CallbackRetryError, Delivery, deliver_callback, retry_delay
@@ -23,12 +30,13 @@ from worker.sweep import sweep_stuck_jobs
 @pytest.fixture
 def hook() -> Iterator[dict[str, Any]]:
     """A loopback receiver answering with state['status'] and recording bodies and signatures."""
-    state: dict[str, Any] = {"status": 200, "seen": []}
+    state: dict[str, Any] = {"status": 200, "seen": [], "headers": []}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state["seen"].append((body, self.headers.get(SIGNATURE_HEADER)))
+            state["headers"].append(dict(self.headers))
             self.send_response(state["status"])
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -58,8 +66,50 @@ def test_delivers_signed_job_json(runtime, hook):
     with runtime.db.session() as session:
         secret = ensure_webhook_secret(session, user_id)
     [(body, signature)] = hook["seen"]
-    assert verify(secret, body, signature)
+    [headers] = hook["headers"]
+    assert verify(secret, body, headers[TIMESTAMP_HEADER], signature)
     assert f'"id":"{job_id}"'.encode() in body
+
+
+def test_the_signature_covers_the_timestamp(runtime, hook):
+    """A captured callback fails verification with a fresh timestamp, and with its own once past the tolerance."""
+    job_id, user_id = finished_job(runtime, hook["url"])
+    assert deliver_callback(runtime, job_id) is Delivery.DELIVERED
+    with runtime.db.session() as session:
+        secret = ensure_webhook_secret(session, user_id)
+    [(body, signature)] = hook["seen"]
+    sent = hook["headers"][0][TIMESTAMP_HEADER]
+    assert verify(secret, body, sent, signature)
+    assert not verify(secret, body, str(int(sent) + 60), signature)
+    later = int(sent) + SIGNATURE_TOLERANCE_SECONDS + 1
+    assert not verify(secret, body, sent, signature, now=later)
+    assert verify(secret, body, sent, signature, now=later - 2)
+
+
+def _documented_verify() -> Any:
+    """The `verify` function of the receiver example in docs/operations.md, as a reader would paste it."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    section = text[text.index("## Job callbacks") :]
+    code = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/operations.md", "exec"), namespace)
+    return namespace["verify"]
+
+
+def test_the_documented_receiver_check_accepts_a_real_callback_and_refuses_a_replay(runtime, hook):
+    """The docs' verification example accepts a delivered callback and refuses it with a re-dated timestamp."""
+    check = _documented_verify()
+    job_id, user_id = finished_job(runtime, hook["url"])
+    assert deliver_callback(runtime, job_id) is Delivery.DELIVERED
+    with runtime.db.session() as session:
+        secret = ensure_webhook_secret(session, user_id)
+    [(body, _signature)] = hook["seen"]
+    [headers] = hook["headers"]
+    assert check(secret, body, headers)
+    redated = {**headers, TIMESTAMP_HEADER: str(int(headers[TIMESTAMP_HEADER]) + 1)}
+    assert not check(secret, body, redated)
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])

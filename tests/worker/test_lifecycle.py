@@ -243,6 +243,31 @@ def test_sweep_leaves_queued_jobs_alone_while_the_queue_has_a_backlog(runtime):
     assert enqueued[-1] == waiting.id
 
 
+def test_sweep_requeues_a_job_whose_message_is_gone_despite_a_backlog(runtime):
+    """With the broker's list of held messages, a waiting job without one is re-enqueued even behind a backlog."""
+    long_ago = utcnow() - timedelta(hours=1)
+    lost = _job(runtime.db, updated_at=long_ago)
+    behind = _job(runtime.db, updated_at=long_ago)
+    enqueued: list[uuid.UUID] = []
+
+    report = sweep_stuck_jobs(runtime, enqueued.append, held=lambda: {behind.id}, backlog=lambda: 7)
+
+    assert enqueued == [lost.id]
+    assert report.requeued_queued == 1
+    assert _reload(runtime.db, lost.id).updated_at > long_ago
+    # The new message gets a full grace: the next sweep, told it is held now, sends nothing.
+    again = sweep_stuck_jobs(runtime, enqueued.append, held=lambda: {behind.id, lost.id}, backlog=lambda: 7)
+    assert (again.requeued_queued, enqueued) == (0, [lost.id])
+
+
+def test_sweep_does_not_list_the_broker_when_no_job_has_waited(runtime):
+    """The broker's messages are read only when some job has been queued past its grace."""
+    _job(runtime.db)
+    asked: list[bool] = []
+    sweep_stuck_jobs(runtime, lambda _job_id: None, held=lambda: asked.append(True) or set())
+    assert asked == []
+
+
 def test_sweep_survives_a_dead_broker(runtime):
     """If the broker refuses, the jobs stay queued for the next sweep."""
     job = _job(runtime.db, updated_at=utcnow() - timedelta(hours=1))

@@ -15,6 +15,7 @@ Limits (all from Settings):
 
 from __future__ import annotations
 
+import logging
 import time
 from email.message import Message
 from urllib.parse import urljoin
@@ -33,7 +34,10 @@ from backend.settings import Settings
 from backend.urlguard import check_url, session_resolver
 from worker.pipeline.types import Page
 
+logger = logging.getLogger(__name__)
+
 CONNECT_TIMEOUT_CAP = 10.0
+NO_HTTP_ANSWER = "the server gave no HTTP answer"
 READ_CHUNK_BYTES = 64 * 1024
 SNIFF_BYTES = 1024
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
@@ -104,12 +108,16 @@ def open_response(
 
 
 def _get(http: requests.Session, url: str, headers: dict[str, str], deadline: Deadline) -> requests.Response:
+    # Until a status line arrives the messages are fixed: an error naming "connection refused",
+    # "reset" or a protocol error would let a caller map open and closed ports of other hosts.
     try:
         return http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=deadline.timeouts())
     except requests.Timeout as exc:
-        raise FetchTimeoutError(f"timed out: {_short(exc)}") from None
+        logger.info("fetch.no_answer error=%s", type(exc).__name__)
+        raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
     except requests.RequestException as exc:
-        raise FetchFailedError(f"{type(exc).__name__}: {_short(exc)}") from None
+        logger.info("fetch.no_answer error=%s", type(exc).__name__)
+        raise FetchFailedError(NO_HTTP_ANSWER) from None
 
 
 def read_limited(response: requests.Response, max_bytes: int, deadline: Deadline) -> bytes:

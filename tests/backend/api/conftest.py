@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from backend import create_app
 from backend.auth import IssuedKey, issue_api_key
+from backend.broker import PRIORITY_STEPS
 from backend.db import Database
 from backend.models import Campaign, ImageType, Job, JobStatus, ScrapedImage
 from backend.settings import Settings
@@ -35,6 +36,21 @@ def app(settings: Settings, db: Database, store: Any) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
     shutdown_app(application)
+
+
+@pytest.fixture
+def make_app(settings: Settings, db: Database, store: Any) -> Iterator[Callable[..., Flask]]:
+    """Build the app on the session's real services with some settings changed."""
+    apps: list[Flask] = []
+
+    def build(**overrides: Any) -> Flask:
+        application = create_app(settings.model_copy(update=overrides))
+        apps.append(application)
+        return application
+
+    yield build
+    for application in apps:
+        shutdown_app(application)
 
 
 @pytest.fixture
@@ -87,6 +103,11 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> TestResponse:
         return self.client.delete(path, headers=self._headers(kwargs.pop("headers", None)), **kwargs)
+
+
+def api_for(application: Flask, key: IssuedKey) -> Api:
+    """A client of `application` sending `key`."""
+    return Api(application.test_client(), key)
 
 
 @pytest.fixture
@@ -168,23 +189,36 @@ def make_image(db: Database) -> Callable[..., ScrapedImage]:
     return build
 
 
+KOMBU_PRIORITY_SEP = "\x06\x16"
+
+
 class ScrapeQueue:
-    """The kombu Redis list named after the "scrape" queue, read without consuming workers."""
+    """The kombu Redis lists of the session's queue (one per priority step), read without consuming workers."""
 
     def __init__(self, url: str, queue: str) -> None:
         self.redis = redis.Redis.from_url(url)
         self.queue = queue
 
+    def list_for(self, priority: int) -> str:
+        """kombu's list for a priority step: the queue's name, then the separator and the step above 0."""
+        return self.queue if priority == 0 else f"{self.queue}{KOMBU_PRIORITY_SEP}{priority}"
+
     def clear(self) -> None:
-        self.redis.delete(self.queue)
+        self.redis.delete(*(self.list_for(step) for step in PRIORITY_STEPS))
 
     def messages(self) -> list[dict[str, Any]]:
-        """Every waiting message as {task, args}, oldest first (kombu LPUSHes, workers BRPOP)."""
+        """Every waiting message as {task, args}, in the order a worker takes them (priority, then oldest)."""
+        return [{"task": m["task"], "args": m["args"]} for m in self.prioritized()]
+
+    def prioritized(self) -> list[dict[str, Any]]:
+        """Every waiting message as {task, args, priority}, in the order a worker takes them."""
         found = []
-        for raw in reversed(self.redis.lrange(self.queue, 0, -1)):
-            envelope = json.loads(raw)
-            args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-            found.append({"task": envelope["headers"]["task"], "args": args})
+        for step in PRIORITY_STEPS:
+            # kombu LPUSHes, workers BRPOP: the oldest is at the right.
+            for raw in reversed(self.redis.lrange(self.list_for(step), 0, -1)):
+                envelope = json.loads(raw)
+                args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+                found.append({"task": envelope["headers"]["task"], "args": args, "priority": step})
         return found
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend import jobs
 from backend.auth import get_or_create_user
-from backend.errors import NotFoundError
+from backend.errors import NotFoundError, TooManyJobsError
 from backend.models import Campaign
 
 URL = "https://shop.example.test/products/race"
@@ -114,3 +114,33 @@ def test_a_lost_key_race_leaves_no_empty_campaign(db):
     assert outcome["result"] == (winner.job.id, False)
     with db.session() as session:
         assert session.scalars(select(Campaign.id)).all() == [winner.job.campaign_id]
+
+
+def test_racing_submissions_cannot_pass_the_outstanding_cap_together(db):
+    """With one job under way and a cap of 2, a second submission holding its lock makes a racing third wait, then refuse."""
+    user_id = make_user(db, "capped@example.test")
+    spec = jobs.JobSpec(sales_page_url=URL)
+    with db.session() as session:
+        jobs.submit_job(session, user_id, spec, max_outstanding=2)
+        session.commit()
+    with db.session() as first:
+        jobs.submit_job(first, user_id, spec, max_outstanding=2)
+        outcome: dict = {}
+
+        def run() -> None:
+            with db.session() as session:
+                try:
+                    jobs.submit_job(session, user_id, spec, max_outstanding=2)
+                    session.commit()
+                    outcome["result"] = "created"
+                except TooManyJobsError as exc:
+                    outcome["result"] = (exc.outstanding, exc.limit)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        time.sleep(0.3)  # the third now waits on the user's row lock
+        assert "result" not in outcome
+        first.commit()
+        thread.join(timeout=10)
+
+    assert outcome["result"] == (2, 2)

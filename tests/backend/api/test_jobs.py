@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from backend.api.schemas import encode_cursor
 from backend.models import Campaign, Job, JobStatus, utcnow
+from tests.backend.api.conftest import api_for
 from tests.services import free_port
 
 JOB_FIELDS = [
@@ -458,3 +459,46 @@ def test_absurdly_nested_json_is_400(api):
     response = api.post("/api/v1/jobs", data="[" * 5000 + "]" * 5000, content_type="application/json")
 
     assert response.status_code == 400
+
+
+# --- fairness between keys: a cap on outstanding jobs, and priority by the owner's backlog ---
+
+
+def test_a_user_at_max_outstanding_jobs_gets_429_until_one_ends(make_app, user_key, other_user_key):
+    """Past MAX_OUTSTANDING_JOBS a submit is 429 problem+json saying so; a replay, another user and a cancel still work."""
+    application = make_app(max_outstanding_jobs=2)
+    api, other = api_for(application, user_key), api_for(application, other_user_key)
+    first = api.post("/api/v1/jobs", json={"sales_page_url": URL}, headers={"Idempotency-Key": "k1"})
+    assert first.status_code == 202
+    assert api.post("/api/v1/jobs", json={"sales_page_url": URL}).status_code == 202
+
+    refused = api.post("/api/v1/jobs", json={"sales_page_url": URL})
+
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["type"].endswith("too-many-outstanding-jobs")
+    assert (problem["outstanding"], problem["limit"]) == (2, 2)
+    assert "the limit is 2" in problem["detail"]
+    assert int(refused.headers["Retry-After"]) > 0
+    replay = api.post("/api/v1/jobs", json={"sales_page_url": URL}, headers={"Idempotency-Key": "k1"})
+    assert (replay.status_code, replay.get_json()["id"]) == (200, first.get_json()["id"])
+    assert other.post("/api/v1/jobs", json={"sales_page_url": URL}).status_code == 202
+    assert api.post(f"/api/v1/jobs/{first.get_json()['id']}/cancel").status_code == 202
+    assert api.post("/api/v1/jobs", json={"sales_page_url": URL}).status_code == 202
+
+
+def test_a_job_is_queued_behind_fewer_jobs_the_fewer_its_owner_has_waiting(api, other_api, scrape_queue):
+    """A's 1st, 2nd and later jobs go to priority 3, 6, 9; B's first to 3, so a worker takes it right after A's first."""
+    a_jobs = [api.post("/api/v1/jobs", json={"sales_page_url": URL}).get_json()["id"] for _ in range(4)]
+    b_job = other_api.post("/api/v1/jobs", json={"sales_page_url": URL}).get_json()["id"]
+
+    waiting = scrape_queue.prioritized()
+
+    assert [(m["args"][0], m["priority"]) for m in waiting] == [
+        (a_jobs[0], 3),
+        (b_job, 3),
+        (a_jobs[1], 6),
+        (a_jobs[2], 9),
+        (a_jobs[3], 9),
+    ]

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
+from pydantic import SecretStr
+from sqlalchemy import event
+
+from backend import create_app
+from backend.metrics import JobCollector, render_metrics
 from backend.models import JobStatus, utcnow
+from tests.backend.api.conftest import shutdown_app
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -101,3 +108,80 @@ def test_webhook_secret_is_created_once_per_user(api, other_api):
 def test_webhook_secret_needs_a_key(client):
     """Without a key the secret is 401."""
     assert client.get("/api/v1/account/webhook-secret").status_code == 401
+
+
+# --- /metrics: a token of its own, figures cached ----------------------------------------
+
+
+def test_metrics_needs_the_token_when_one_is_set(make_app):
+    """With METRICS_TOKEN set, /metrics is 401 problem+json without it or with a wrong one, 200 with it."""
+    client = make_app(metrics_token=SecretStr("m-token-1234")).test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic m-token-1234"}):
+        response = client.get("/metrics", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/metrics", headers={"Authorization": "Bearer m-token-1234"}).status_code == 200
+
+
+def test_metrics_are_not_served_in_production_without_a_token(settings, db, store):
+    """APP_ENV=production and no METRICS_TOKEN: /metrics is 404, nothing read."""
+    application = create_app(settings.model_copy(update={"app_env": "production"}))
+    try:
+        response = application.test_client().get("/metrics")
+        assert response.status_code == 404
+        assert "METRICS_TOKEN" in response.get_json()["detail"]
+    finally:
+        shutdown_app(application)
+
+
+def test_guessing_the_metrics_token_meets_the_refused_key_limit(make_app):
+    """Wrong metrics tokens count as refused keys per address: 401 until RATE_LIMIT_UNAUTHENTICATED, then 429."""
+    client = make_app(
+        metrics_token=SecretStr("m-token-1234"), rate_limit_unauthenticated="3 per minute"
+    ).test_client()
+    address = {"REMOTE_ADDR": f"203.0.113.{uuid.uuid4().int % 250 + 1}"}
+    statuses = [
+        client.get("/metrics", headers={"Authorization": f"Bearer {n}"}, environ_base=address).status_code
+        for n in range(5)
+    ]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+def _count_job_reads(engine) -> list[str]:
+    reads: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: reads.append(args[2]) if "jobs" in args[2] else None
+    )
+    return reads
+
+
+def test_scrapes_within_the_cache_period_read_the_jobs_table_once(make_app):
+    """Many scrapes in one METRICS_CACHE_SECONDS period run the job aggregates once; with 0 s, every time."""
+    for max_age, expected_reads in ((300.0, 1), (0.0, 4)):
+        application = make_app(metrics_cache_seconds=max_age)
+        reads = _count_job_reads(application.extensions["scraper"].db.engine)
+        client = application.test_client()
+        for _ in range(4):
+            assert client.get("/metrics").status_code == 200
+        queries_per_read = 3  # by status, image sums, durations
+        assert len(reads) == expected_reads * queries_per_read, (max_age, reads)
+
+
+def test_cached_job_figures_refresh_after_the_period(db, api, make_campaign, make_job):
+    """The collector answers from its snapshot until max_age has passed, then reads the table again."""
+    now = [1000.0]
+    collector = JobCollector(db, max_age=30.0, clock=lambda: now[0])
+    campaign = make_campaign(api)
+    make_job(api, campaign, status=JobStatus.QUEUED)
+
+    def queued() -> float:
+        text = render_metrics(collector).decode()
+        return sample(text, "scraper_jobs", status="queued")
+
+    assert queued() == 1
+    make_job(api, campaign, status=JobStatus.QUEUED)
+    now[0] += 29
+    assert queued() == 1
+    now[0] += 2
+    assert queued() == 2

@@ -6,12 +6,10 @@ import hashlib
 import hmac
 import io
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import redis
-from flask import Flask
 from sqlalchemy import select
 
 from backend import MAX_CONTENT_LENGTH, create_app
@@ -20,29 +18,10 @@ from backend.auth import authenticate, identify_caller
 from backend.errors import ConfigError
 from backend.models import ApiKey, Job, utcnow
 from backend.settings import load_settings
-from tests.backend.api.conftest import Api, shutdown_app
+from tests.backend.api.conftest import api_for, shutdown_app
 from tests.services import free_port
 
 PAGE = "https://shop.example.test/p/1"
-
-
-@pytest.fixture
-def make_app(settings, db, store) -> Iterator[Callable[..., Flask]]:
-    """Build the app on the session's real services with some settings changed."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        application = create_app(settings.model_copy(update=overrides))
-        apps.append(application)
-        return application
-
-    yield build
-    for application in apps:
-        shutdown_app(application)
-
-
-def api_for(application: Flask, key) -> Api:
-    return Api(application.test_client(), key)
 
 
 # --- callback_url goes through the same SSRF guard as scraped URLs -----------------------
@@ -176,6 +155,49 @@ def test_requests_without_a_key_are_limited_by_address(make_app):
     assert statuses == [401, 401, 429]
 
 
+def _random_token() -> str:
+    return "pis_" + uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def _guess(client, address: str, forwarded: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {_random_token()}"}
+    if forwarded is not None:
+        headers["X-Forwarded-For"] = forwarded
+    return client.get("/api/v1/jobs", headers=headers, environ_base={"REMOTE_ADDR": address}).status_code
+
+
+def _address() -> str:
+    return f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+
+
+def test_guessing_keys_is_limited_by_client_address(make_app, user_key):
+    """Many random tokens from one address: 401 until RATE_LIMIT_UNAUTHENTICATED, then 429; others unaffected."""
+    application = make_app(rate_limit="1000 per minute", rate_limit_unauthenticated="5 per minute")
+    client = application.test_client()
+    address = _address()
+    assert [_guess(client, address) for _ in range(8)] == [401] * 5 + [429] * 3
+    assert _guess(client, _address()) == 401
+    # A valid key from another address is not held up by the guesser.
+    assert api_for(application, user_key).get("/api/v1/jobs").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_limit(make_app):
+    """Without TRUSTED_PROXY_HOPS, a new X-Forwarded-For on every guess still counts against the peer."""
+    client = make_app(rate_limit_unauthenticated="3 per minute").test_client()
+    address = _address()
+    statuses = [_guess(client, address, forwarded=_address()) for _ in range(5)]
+    assert statuses == [401] * 3 + [429] * 2
+
+
+def test_trusted_proxy_hops_count_the_address_the_proxy_saw(make_app):
+    """With one trusted proxy, the right-most X-Forwarded-For entry is the client; entries left of it are ignored."""
+    client = make_app(rate_limit_unauthenticated="2 per minute", trusted_proxy_hops=1).test_client()
+    proxy, client_a, client_b = _address(), _address(), _address()
+    # The client wrote a different left-most entry each time; the proxy appended what it saw.
+    assert [_guess(client, proxy, f"{_address()}, {client_a}") for _ in range(3)] == [401, 401, 429]
+    assert _guess(client, proxy, client_b) == 401
+
+
 def test_analyze_has_its_own_tighter_limit(make_app, user_key):
     """RATE_LIMIT_ANALYZE applies to /analyze on top of the general limit."""
     api = api_for(make_app(rate_limit="100 per minute", rate_limit_analyze="1 per minute"), user_key)
@@ -185,9 +207,16 @@ def test_analyze_has_its_own_tighter_limit(make_app, user_key):
 
 
 def test_rate_limit_can_be_turned_off(make_app, user_key):
-    """RATE_LIMIT_ENABLED=false lets everything through."""
-    api = api_for(make_app(rate_limit="1 per minute", rate_limit_enabled=False), user_key)
+    """RATE_LIMIT_ENABLED=false lets everything through, /analyze included (it was a 500)."""
+    application = make_app(
+        rate_limit="1 per minute", rate_limit_analyze="1 per minute", rate_limit_enabled=False
+    )
+    api = api_for(application, user_key)
     assert {api.get("/api/v1/jobs").status_code for _ in range(3)} == {200}
+    assert {api.post("/api/v1/analyze", json={"url": "ftp://x.example/"}).status_code for _ in range(3)} == {
+        422
+    }
+    assert {_guess(application.test_client(), _address()) for _ in range(3)} == {401}
 
 
 def test_embedded_mode_counts_in_memory(make_settings, tmp_path):
@@ -278,3 +307,27 @@ def test_production_refuses_to_scrape_private_addresses():
             r2_bucket="images",
             scraper_allow_private=True,
         )
+
+
+# --- response headers -------------------------------------------------------------------
+
+
+def test_every_answer_says_nosniff_and_hsts_only_in_production(make_app, make_key):
+    """JSON answers of every kind (200, 401, 404, 422, 429) carry nosniff; HSTS only with APP_ENV=production."""
+    for env, hsts in (("test", False), ("production", True)):
+        application = make_app(app_env=env, rate_limit="3 per minute")
+        api = api_for(application, make_key(f"{env}@example.test"))
+        responses = [
+            api.get("/health/live"),
+            api.get("/api/v1/jobs"),
+            api.client.get("/api/v1/jobs"),
+            api.get(f"/api/v1/jobs/{uuid.uuid4()}"),
+            api.get("/api/v1/jobs?limit=0"),
+            api.get("/api/v1/jobs"),
+            api.get("/api/v1/jobs"),
+        ]
+        statuses = [response.status_code for response in responses]
+        assert statuses == [200, 200, 401, 404, 422, 200, 429], env
+        for response in responses:
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert ("Strict-Transport-Security" in response.headers) is hsts, env

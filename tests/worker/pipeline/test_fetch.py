@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import struct
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +23,7 @@ from backend.errors import (
 )
 from tests.services import free_port
 from worker.pipeline import make_http_session
-from worker.pipeline.fetch import fetch_page, looks_like_html, parse_content_type
+from worker.pipeline.fetch import NO_HTTP_ANSWER, fetch_page, looks_like_html, parse_content_type
 
 
 def test_fetch_page_returns_html_and_headers(shop_site, make_settings, http):
@@ -109,6 +114,48 @@ def test_refused_connection_fails(make_settings, http):
     """Nothing listening on the port is fetch_failed."""
     with pytest.raises(FetchFailedError):
         fetch_page(f"http://127.0.0.1:{free_port()}/", make_settings(), http)
+
+
+@contextlib.contextmanager
+def _tcp_server(answer: bytes | None) -> Iterator[int]:
+    """A real listening socket that writes `answer` and closes each connection (None: reset it at once)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if answer is None:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                conn.recv(4096)
+                conn.sendall(answer)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def test_errors_do_not_tell_open_ports_from_closed_ones(make_settings, http):
+    """A closed port, an open one speaking SSH, and one resetting the connection fail with one message."""
+    settings = make_settings(scraper_timeout=2.0)
+    messages = set()
+    with _tcp_server(b"SSH-2.0-OpenSSH_9.6\r\n") as ssh, _tcp_server(None) as resetter:
+        for port in (free_port(), ssh, resetter):
+            with pytest.raises(FetchFailedError) as failure:
+                fetch_page(f"http://127.0.0.1:{port}/", settings, http)
+            messages.add(failure.value.message)
+    assert messages == {NO_HTTP_ANSWER}
 
 
 def test_session_sends_the_configured_user_agent(shop_site, make_settings):
