@@ -105,11 +105,12 @@ def _parse_phash(info: ImageInfo) -> np.ndarray | None:
 def absorb_hints(kept: RankedImage, dropped: RankedImage) -> RankedImage:
     """The kept image with the dropped copy's product signals added (the caller recomputes its score).
 
-    A copy the page shows makes the picture more than a meta tag: "meta_only" goes.
+    A copy the page shows makes the picture more than a meta tag: "meta_only" and "unshown" go.
     """
     hints = kept.candidate.hints | (dropped.candidate.hints & STRONG_SIGNALS)
-    if "meta_only" not in dropped.candidate.hints:
-        hints -= {"meta_only"}
+    for tag in ("meta_only", "unshown"):
+        if tag not in dropped.candidate.hints:
+            hints -= {tag}
     if hints == kept.candidate.hints:
         return kept
     candidate = dataclasses.replace(

@@ -148,6 +148,9 @@ IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSI
 # Sources that are tags about the page, not pictures shown in it: a URL found only there gets
 # the hint "meta_only" (a site-wide share banner is one).
 META_SOURCES = frozenset({"og", "twitter", "link"})
+# Sources that only name a picture (tags and data about the page), as opposed to markup that shows
+# one: a URL found only there gets the hint "unshown" (choose_hero prefers pictures the page shows).
+NAMING_SOURCES = frozenset({*META_SOURCES, "jsonld", "microdata", "platform"})
 MAX_RELATED_HEADINGS = 16
 HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
@@ -163,7 +166,7 @@ NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a pag
 class Found:
     """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
 
-    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "source", "width")
+    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "width")
 
     def __init__(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -172,6 +175,7 @@ class Found:
         self.hints = set(hints)
         self.fallbacks: list[str] = []
         self.in_page = source not in META_SOURCES
+        self.shown = source not in NAMING_SOURCES
 
     def merge(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -182,6 +186,12 @@ class Found:
         self.height = _larger(self.height, height)
         self.hints |= hints
         self.in_page = self.in_page or source not in META_SOURCES
+        self.shown = self.shown or source not in NAMING_SOURCES
+
+    def tags(self) -> frozenset[str]:
+        """Its hints, with `meta_only` / `unshown` when no find was in the page / showed it."""
+        extra = (() if self.in_page else ("meta_only",)) + (() if self.shown else ("unshown",))
+        return frozenset(self.hints.union(extra)) if extra else frozenset(self.hints)
 
 
 @dataclass
@@ -282,7 +292,7 @@ class CandidateCollector:
                 found.alt,
                 found.width,
                 found.height,
-                frozenset(found.hints if found.in_page else found.hints | {"meta_only"}),
+                found.tags(),
                 tuple(found.fallbacks),
             )
             for position, (url, found) in enumerate(self.found.items())

@@ -19,11 +19,12 @@ Quality score (every factor is in [0, 1] and never decreases as its input improv
 Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
 outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
-`choose_hero` in HERO_TIERS order: the best-scored image the page marks as hero/main, else
-the one it asks the browser to fetch first (`priority`: `fetchpriority="high"`, the picture
-its author knows to be the largest in the first screen), else the best named by
-og:image/twitter:image, else by JSON-LD/microdata/platform product JSON, else the
-best-scored product shot. `image_type` is hero for the
+`choose_hero` in HERO_TIERS order: an image the page marks as hero/main, else the one it asks
+the browser to fetch first (`priority`: `fetchpriority="high"`), else a shown og:image, else a
+shown JSON-LD/microdata/platform image, else a shown gallery/zoom picture, else an og, then a
+structured-data image the page never shows (`unshown`), else the best-scored product shot.
+Within a tier the page's first picture wins among those within HERO_SCORE_MARGIN of the
+tier's best score. `image_type` is hero for the
 hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
@@ -83,12 +84,25 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
-HERO_TIERS = (
-    frozenset({"hero"}),
-    frozenset({"priority"}),
-    frozenset({"og"}),
-    frozenset({"jsonld_product", "microdata", "platform"}),
+STRUCTURED = frozenset({"jsonld_product", "microdata", "platform"})
+# Each tier is (hints any of which qualify, whether an image the page never shows qualifies). An
+# og:image or JSON-LD image that no <img>, srcset, lazy or zoom attribute shows (still `unshown`
+# after dedupe merged its shown copies) is another picture than the one on screen: a share card,
+# another colour, a stock shot. A shown gallery or zoom picture beats it.
+HERO_TIERS: tuple[tuple[frozenset[str], bool], ...] = (
+    (frozenset({"hero"}), True),
+    (frozenset({"priority"}), True),
+    (frozenset({"og"}), False),
+    (STRUCTURED, False),
+    (frozenset({"gallery", "zoom"}), False),
+    (frozenset({"og"}), True),
+    (STRUCTURED, True),
 )
+# Within a tier the page's first picture wins (a gallery's first slide, the first og:image), among
+# those scoring within HERO_SCORE_MARGIN of the tier's best: pictures the same size differ by a few
+# points of sharpness, which says nothing of which one is the main photo; a tier member far below
+# the best (a promo sprite in a "hero" block) is not a contender.
+HERO_SCORE_MARGIN = 10.0
 
 KEPT_FORMATS = frozenset(FORMAT_FACTORS)
 MIN_SHORT_SIDE = 200
@@ -185,10 +199,16 @@ def is_lifestyle_shot(info: ImageInfo, candidate: Candidate) -> bool:
 
 def choose_hero(images: Sequence[RankedImage]) -> int | None:
     """The index of the page's hero image, or None (rules in the module docstring)."""
-    for tier in HERO_TIERS:
-        named = [index for index, image in enumerate(images) if image.candidate.hints & tier]
+    for tier, unshown_counts in HERO_TIERS:
+        named = [
+            index
+            for index, image in enumerate(images)
+            if image.candidate.hints & tier and (unshown_counts or "unshown" not in image.candidate.hints)
+        ]
         if named:
-            return max(named, key=lambda index: images[index].quality_score)
+            best = max(images[index].quality_score for index in named)
+            contenders = [i for i in named if images[i].quality_score >= best - HERO_SCORE_MARGIN]
+            return min(contenders, key=lambda index: images[index].candidate.position)
     products = [index for index, image in enumerate(images) if image.is_product]
     return max(products, key=lambda index: images[index].quality_score, default=None)
 

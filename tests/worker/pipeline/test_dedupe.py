@@ -111,6 +111,17 @@ def test_kept_copy_takes_over_product_signals(make_settings):
     assert kept.candidate.hints == frozenset({"gallery", "og"})
 
 
+def test_a_shown_copy_makes_an_unshown_picture_shown(make_settings):
+    """A JSON-LD-only image (`unshown`, larger, kept) whose smaller copy an <img> shows loses `unshown`."""
+    settings = make_settings()
+    photo = product_photo(12, (1000, 1000))
+    named = ranked(jpeg(photo), settings, "full.jpg", "jsonld_product", "unshown")
+    shown = ranked(encode(resized(photo, 400), "WEBP"), settings, "small.webp", "gallery", position=1)
+    (kept,), _ = dedupe([named, shown])
+    assert kept.candidate.url.endswith("full.jpg")
+    assert kept.candidate.hints == frozenset({"gallery", "jsonld_product"})
+
+
 def test_dedupe_returns_best_first(make_settings):
     """Survivors come back ordered by score, largest first on ties."""
     settings = make_settings()

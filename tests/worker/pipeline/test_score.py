@@ -140,8 +140,10 @@ def test_classify_hero_keeps_product_flags():
     assert classify(info(border_plain=0.2), candidate(), is_hero=True) == (ImageType.HERO, True, False, True)
 
 
-def ranked(*hints: str, side: int = 800, plain: float = 1.0, position: int = 0) -> RankedImage:
-    item = info(side, side, border_plain=plain)
+def ranked(
+    *hints: str, side: int = 800, plain: float = 1.0, position: int = 0, sharpness: float = 800.0
+) -> RankedImage:
+    item = info(side, side, border_plain=plain, sharpness=sharpness)
     return rank_image(
         candidate(*hints, position=position, url=f"https://shop.example.com/{position}.jpg"), b"", item
     )
@@ -264,3 +266,26 @@ def test_ranking_puts_the_hero_first():
     kept, _skips = rank_images(images, max_images=5)
     assert kept[0].is_hero
     assert kept[0].candidate.position == 1
+
+
+def test_a_picture_the_page_shows_beats_an_og_or_jsonld_image_it_never_shows():
+    """An og:image or JSON-LD image no markup shows (`unshown`) is another picture than the one on screen
+    (a share card, another colour): the shown gallery or zoom picture is the hero; shown og still wins."""
+    card = ranked("og", "meta_only", "unshown", side=1200, position=0)
+    stock = ranked("jsonld_product", "unshown", side=1200, position=1)
+    gallery = ranked("gallery", side=600, position=2)
+    assert choose_hero([card, stock, gallery]) == 2
+    assert choose_hero([card, stock, ranked("zoom", side=600, position=2)]) == 2
+    assert choose_hero([card, stock, ranked(side=1400, position=2)]) == 0
+    assert choose_hero([stock, ranked(side=1400, position=2)]) == 0
+    assert choose_hero([ranked("microdata", side=600, position=0), ranked("og", side=600, position=1)]) == 1
+    assert choose_hero([gallery, ranked("microdata", side=500, position=3)]) == 1
+
+
+def test_within_a_tier_the_pages_first_picture_wins_among_close_scores():
+    """A carousel's slides all marked hero, or a gallery of same-size shots: the first one is the main photo,
+    even when a later one scores a little higher (sharpness); one scoring far lower is no contender."""
+    slides = [ranked("hero", position=p, sharpness=s) for p, s in ((3, 300.0), (4, 1500.0), (5, 900.0))]
+    assert choose_hero(slides) == 0
+    sprite = ranked("hero", side=300, position=1, sharpness=50.0)
+    assert choose_hero([sprite, *slides]) == 1
