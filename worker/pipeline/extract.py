@@ -166,7 +166,7 @@ NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a pag
 class Found:
     """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
 
-    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "width")
+    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "upsized_from", "width")
 
     def __init__(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -174,6 +174,7 @@ class Found:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
         self.fallbacks: list[str] = []
+        self.upsized_from: str | None = None
         self.in_page = source not in META_SOURCES
         self.shown = source not in NAMING_SOURCES
 
@@ -261,6 +262,9 @@ class CandidateCollector:
         larger = largest_variant(url) if not url.startswith("data:") else None
         if larger is not None:  # the full-size copy first; the original stays as the fallback
             self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
+            upsized = self.found.get(larger)
+            if upsized is not None and upsized.upsized_from is None:
+                upsized.upsized_from = url
         self.put(url, source, alt=alt or None, width=width, height=height, hints=all_hints)
         found = self.found.get(url)
         if fallback is not None and found is not None and fallback != url and fallback not in found.fallbacks:
@@ -294,6 +298,7 @@ class CandidateCollector:
                 found.height,
                 found.tags(),
                 tuple(found.fallbacks),
+                found.upsized_from,
             )
             for position, (url, found) in enumerate(self.found.items())
         ]

@@ -784,3 +784,12 @@ def test_known_data_attributes_are_read_once():
     result = found('<img src="/static/blank.gif" data-src="/mug.jpg" data-zoom-image="/mug-xl.jpg">')
     assert set(result) == {f"{BASE}/mug.jpg", f"{BASE}/mug-xl.jpg"}
     assert result[f"{BASE}/mug-xl.jpg"].source == "zoom"
+
+
+def test_a_cdn_largest_copy_remembers_the_url_the_page_wrote():
+    """The upsized candidate names its source URL (dedupe gives way to it when the copy is no larger)."""
+    result = found('<img src="https://cdn.shopify.com/s/files/1/0001/products/mug_400x400.jpg">')
+    full = result["https://cdn.shopify.com/s/files/1/0001/products/mug.jpg"]
+    assert "upsized" in full.hints
+    assert full.upsized_from == "https://cdn.shopify.com/s/files/1/0001/products/mug_400x400.jpg"
+    assert result[full.upsized_from].upsized_from is None
