@@ -43,7 +43,9 @@ and the product JSON too.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
 ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
 short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
-ad) → too_small; formats other than JPEG/PNG/WebP/GIF → unsupported_format; at most
+ad) → too_small, unless the page names it as its product (hero, og, JSON-LD, microdata,
+platform JSON) and it is at least NAMED_MIN_SHORT_SIDE (150 px); formats other than
+JPEG/PNG/WebP/GIF → unsupported_format; at most
 PLACEHOLDER_MAX_COLORS colors or near-zero entropy → placeholder; at most GRAPHIC_MAX_COLORS
 colors → graphic (flat artwork: logos, text banners); over MAX_ASPECT → extreme_aspect, unless a
 strong product signal names the image (a wide hero banner).
@@ -118,6 +120,11 @@ PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
 # A related block by its words or heading, or a product card: a picture linking to a sibling product page.
 RELATED_HINTS = frozenset({"related", "other_product"})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
+# The page's word that a picture is its product's own (not a gallery thumbnail's): such a picture is
+# kept down to NAMED_MIN_SHORT_SIDE, because a small main photo (a book cover, an old shop's 192 px
+# listing photo) is still the only photo of the product there is.
+NAMED_PRODUCT = frozenset({"hero", "og", "jsonld_product", "microdata", "platform"})
+NAMED_MIN_SHORT_SIDE = 150
 NAME_JUNK = (
     ("pixel", "tracking_pixel"),
     ("placeholder", "placeholder"),
@@ -243,6 +250,8 @@ def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
         return reason
     reason = pixel_junk_reason(info)
     if reason in SIGNAL_EXEMPT_RULES and candidate.hints & STRONG_SIGNALS:
+        return None
+    if reason == "too_small" and candidate.hints & NAMED_PRODUCT and _sides(info)[0] >= NAMED_MIN_SHORT_SIDE:
         return None
     return reason
 

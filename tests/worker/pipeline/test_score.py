@@ -289,3 +289,13 @@ def test_within_a_tier_the_pages_first_picture_wins_among_close_scores():
     assert choose_hero(slides) == 0
     sprite = ranked("hero", side=300, position=1, sharpness=50.0)
     assert choose_hero([sprite, *slides]) == 1
+
+
+def test_a_small_picture_the_page_names_as_its_product_is_kept_down_to_150_px():
+    """A 192x300 book cover marked as the main image is the product's photo; a plain or gallery one is a thumbnail."""
+    cover = info(192, 300)
+    assert junk_reason(candidate("hero"), cover) is None
+    assert junk_reason(candidate("microdata"), cover) is None
+    assert junk_reason(candidate(), cover) == "too_small"
+    assert junk_reason(candidate("gallery"), cover) == "too_small"
+    assert junk_reason(candidate("hero"), info(120, 120)) == "too_small"
