@@ -51,7 +51,7 @@ class ImagePage:
 
 @dataclass(frozen=True)
 class ImageStats:
-    """A campaign's totals; the type counts follow the flags (a hero shot is usually a product shot too)."""
+    """A campaign's totals; the type counts follow image_type, one type per image, so they add up to the total."""
 
     total_count: int
     hero_count: int
@@ -143,9 +143,9 @@ def campaign_stats(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID)
     row = session.execute(
         select(
             func.count(ScrapedImage.id),
-            _count_where(ScrapedImage.is_hero.is_(True)),
-            _count_where(ScrapedImage.is_product.is_(True)),
-            _count_where(ScrapedImage.is_lifestyle.is_(True)),
+            _count_where(ScrapedImage.image_type == ImageType.HERO),
+            _count_where(ScrapedImage.image_type == ImageType.PRODUCT),
+            _count_where(ScrapedImage.image_type == ImageType.LIFESTYLE),
             func.avg(ScrapedImage.quality_score),
             func.max(ScrapedImage.quality_score),
             func.coalesce(func.sum(ScrapedImage.file_size), 0),

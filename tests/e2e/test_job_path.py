@@ -61,7 +61,8 @@ def test_submit_poll_list_delete_with_objects_in_s3(system, shop, s3_server):
     assert stats["total_count"] == len(items)
     assert stats["total_bytes"] == sum(item["file_size"] for item in items)
     assert stats["max_quality"] == max(item["quality_score"] for item in items)
-    assert stats["product_count"] == sum(item["is_product"] for item in items)
+    assert stats["product_count"] == sum(item["image_type"] == "product" for item in items)
+    assert stats["hero_count"] + stats["product_count"] + stats["lifestyle_count"] == stats["total_count"]
 
     victim = items[-1]
     assert system.delete(f"/api/v1/campaigns/{campaign_id}/images/{victim['id']}").status_code == 204
