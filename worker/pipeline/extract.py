@@ -157,6 +157,8 @@ PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loa
 NO_HINTS: frozenset[str] = frozenset()
 OTHER_PRODUCT = frozenset({"other_product"})
 MICRODATA = frozenset({"microdata"})
+# <img usemap>: a picture with clickable areas, a banner or a menu drawn as one image, never a product photo.
+IMAGE_MAP = frozenset({"image_map"})
 PRIORITY = frozenset(
     {"priority"}
 )  # fetchpriority="high": the first screen's main picture, by its author's word
@@ -377,11 +379,7 @@ def _larger(a: int | None, b: int | None) -> int | None:
 def collect_img(element: Any, collector: CandidateCollector) -> None:
     """`<img>`: lazy attributes first, then src (unless it is the lazy loader's placeholder), srcset, zoom."""
     attrs = dict(element.items())  # one C call; an img is asked for some thirty attributes
-    hints = element_hints(element, collector.ancestors)
-    if (attrs.get("itemprop") or "").strip().lower() == "image":
-        hints |= collector.microdata_hints(element)
-    if (attrs.get("fetchpriority") or "").strip().lower() == "high":
-        hints |= PRIORITY
+    hints = element_hints(element, collector.ancestors) | img_attribute_hints(element, attrs, collector)
     tags = lineage_of(element, collector.ancestors).tags
     hints |= collector.card_hints(element, tags)
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
@@ -424,6 +422,18 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     largest = dynamic_image_url(dynamic) if dynamic else None
     if largest is not None:
         collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
+
+
+def img_attribute_hints(element: Any, attrs: dict[str, str], collector: CandidateCollector) -> frozenset[str]:
+    """What an `<img>`'s own attributes say: itemprop=image, fetchpriority=high, usemap."""
+    hints = NO_HINTS
+    if (attrs.get("itemprop") or "").strip().lower() == "image":
+        hints |= collector.microdata_hints(element)
+    if (attrs.get("fetchpriority") or "").strip().lower() == "high":
+        hints |= PRIORITY
+    if attrs.get("usemap"):
+        hints |= IMAGE_MAP
+    return hints
 
 
 def other_data_images(attrs: dict[str, str]) -> list[str | None]:

@@ -38,7 +38,8 @@ card, see links.py), `chart` → size_chart (a size chart or guide by class, sho
 name), and `chrome` → page_chrome (an <img> in the header, footer or nav outside
 main/article, with no other hint). Name-based hints lose to strong product signals (og,
 JSON-LD, microdata, gallery, hero, zoom), because a word in a class or file name is weak
-evidence; `related` and `other_product` only lose to og/JSON-LD/microdata, and `chart` (a
+evidence; `related`, `other_product` and `image_map` (an `<img usemap>`: a banner or a menu
+with clickable areas → image_map) only lose to og/JSON-LD/microdata, and `chart` (a
 two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
 and the product JSON too.
 From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
@@ -266,6 +267,8 @@ def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
 def markup_junk_reason(hints: frozenset[str]) -> str | None:
     if not hints.isdisjoint(RELATED_HINTS) and not hints & PAGE_SIGNALS:
         return "related_product"
+    if "image_map" in hints and not hints & PAGE_SIGNALS:
+        return "image_map"  # <img usemap>: a banner or menu with clickable areas, whatever its class says
     if "chart" in hints:
         return "size_chart"  # apparel shops put the size chart in the gallery and the product JSON too
     if hints & STRONG_SIGNALS:

@@ -793,3 +793,13 @@ def test_a_cdn_largest_copy_remembers_the_url_the_page_wrote():
     assert "upsized" in full.hints
     assert full.upsized_from == "https://cdn.shopify.com/s/files/1/0001/products/mug_400x400.jpg"
     assert result[full.upsized_from].upsized_from is None
+
+
+def test_an_image_map_is_marked_whatever_its_class_says():
+    """<img usemap> (a banner with clickable areas) gets `image_map`; its hero class does not change that."""
+    result = found(
+        '<div class="home-hero"><img src="/banner.jpg" usemap="#areas" alt="Shop now"></div>'
+        '<map name="areas"><area href="/sale" coords="0,0,10,10"></map><img src="/mug.jpg" alt="Mug">'
+    )
+    assert {"image_map", "hero"} <= result[f"{BASE}/banner.jpg"].hints
+    assert "image_map" not in result[f"{BASE}/mug.jpg"].hints

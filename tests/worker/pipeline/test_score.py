@@ -214,6 +214,9 @@ def test_hero_falls_back_to_jsonld_then_best_product():
         (("review", "gallery"), None),
         (("chart",), "size_chart"),
         (("chart", "gallery", "platform", "og"), "size_chart"),
+        (("image_map", "hero"), "image_map"),
+        (("image_map", "gallery"), "image_map"),
+        (("image_map", "jsonld_product"), None),
         ((), None),
     ],
 )
