@@ -159,6 +159,7 @@ OTHER_PRODUCT = frozenset({"other_product"})
 MICRODATA = frozenset({"microdata"})
 # <img usemap>: a picture with clickable areas, a banner or a menu drawn as one image, never a product photo.
 IMAGE_MAP = frozenset({"image_map"})
+TITLED = frozenset({"titled"})
 PRIORITY = frozenset(
     {"priority"}
 )  # fetchpriority="high": the first screen's main picture, by its author's word
@@ -205,6 +206,7 @@ class CandidateCollector:
     limit: int
     page_url: str = ""  # the page's own URL (base_url when not given): which links lead elsewhere
     aliases: tuple[str, ...] = ()  # other addresses the page gives itself (page_aliases), as written
+    titles: frozenset[str] = frozenset()  # the product's name as the page's h1s write it (title_key)
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
     # Each related heading costs a walk over part of the page; a hostile page repeating one would
@@ -316,6 +318,7 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
         limit=limit,
         page_url=page.url,
         aliases=page_aliases(document),
+        titles=product_titles(document),
     )
     for node in CANDIDATE_XPATH(document):
         if not isinstance(node, str):
@@ -328,6 +331,25 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
         else:
             collect_backgrounds(node.getparent(), node.attrname, collector)
     return collector.candidates()
+
+
+H1_XPATH = etree.XPath("//h1")
+MAX_TITLE_CHARS = 300
+MIN_TITLE_WORDS = 2  # one word ("Shop", "Sale") names no product
+
+
+def product_titles(document: Any) -> frozenset[str]:
+    """The page's h1 texts (its product's name on a product page), each as `title_key` writes it."""
+    keys = (title_key(" ".join(h1.itertext())) for h1 in H1_XPATH(document))
+    return frozenset(key for key in keys if key)
+
+
+def title_key(text: str | None) -> str:
+    """Text compared as a product name: lower-case word tokens; "" when too short or too long to be one."""
+    if not text or len(text) > MAX_TITLE_CHARS:
+        return ""
+    tokens = tokens_of(text)
+    return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else ""
 
 
 def parse_document(page: Page) -> Any:
@@ -425,8 +447,13 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
 
 
 def img_attribute_hints(element: Any, attrs: dict[str, str], collector: CandidateCollector) -> frozenset[str]:
-    """What an `<img>`'s own attributes say: itemprop=image, fetchpriority=high, usemap."""
+    """What an `<img>`'s own attributes say: itemprop=image, fetchpriority=high, usemap, and `titled` when its
+    alt or title is the product's name as the page's h1 writes it (the photo a person would call the product's)."""
     hints = NO_HINTS
+    if collector.titles and not collector.titles.isdisjoint(
+        (title_key(attrs.get("alt")), title_key(attrs.get("title")))
+    ):
+        hints |= TITLED
     if (attrs.get("itemprop") or "").strip().lower() == "image":
         hints |= collector.microdata_hints(element)
     if (attrs.get("fetchpriority") or "").strip().lower() == "high":

@@ -22,10 +22,12 @@ textured studio backdrop), or a "lifestyle" hint; everything else is
 a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
 `choose_hero` in HERO_TIERS order: an image the page marks as hero/main, else the one it asks
 the browser to fetch first (`priority`: `fetchpriority="high"`), else a shown og:image, else a
-shown JSON-LD/microdata/platform image, else a shown gallery/zoom picture, else an og, then a
+shown JSON-LD/microdata/platform image, else a shown gallery/zoom picture, else a shown one
+whose alt is the product's h1 (`titled`), else an og, then a
 structured-data image the page never shows (`unshown`), else the best-scored product shot.
 Within a tier the page's first picture wins among those within HERO_SCORE_MARGIN of the
-tier's best score. `image_type` is hero for the
+tier's best score; a logo/icon/badge… or popup picture counts in no tier unless gallery, zoom or
+structured-data markup vouches for it. `image_type` is hero for the
 hero, else lifestyle or product.
 
 Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
@@ -103,6 +105,7 @@ HERO_TIERS: tuple[tuple[frozenset[str], bool], ...] = (
     (frozenset({"og"}), False),
     (STRUCTURED, False),
     (frozenset({"gallery", "zoom"}), False),
+    (frozenset({"titled"}), False),
     (frozenset({"og"}), True),
     (STRUCTURED, True),
 )
@@ -143,6 +146,11 @@ NAME_JUNK = (
     ("social", "social"),
     ("review", "review_photo"),
 )
+# No tier counts a picture the page also calls a logo, icon, badge… (an og:image that is the shop's logo),
+# or one in a popup (an upsell's own "hero" picture, hidden until a click), unless the product's own
+# markup (gallery, zoom, structured data) vouches for it: a word in a class is weak evidence.
+NOT_THE_MAIN_PHOTO = frozenset({hint for hint, _reason in NAME_JUNK} | {"popup"})
+PRODUCT_MARKUP = STRONG_SIGNALS - {"og", "hero"}
 
 
 def quality_score(info: ImageInfo, candidate: Candidate) -> float:
@@ -218,7 +226,9 @@ def choose_hero(images: Sequence[RankedImage]) -> int | None:
         named = [
             index
             for index, image in enumerate(images)
-            if image.candidate.hints & tier and (unshown_counts or "unshown" not in image.candidate.hints)
+            if image.candidate.hints & tier
+            and (unshown_counts or "unshown" not in image.candidate.hints)
+            and not _named_otherwise(image.candidate.hints)
         ]
         if named:
             best = max(images[index].quality_score for index in named)
@@ -226,6 +236,11 @@ def choose_hero(images: Sequence[RankedImage]) -> int | None:
             return min(contenders, key=lambda index: images[index].candidate.position)
     products = [index for index, image in enumerate(images) if image.is_product]
     return max(products, key=lambda index: images[index].quality_score, default=None)
+
+
+def _named_otherwise(hints: frozenset[str]) -> bool:
+    """A logo/icon/badge… or popup word, and no gallery, zoom or structured data to outweigh it."""
+    return not hints.isdisjoint(NOT_THE_MAIN_PHOTO) and hints.isdisjoint(PRODUCT_MARKUP)
 
 
 def share_card_indexes(images: Sequence[RankedImage]) -> set[int]:

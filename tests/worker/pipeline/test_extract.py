@@ -802,4 +802,19 @@ def test_an_image_map_is_marked_whatever_its_class_says():
         '<map name="areas"><area href="/sale" coords="0,0,10,10"></map><img src="/mug.jpg" alt="Mug">'
     )
     assert {"image_map", "hero"} <= result[f"{BASE}/banner.jpg"].hints
+    assert "popup" in found('<div class="centerPopup"><img src="/p.jpg"></div>')[f"{BASE}/p.jpg"].hints
     assert "image_map" not in result[f"{BASE}/mug.jpg"].hints
+
+
+def test_an_img_whose_alt_is_the_products_h1_is_titled():
+    """alt (or title) equal to the h1's words, whatever the spacing, case and markup, gives `titled`; other
+    alts, and a one-word h1, do not."""
+    result = found(
+        '<h1 class="empty"></h1><h1><span itemprop="name">\n  Acme Steel Mug, 12 oz </span></h1>'
+        '<img src="/mug.jpg" alt="ACME steel mug 12 OZ"><img src="/side.jpg" title="Acme Steel Mug, 12 oz">'
+        '<img src="/other.jpg" alt="Acme Glass Mug">'
+    )
+    assert "titled" in result[f"{BASE}/mug.jpg"].hints
+    assert "titled" in result[f"{BASE}/side.jpg"].hints
+    assert "titled" not in result[f"{BASE}/other.jpg"].hints
+    assert "titled" not in found('<h1>Sale</h1><img src="/a.jpg" alt="Sale">')[f"{BASE}/a.jpg"].hints

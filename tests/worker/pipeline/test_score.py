@@ -328,3 +328,19 @@ def test_a_small_picture_the_page_names_as_its_product_is_kept_down_to_150_px():
     assert junk_reason(candidate(), cover) == "too_small"
     assert junk_reason(candidate("gallery"), cover) == "too_small"
     assert junk_reason(candidate("hero"), info(120, 120)) == "too_small"
+
+
+def test_a_picture_named_by_the_products_title_is_the_hero_after_gallery_and_zoom():
+    """Without hero, og or gallery marks, the picture whose alt is the product's h1 (`titled`) beats a larger one."""
+    assert choose_hero([ranked(side=1400, position=0), ranked("titled", side=500, position=1)]) == 1
+    assert choose_hero([ranked("titled", side=800, position=0), ranked("gallery", side=800, position=1)]) == 1
+
+
+def test_a_logo_or_a_popups_picture_is_no_hero_unless_product_markup_vouches_for_it():
+    """An og:image that is the shop's logo, or an upsell popup's "hero" picture, is passed over; a gallery
+    picture whose ancestors say "rating" (badge) still counts."""
+    logo = ranked("og", "logo", position=0)
+    upsell = ranked("hero", "popup", position=1)
+    product = ranked("titled", side=500, position=2)
+    assert choose_hero([logo, upsell, product]) == 2
+    assert choose_hero([ranked("hero", "badge", "gallery", position=0), product]) == 0
