@@ -61,8 +61,9 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.links import SiblingPages, route_key
+from worker.pipeline.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, SrcsetEntry, largest_srcset_entry, parse_srcset, resolve_url
+from worker.pipeline.urls import PageUrls, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
