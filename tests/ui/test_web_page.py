@@ -79,6 +79,14 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     expect(first.locator(".open-full")).to_have_attribute("href", expected[0]["cdn_url"])
     page.screenshot(path=str(screenshots / "3-gallery.png"), full_page=True)
 
+    by_quality = images_of(system, campaign_id, order="quality")
+    page.get_by_label("Order", exact=True).select_option("quality")
+    expect(page.locator("#gallery-status")).to_contain_text("by quality score")
+    assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in by_quality]
+    page.get_by_label("Order", exact=True).select_option("rank")
+    expect(page.locator("#gallery-status")).to_contain_text("hero first, then best first")
+    assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in expected]
+
     products = images_of(system, campaign_id, image_type="product")
     page.get_by_label("Type", exact=True).select_option("product")
     expect(cards).to_have_count(len(products))
