@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from backend.auth import get_or_create_user, issue_api_key
 from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
+from backend.images import ImageOrder
 from backend.jobs import JobSpec, submit_job
 from backend.logging import configure_logging
 from backend.migrate import upgrade_to_head
@@ -39,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     scrape.add_argument("--campaign", type=uuid.UUID, help="campaign UUID (a new one if omitted)")
     scrape.add_argument("--max-images", type=int, default=10, choices=range(1, 101), metavar="N")
     scrape.add_argument("--email", default=CLI_USER_EMAIL, help="the user who owns the job")
+    scrape.add_argument(
+        "--order",
+        choices=[order.value for order in ImageOrder],
+        default=ImageOrder.RANK.value,
+        help="rank: as the pipeline ranked them, hero first (default); quality: by quality score alone",
+    )
     scrape.add_argument(
         "--json", action="store_true", help="print the job and images as the API returns them"
     )
@@ -85,10 +92,11 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
     execute_job(runtime, job_id)
     with runtime.db.session() as session:
         job = session.get_one(Job, job_id)
+        columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id)
+        if args.order == ImageOrder.RANK:
+            columns = (ScrapedImage.pipeline_rank, *columns)
         images = session.scalars(
-            select(ScrapedImage)
-            .where(ScrapedImage.job_id == job_id)
-            .order_by(ScrapedImage.quality_score.desc())
+            select(ScrapedImage).where(ScrapedImage.job_id == job_id).order_by(*columns)
         ).all()
         if args.json:
             print(

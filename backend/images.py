@@ -12,8 +12,9 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFoundError, StorageError
@@ -26,12 +27,20 @@ logger = logging.getLogger(__name__)
 KEY_BATCH = 500
 
 
+class ImageOrder(StrEnum):
+    """How a campaign's images are listed: the pipeline's rank (hero first, then best first), or quality alone."""
+
+    RANK = "rank"
+    QUALITY = "quality"
+
+
 @dataclass(frozen=True)
 class ImageKey:
-    """A position in the best-first image listing (the keyset cursor's content)."""
+    """A position in an image listing (the keyset cursor's content); `rank` is set in rank order only."""
 
     quality_score: float
     id: uuid.UUID
+    rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class ImagePage:
 
 @dataclass(frozen=True)
 class ImageStats:
-    """A campaign's totals; the type counts follow the flags (a hero shot is usually a product shot too)."""
+    """A campaign's totals; the type counts follow image_type, one type per image, so they add up to the total."""
 
     total_count: int
     hero_count: int
@@ -84,26 +93,44 @@ def list_images(
     min_quality: float | None = None,
     limit: int = 20,
     after: ImageKey | None = None,
+    order: ImageOrder = ImageOrder.RANK,
 ) -> ImagePage:
-    """The campaign's images best first (quality desc, then id), one page after `after`."""
+    """The campaign's images, one page after `after`.
+
+    In rank order (the default): each job's ranking as the pipeline made it, the heroes first
+    (pipeline_rank, then quality desc, then id); in quality order: quality desc, then id.
+    """
     own_campaign(session, user_id, campaign_id)
     query = select(ScrapedImage).where(ScrapedImage.campaign_id == campaign_id)
     if image_type is not None:
         query = query.where(ScrapedImage.image_type == image_type)
     if min_quality is not None:
         query = query.where(ScrapedImage.quality_score >= min_quality)
+    by_rank = order == ImageOrder.RANK
     if after is not None:
-        query = query.where(
-            or_(
-                ScrapedImage.quality_score < after.quality_score,
-                and_(ScrapedImage.quality_score == after.quality_score, ScrapedImage.id > after.id),
-            )
-        )
-    order = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+        query = query.where(_after(after, by_rank=by_rank))
+    columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
+    if by_rank:
+        columns = (ScrapedImage.pipeline_rank.asc(), *columns)
+    rows = list(session.scalars(query.order_by(*columns).limit(limit + 1)))
     items = rows[:limit]
-    next_key = ImageKey(items[-1].quality_score, items[-1].id) if len(rows) > limit else None
+    next_key = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_key = ImageKey(last.quality_score, last.id, last.pipeline_rank if by_rank else None)
     return ImagePage(items=items, next_key=next_key)
+
+
+def _after(key: ImageKey, *, by_rank: bool) -> ColumnElement[bool]:
+    """Rows after `key` in the listing's order (the keyset condition)."""
+    by_quality = or_(
+        ScrapedImage.quality_score < key.quality_score,
+        and_(ScrapedImage.quality_score == key.quality_score, ScrapedImage.id > key.id),
+    )
+    if not by_rank:
+        return by_quality
+    rank = key.rank or 0
+    return or_(ScrapedImage.pipeline_rank > rank, and_(ScrapedImage.pipeline_rank == rank, by_quality))
 
 
 def _count_where(condition: object) -> object:
@@ -116,9 +143,9 @@ def campaign_stats(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID)
     row = session.execute(
         select(
             func.count(ScrapedImage.id),
-            _count_where(ScrapedImage.is_hero.is_(True)),
-            _count_where(ScrapedImage.is_product.is_(True)),
-            _count_where(ScrapedImage.is_lifestyle.is_(True)),
+            _count_where(ScrapedImage.image_type == ImageType.HERO),
+            _count_where(ScrapedImage.image_type == ImageType.PRODUCT),
+            _count_where(ScrapedImage.image_type == ImageType.LIFESTYLE),
             func.avg(ScrapedImage.quality_score),
             func.max(ScrapedImage.quality_score),
             func.coalesce(func.sum(ScrapedImage.file_size), 0),

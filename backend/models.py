@@ -168,6 +168,7 @@ class ScrapedImage(Base):
         UniqueConstraint("campaign_id", "content_hash"),
         Index(None, "campaign_id"),
         Index(None, "campaign_id", "image_type"),
+        Index(None, "campaign_id", "pipeline_rank"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -187,6 +188,8 @@ class ScrapedImage(Base):
     is_hero: Mapped[bool] = mapped_column(Boolean, default=False)
     is_product: Mapped[bool] = mapped_column(Boolean, default=False)
     is_lifestyle: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The image's place in its job's ranking: 0 is the hero, then best first (worker.pipeline.rank_images).
+    pipeline_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     alt_text: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     phash: Mapped[str | None] = mapped_column(String(64))

@@ -16,7 +16,10 @@ store as a `JSON.parse` string, a Next.js App Router flight payload, and a fashi
 state naming the product by the id its URL ends with; N copies of each) — serves them on
 loopback, runs `run_pipeline` on every page (max_images=100) and prints, per site and per
 page: precision, recall, how often the main photo is ranked first (hero top-1) and kept at
-all, and duplicates kept.
+all, duplicates kept, and type accuracy (kept real photos whose image_type is their true
+role: hero, product or lifestyle). `--shared-corpus DIR` adds a third site: a shop site
+generated elsewhere in the same layout as the shared benchmark's (`DIR/site/` to serve,
+`DIR/truth/pNNNN.json` with each real picture's role and URL variants).
 Beside them, two naive baselines on the same pages, read from the files (no pipeline): how
 often the page's `og:image` shows the main photo, and how often its largest `<img src>` (by
 decoded pixels) does. Loopback only; nothing is stored.
@@ -41,7 +44,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from backend.settings import Settings
 from tests.shoppages import build_platform_site
 from tests.shopquality import SiteScore, evaluate_site
-from tests.shopsite import PageTruth, SiteManifest, build_site, serve_site, served_file, site_path
+from tests.shopsite import PageTruth, Photo, SiteManifest, build_site, serve_site, served_file, site_path
+
+
+def shared_corpus(directory: Path) -> tuple[SiteManifest, Path]:
+    """A generated shop site in the shared benchmark's layout, as a manifest (its junk is not listed)."""
+    pages = {}
+    for file in sorted((directory / "truth").glob("p*.json")):
+        truth = json.loads(file.read_text())
+        photos = tuple(
+            Photo(name=real["id"], role=real["role"], urls=tuple(v["url"] for v in real["variants"]))
+            for real in truth["real"]
+        )
+        pages[truth["id"]] = PageTruth(path=truth["page"], photos=photos, junk={})
+    return SiteManifest(pages=pages, redirects={}), (directory / "site").resolve()
 
 
 def run_site(name: str, manifest: SiteManifest, root: Path, settings: Settings) -> SiteScore:
@@ -104,12 +120,13 @@ def print_baselines(found: dict[str, dict[str, float]]) -> None:
 def print_table(scores: dict[str, SiteScore]) -> None:
     print(
         f"{'site':<12} {'pages':>5} {'precision':>9} {'recall':>6} {'hero top-1':>10} {'main kept':>9} {'dups':>4}"
+        f" {'types':>5}"
     )
     for name, score in scores.items():
         t = score.totals()
         print(
             f"{name:<12} {t['pages']:>5} {t['precision']:>9.3f} {t['recall']:>6.3f}"
-            f" {t['hero_top1']:>10.3f} {t['main_kept']:>9.3f} {t['duplicates']:>4}"
+            f" {t['hero_top1']:>10.3f} {t['main_kept']:>9.3f} {t['duplicates']:>4} {t['type_accuracy']:>5.3f}"
         )
     for name, score in scores.items():
         for page in score.pages:
@@ -117,12 +134,19 @@ def print_table(scores: dict[str, SiteScore]) -> None:
                 print(
                     f"  {name}/{page.name}: fp={page.false_positives} missed={page.missed} top1={page.hero_top1}"
                 )
+            for wrong in page.mistyped:
+                print(f"  {name}/{page.name}: type {wrong}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=2, help="pages per platform shape")
     parser.add_argument("--json", action="store_true", help="print the totals and pages as JSON")
+    parser.add_argument(
+        "--shared-corpus",
+        type=Path,
+        help="also score a shop site in the shared benchmark's layout (site/, truth/)",
+    )
     args = parser.parse_args()
     settings = Settings(scraper_allow_private=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,6 +155,8 @@ def main() -> None:
             "shopsite": (build_site(shop_root), shop_root),
             "platforms": (build_platform_site(platform_root, copies=args.copies), platform_root),
         }
+        if args.shared_corpus is not None:
+            sites["shared"] = shared_corpus(args.shared_corpus)
         scores = {name: run_site(name, manifest, root, settings) for name, (manifest, root) in sites.items()}
         naive = {name: baselines(manifest, root) for name, (manifest, root) in sites.items()}
     if args.json:

@@ -6,7 +6,8 @@
 - recall: real photos with at least one kept URL / real photos;
 - hero_top1: pages whose first-ranked image shows the main (hero) photo / pages with one;
 - main_kept: pages where the main photo is kept at all;
-- duplicates: kept images beyond the first for the same photo (should be 0).
+- duplicates: kept images beyond the first for the same photo (should be 0);
+- type_accuracy: kept real photos whose image_type is their truth role (hero/product/lifestyle).
 Used by bench/quality.py and the regression floor in tests/worker/pipeline/test_quality_floor.py.
 """
 
@@ -34,6 +35,8 @@ class PageScore:
     main_kept: bool | None
     false_positives: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
+    types_right: int = 0  # kept real photos typed as their role
+    mistyped: list[str] = field(default_factory=list)  # "path: role -> type"
 
 
 @dataclass
@@ -51,6 +54,8 @@ class SiteScore:
             "hero_top1": sum(bool(page.hero_top1) for page in with_main) / max(1, len(with_main)),
             "main_kept": sum(bool(page.main_kept) for page in with_main) / max(1, len(with_main)),
             "duplicates": sum(page.duplicates for page in self.pages),
+            "type_accuracy": sum(page.types_right for page in self.pages)
+            / max(1, sum(page.true_kept for page in self.pages)),
         }
 
 
@@ -73,6 +78,14 @@ def score_page(name: str, truth: PageTruth, result: PipelineResult) -> PageScore
             site_path(i.candidate.url) for i, p in zip(result.kept, shown, strict=True) if p is None
         ],
         missed=sorted({photo.name for photo in truth.photos} - set(names)),
+        types_right=sum(
+            p is not None and i.image_type.value == p.role for i, p in zip(result.kept, shown, strict=True)
+        ),
+        mistyped=[
+            f"{site_path(i.candidate.url)}: {p.role} -> {i.image_type.value}"
+            for i, p in zip(result.kept, shown, strict=True)
+            if p is not None and i.image_type.value != p.role
+        ],
     )
 
 

@@ -221,3 +221,33 @@ def test_runner_refuses_bad_production_config():
     failed = [line for line in result.stdout.splitlines() if "migrate.failed" in line]
     assert len(failed) == 1
     assert "DATABASE_URL" in failed[0]
+
+
+def test_images_saved_before_the_rank_column_get_their_jobs_rank(sqlite_url):
+    """The pipeline_rank revision ranks existing rows per job as the pipeline would: hero first, then best first."""
+    engine = create_engine(sqlite_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            config = alembic_config(sqlite_url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "dd06a3e9addd")
+            rows = [  # (id, job, quality, hero)
+                ("00000000000000000000000000000001", "a", 90.0, False),
+                ("00000000000000000000000000000002", "a", 60.0, True),
+                ("00000000000000000000000000000003", "a", 75.0, False),
+                ("00000000000000000000000000000004", "b", 50.0, False),
+            ]
+            for image_id, job, quality, hero in rows:
+                conn.exec_driver_sql(
+                    "INSERT INTO scraped_images (id, campaign_id, job_id, cdn_url, storage_key, original_url, width,"
+                    " height, file_size, format, quality_score, image_type, is_hero, is_product, is_lifestyle,"
+                    " content_hash, metadata, times_used, scraped_at) VALUES (?, 'c', ?, 'u', 'k', 'o', 1, 1, 1,"
+                    " 'JPEG', ?, 'product', ?, 1, 0, ?, '{}', 0, '2026-01-01')",
+                    (image_id, job, quality, hero, image_id),
+                )
+            command.upgrade(config, "head")
+            ranks = dict(conn.exec_driver_sql("SELECT id, pipeline_rank FROM scraped_images").all())
+            conn.commit()
+    finally:
+        engine.dispose()
+    assert [ranks[row[0]] for row in rows] == [1, 0, 2, 0]

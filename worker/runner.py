@@ -118,7 +118,12 @@ def _store_and_commit(runtime: Runtime, ticket: JobTicket, result: PipelineResul
     stored: list[StoredImage] = []
     try:
         stored = upload_images(runtime.store, ticket.campaign_id, fresh)
-        rows = [image_row(item, campaign_id=ticket.campaign_id, job_id=ticket.id) for item in stored]
+        # Each row keeps its place in the pipeline's ranking, gaps left by campaign duplicates included.
+        rank_of = {id(image): rank for rank, image in enumerate(result.kept)}
+        rows = [
+            image_row(item, campaign_id=ticket.campaign_id, job_id=ticket.id, rank=rank_of[id(item.image)])
+            for item in stored
+        ]
         status = lifecycle.finish_job(runtime.db, ticket.id, rows, progress)
     except BaseException:
         _remove_orphans(runtime, [key for item in stored for key in item.keys])

@@ -36,6 +36,7 @@ def list_images(campaign_id: uuid.UUID) -> Response:
         min_quality=query.min_quality,
         limit=query.limit,
         after=query.cursor,
+        order=query.order,
     )
     return jsonify(
         items=[image_to_dict(image) for image in page.items], next_cursor=image_cursor(page.next_key)

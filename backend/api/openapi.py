@@ -373,12 +373,23 @@ def _campaign_paths() -> dict[str, Any]:
         "/api/v1/campaigns/{campaign_id}/images": {
             "get": _operation(
                 "listImages",
-                "A campaign's images, best first.",
+                "A campaign's images in the pipeline's rank (each job's hero first, then best first), "
+                "or by quality score alone with order=quality.",
                 {"200": _json("ImageList", "One page of images."), **not_found},
                 parameters=[
                     *campaign,
                     _query("image_type", {"type": "string", "enum": [t.value for t in ImageType]}, "Filter."),
                     _query("min_quality", {"type": "number", "minimum": 0, "maximum": 100}, "Filter."),
+                    _query(
+                        "order",
+                        {
+                            "type": "string",
+                            "enum": [o.value for o in images.ImageOrder],
+                            "default": images.ImageOrder.RANK.value,
+                        },
+                        "rank: as the pipeline ranked them (hero first, then best first); quality: by quality "
+                        "score alone. A cursor continues the order it was given in.",
+                    ),
                     LIMIT_PARAM,
                     CURSOR_PARAM,
                 ],

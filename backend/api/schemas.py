@@ -22,11 +22,13 @@ from pydantic import (
     Field,
     StringConstraints,
     TypeAdapter,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
-from backend.images import ImageKey
+from backend.images import ImageKey, ImageOrder
 from backend.jobs import JobKey
 from backend.models import ImageType, JobStatus
 
@@ -141,14 +143,32 @@ def _job_key(value: object) -> JobKey | None:
         raise ValueError("is not a valid cursor for this listing") from None
 
 
+RANKED_IMAGES = "images-rank"  # the cursor kind of the rank order; "images" is the quality order's
+
+
 def _image_key(value: object) -> ImageKey | None:
     if value is None or isinstance(value, ImageKey):
         return value
     try:
-        score, image_id = _decode_cursor("images", str(value), 2)
+        text = str(value)
+        if _decode_cursor_kind(text) == RANKED_IMAGES:
+            rank, score, image_id = _decode_cursor(RANKED_IMAGES, text, 3)
+            if not isinstance(rank, int) or isinstance(rank, bool):
+                raise ValueError("rank")
+            return ImageKey(float(score), uuid.UUID(image_id), rank)
+        score, image_id = _decode_cursor("images", text, 2)
         return ImageKey(float(score), uuid.UUID(image_id))
     except (TypeError, ValueError):
         raise ValueError("is not a valid cursor for this listing") from None
+
+
+def _decode_cursor_kind(value: str) -> object:
+    """The kind a cursor names (its first element), or None when it is not a cursor at all."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return data[0] if isinstance(data, list) and data else None
 
 
 def job_cursor(key: JobKey | None) -> str | None:
@@ -156,7 +176,11 @@ def job_cursor(key: JobKey | None) -> str | None:
 
 
 def image_cursor(key: ImageKey | None) -> str | None:
-    return None if key is None else encode_cursor("images", key.quality_score, str(key.id))
+    if key is None:
+        return None
+    if key.rank is not None:
+        return encode_cursor(RANKED_IMAGES, key.rank, key.quality_score, str(key.id))
+    return encode_cursor("images", key.quality_score, str(key.id))
 
 
 class _Query(BaseModel):
@@ -187,4 +211,14 @@ class ImageListQuery(_Query):
 
     image_type: ImageType | None = None
     min_quality: float | None = Field(default=None, ge=0, le=100)
+    order: ImageOrder = ImageOrder.RANK
     cursor: Annotated[ImageKey | None, BeforeValidator(_image_key)] = None
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_of_this_order(cls, cursor: ImageKey | None, info: ValidationInfo) -> ImageKey | None:
+        # A cursor carries its order's keys: one from the other order would skip or repeat images.
+        order = info.data.get("order", ImageOrder.RANK)
+        if cursor is not None and (cursor.rank is not None) != (order == ImageOrder.RANK):
+            raise ValueError("is not a valid cursor for this order")
+        return cursor

@@ -376,6 +376,7 @@
     const quality = Number.parseFloat($("filter-quality").value);
     if (type) params.set("image_type", type);
     if (Number.isFinite(quality) && quality > 0) params.set("min_quality", String(Math.min(100, quality)));
+    if ($("filter-order").value === "quality") params.set("order", "quality");
     if (cursor) params.set("cursor", cursor);
     return params.toString();
   }
@@ -401,7 +402,8 @@
       $("more-images").hidden = !page.next_cursor;
       const shown = $("gallery").children.length;
       const filtered = $("filter-type").value || Number.parseFloat($("filter-quality").value) > 0;
-      let message = `${shown} image${shown === 1 ? "" : "s"} shown, best first.`;
+      const order = $("filter-order").value === "quality" ? "by quality score" : "hero first, then best first";
+      let message = `${shown} image${shown === 1 ? "" : "s"} shown, ${order}.`;
       if (!shown) message = filtered ? "No images match these filters." : "No images yet. Scrape a page into this campaign to fill it.";
       say($("gallery-status"), message);
     } catch (error) {
@@ -663,6 +665,7 @@
       loadGallery(false);
     });
     $("filter-type").addEventListener("change", () => loadGallery(false));
+    $("filter-order").addEventListener("change", () => loadGallery(false));
     $("filter-quality").addEventListener("input", reloadForQuality);
     renderCampaigns();
     showKeyState();

@@ -49,7 +49,8 @@ def test_create_key_prints_the_key_alone_on_the_last_line_and_stores_its_hash(se
 
 
 def test_scrape_runs_the_job_in_process_and_prints_the_api_objects(settings, db, store, site):
-    """scrape --json stores images like a worker would and prints the job and the API's image objects."""
+    """scrape --json stores images like a worker would (each with its place in the pipeline's ranking) and
+    prints the job and the API's image objects in that rank: the hero first, then best first."""
     base_url, manifest = site
     campaign = str(uuid.uuid4())
     url = base_url + manifest.pages["basic"].path
@@ -60,14 +61,19 @@ def test_scrape_runs_the_job_in_process_and_prints_the_api_objects(settings, db,
     assert report["job"]["campaign_id"] == campaign
     images = report["images"]
     assert len(images) == 3 == report["job"]["progress"]["images_saved"]
-    assert [image["quality_score"] for image in images] == sorted(
-        (i["quality_score"] for i in images), reverse=True
+    assert images[0]["is_hero"] and images[0]["image_type"] == "hero"
+    assert [image["quality_score"] for image in images[1:]] == sorted(
+        (i["quality_score"] for i in images[1:]), reverse=True
     )
     assert {"id", "cdn_url", "storage_key", "content_hash", "image_type"} <= set(images[0])
     for image in images:
         assert store.exists(image["storage_key"])
     with db.session() as session:
-        assert len(session.scalars(select(ScrapedImage)).all()) == 3
+        ranks = {
+            row.id: row.pipeline_rank
+            for row in session.execute(select(ScrapedImage.id, ScrapedImage.pipeline_rank))
+        }
+    assert [ranks[uuid.UUID(image["id"])] for image in images] == [0, 1, 2]
 
 
 def test_scrape_of_a_missing_page_exits_1_with_the_error_code(settings, db, store, site):

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_submit_poll_list_delete_with_objects_in_s3(system, shop, s3_server):
-    """A job runs in the worker; its images are listed best first, stored byte-exact, and deletable."""
+    """A job runs in the worker; its images are listed in the pipeline's rank (hero first, then best first),
+    stored byte-exact, and deletable."""
     page = shop.manifest.pages["basic"]
     campaign_id = str(uuid.uuid4())
 
@@ -36,7 +37,8 @@ def test_submit_poll_list_delete_with_objects_in_s3(system, shop, s3_server):
 
     items = system.get(f"/api/v1/campaigns/{campaign_id}/images").json()["items"]
     assert len(items) == progress["images_saved"]
-    scores = [item["quality_score"] for item in items]
+    assert items[0]["is_hero"] and items[0]["image_type"] == "hero"
+    scores = [item["quality_score"] for item in items[1:]]
     assert scores == sorted(scores, reverse=True)
     assert all(page.photo_for(site_path(item["original_url"])) for item in items), "only real photos are kept"
 
@@ -58,8 +60,9 @@ def test_submit_poll_list_delete_with_objects_in_s3(system, shop, s3_server):
     stats = system.get(f"/api/v1/campaigns/{campaign_id}/images/stats").json()
     assert stats["total_count"] == len(items)
     assert stats["total_bytes"] == sum(item["file_size"] for item in items)
-    assert stats["max_quality"] == max(scores)
-    assert stats["product_count"] == sum(item["is_product"] for item in items)
+    assert stats["max_quality"] == max(item["quality_score"] for item in items)
+    assert stats["product_count"] == sum(item["image_type"] == "product" for item in items)
+    assert stats["hero_count"] + stats["product_count"] + stats["lifestyle_count"] == stats["total_count"]
 
     victim = items[-1]
     assert system.delete(f"/api/v1/campaigns/{campaign_id}/images/{victim['id']}").status_code == 204

@@ -37,7 +37,8 @@ def images_of(system, campaign_id, **params):
 
 
 def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_system, shop, screenshots):
-    """A page submitted from the browser runs to 100 %, fills the gallery best first; filter, use, copy, delete work."""
+    """A page submitted from the browser runs to 100 %, fills the gallery hero first, then best first; filter, use,
+    copy, delete work."""
     system = ui_system
     open_with_key(page, system, screenshots)
     assert system.api_key not in page.url
@@ -65,7 +66,7 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     cards = page.locator("#gallery > li")
     expect(cards).to_have_count(len(expected))
     shown = [float(q) for q in cards.evaluate_all("cs => cs.map(c => c.dataset.quality)")]
-    assert shown == sorted(shown, reverse=True)
+    assert shown[1:] == sorted(shown[1:], reverse=True)  # the hero first, then best first
     assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in expected]
     expect(page.locator("#stats")).to_contain_text(f"Images{len(expected)}")
     first = cards.first
@@ -77,6 +78,14 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     assert 0 < thumb.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") <= 320
     expect(first.locator(".open-full")).to_have_attribute("href", expected[0]["cdn_url"])
     page.screenshot(path=str(screenshots / "3-gallery.png"), full_page=True)
+
+    by_quality = images_of(system, campaign_id, order="quality")
+    page.get_by_label("Order", exact=True).select_option("quality")
+    expect(page.locator("#gallery-status")).to_contain_text("by quality score")
+    assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in by_quality]
+    page.get_by_label("Order", exact=True).select_option("rank")
+    expect(page.locator("#gallery-status")).to_contain_text("hero first, then best first")
+    assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in expected]
 
     products = images_of(system, campaign_id, image_type="product")
     page.get_by_label("Type", exact=True).select_option("product")

@@ -47,7 +47,7 @@ def _rows(job: Job, count: int) -> list[dict[str, object]]:
             False,
         )
         stored = StoredImage(image=image, key=f"campaigns/{job.campaign_id}/{index}.jpg", url="https://cdn/x")
-        rows.append(image_row(stored, campaign_id=job.campaign_id, job_id=job.id))
+        rows.append(image_row(stored, campaign_id=job.campaign_id, job_id=job.id, rank=len(rows)))
     return rows
 
 

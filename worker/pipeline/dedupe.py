@@ -37,9 +37,9 @@ ASPECT_TOLERANCE = 0.08
 
 def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]]:
     """(unique images best first, one Skip('duplicate') per copy dropped)."""
+    images, skips = collapse_upsized(images)
     kept: list[RankedImage] = []
     kept_hashes: list[np.ndarray | None] = []
-    skips: list[Skip] = []
     cache: DecodeCache = {}
     for image in sorted(images, key=best_first_key):
         phash = _parse_phash(image.info)
@@ -53,6 +53,30 @@ def dedupe(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]
         skips.append(Skip(image.candidate.url, "duplicate", f"{how} of {kept[original].candidate.url}"))
     unique, crop_skips = collapse_crops(kept, cache)
     return unique, skips + crop_skips
+
+
+def collapse_upsized(images: Sequence[RankedImage]) -> tuple[list[RankedImage], list[Skip]]:
+    """Drop a CDN's "largest copy" that came back no larger than the URL the page wrote; that one absorbs its signals.
+
+    The larger URL is a guess from the CDN's conventions (cdn.py). When the CDN ignores the size
+    asked for, or the page already wrote the largest size, it brings no pixel more: the page's own
+    URL is the picture's address (the one a person sees in the page and would name).
+    """
+    by_url = {image.candidate.url: index for index, image in enumerate(images)}
+    kept = list(images)
+    dropped: set[int] = set()
+    skips: list[Skip] = []
+    for index, image in enumerate(images):
+        source = by_url.get(image.candidate.upsized_from or "")
+        if source is None or source in dropped:
+            continue
+        original = kept[source]
+        if original.info.width * original.info.height < image.info.width * image.info.height:
+            continue
+        kept[source] = absorb_hints(original, image)
+        dropped.add(index)
+        skips.append(Skip(image.candidate.url, "duplicate", f"no larger than {original.candidate.url}"))
+    return [image for index, image in enumerate(kept) if index not in dropped], skips
 
 
 def collapse_crops(images: Sequence[RankedImage], cache: DecodeCache) -> tuple[list[RankedImage], list[Skip]]:
@@ -105,11 +129,12 @@ def _parse_phash(info: ImageInfo) -> np.ndarray | None:
 def absorb_hints(kept: RankedImage, dropped: RankedImage) -> RankedImage:
     """The kept image with the dropped copy's product signals added (the caller recomputes its score).
 
-    A copy the page shows makes the picture more than a meta tag: "meta_only" goes.
+    A copy the page shows makes the picture more than a meta tag: "meta_only" and "unshown" go.
     """
     hints = kept.candidate.hints | (dropped.candidate.hints & STRONG_SIGNALS)
-    if "meta_only" not in dropped.candidate.hints:
-        hints -= {"meta_only"}
+    for tag in ("meta_only", "unshown"):
+        if tag not in dropped.candidate.hints:
+            hints -= {tag}
     if hints == kept.candidate.hints:
         return kept
     candidate = dataclasses.replace(

@@ -61,8 +61,9 @@ from worker.pipeline.hints import (
     url_hints,
 )
 from worker.pipeline.links import SiblingPages, route_key
+from worker.pipeline.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, SrcsetEntry, largest_srcset_entry, parse_srcset, resolve_url
+from worker.pipeline.urls import PageUrls, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -148,12 +149,18 @@ IMAGE_EXTENSION_IN = re.compile("|".join(re.escape(ext) for ext in IMAGE_EXTENSI
 # Sources that are tags about the page, not pictures shown in it: a URL found only there gets
 # the hint "meta_only" (a site-wide share banner is one).
 META_SOURCES = frozenset({"og", "twitter", "link"})
+# Sources that only name a picture (tags and data about the page), as opposed to markup that shows
+# one: a URL found only there gets the hint "unshown" (choose_hero prefers pictures the page shows).
+NAMING_SOURCES = frozenset({*META_SOURCES, "jsonld", "microdata", "platform"})
 MAX_RELATED_HEADINGS = 16
 HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
 NO_HINTS: frozenset[str] = frozenset()
 OTHER_PRODUCT = frozenset({"other_product"})
 MICRODATA = frozenset({"microdata"})
+# <img usemap>: a picture with clickable areas, a banner or a menu drawn as one image, never a product photo.
+IMAGE_MAP = frozenset({"image_map"})
+TITLED = frozenset({"titled"})
 PRIORITY = frozenset(
     {"priority"}
 )  # fetchpriority="high": the first screen's main picture, by its author's word
@@ -163,7 +170,7 @@ NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a pag
 class Found:
     """A candidate while the page is read: one per URL, later finds merged in (no Candidate per find)."""
 
-    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "source", "width")
+    __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "upsized_from", "width")
 
     def __init__(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -171,7 +178,9 @@ class Found:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
         self.fallbacks: list[str] = []
+        self.upsized_from: str | None = None
         self.in_page = source not in META_SOURCES
+        self.shown = source not in NAMING_SOURCES
 
     def merge(
         self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
@@ -182,6 +191,12 @@ class Found:
         self.height = _larger(self.height, height)
         self.hints |= hints
         self.in_page = self.in_page or source not in META_SOURCES
+        self.shown = self.shown or source not in NAMING_SOURCES
+
+    def tags(self) -> frozenset[str]:
+        """Its hints, with `meta_only` / `unshown` when no find was in the page / showed it."""
+        extra = (() if self.in_page else ("meta_only",)) + (() if self.shown else ("unshown",))
+        return frozenset(self.hints.union(extra)) if extra else frozenset(self.hints)
 
 
 @dataclass
@@ -192,6 +207,7 @@ class CandidateCollector:
     limit: int
     page_url: str = ""  # the page's own URL (base_url when not given): which links lead elsewhere
     aliases: tuple[str, ...] = ()  # other addresses the page gives itself (page_aliases), as written
+    titles: frozenset[str] = frozenset()  # the product's name as the page's h1s write it (title_key)
     found: dict[str, Found] = field(default_factory=dict)
     ancestors: AncestorCache = field(default_factory=dict)  # element_hints' memo for this document
     # Each related heading costs a walk over part of the page; a hostile page repeating one would
@@ -251,6 +267,9 @@ class CandidateCollector:
         larger = largest_variant(url) if not url.startswith("data:") else None
         if larger is not None:  # the full-size copy first; the original stays as the fallback
             self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
+            upsized = self.found.get(larger)
+            if upsized is not None and upsized.upsized_from is None:
+                upsized.upsized_from = url
         self.put(url, source, alt=alt or None, width=width, height=height, hints=all_hints)
         found = self.found.get(url)
         if fallback is not None and found is not None and fallback != url and fallback not in found.fallbacks:
@@ -282,8 +301,9 @@ class CandidateCollector:
                 found.alt,
                 found.width,
                 found.height,
-                frozenset(found.hints if found.in_page else found.hints | {"meta_only"}),
+                found.tags(),
                 tuple(found.fallbacks),
+                found.upsized_from,
             )
             for position, (url, found) in enumerate(self.found.items())
         ]
@@ -299,6 +319,7 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
         limit=limit,
         page_url=page.url,
         aliases=page_aliases(document),
+        titles=product_titles(document),
     )
     for node in CANDIDATE_XPATH(document):
         if not isinstance(node, str):
@@ -311,6 +332,25 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
         else:
             collect_backgrounds(node.getparent(), node.attrname, collector)
     return collector.candidates()
+
+
+H1_XPATH = etree.XPath("//h1")
+MAX_TITLE_CHARS = 300
+MIN_TITLE_WORDS = 2  # one word ("Shop", "Sale") names no product
+
+
+def product_titles(document: Any) -> frozenset[str]:
+    """The page's h1 texts (its product's name on a product page), each as `title_key` writes it."""
+    keys = (title_key(" ".join(h1.itertext())) for h1 in H1_XPATH(document))
+    return frozenset(key for key in keys if key)
+
+
+def title_key(text: str | None) -> str:
+    """Text compared as a product name: lower-case word tokens; "" when too short or too long to be one."""
+    if not text or len(text) > MAX_TITLE_CHARS:
+        return ""
+    tokens = tokens_of(text)
+    return " ".join(tokens) if len(tokens) >= MIN_TITLE_WORDS else ""
 
 
 def parse_document(page: Page) -> Any:
@@ -362,11 +402,7 @@ def _larger(a: int | None, b: int | None) -> int | None:
 def collect_img(element: Any, collector: CandidateCollector) -> None:
     """`<img>`: lazy attributes first, then src (unless it is the lazy loader's placeholder), srcset, zoom."""
     attrs = dict(element.items())  # one C call; an img is asked for some thirty attributes
-    hints = element_hints(element, collector.ancestors)
-    if (attrs.get("itemprop") or "").strip().lower() == "image":
-        hints |= collector.microdata_hints(element)
-    if (attrs.get("fetchpriority") or "").strip().lower() == "high":
-        hints |= PRIORITY
+    hints = element_hints(element, collector.ancestors) | img_attribute_hints(element, attrs, collector)
     tags = lineage_of(element, collector.ancestors).tags
     hints |= collector.card_hints(element, tags)
     source = "picture" if "picture" in tags else "noscript" if "noscript" in tags else "img"
@@ -409,6 +445,23 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
     largest = dynamic_image_url(dynamic) if dynamic else None
     if largest is not None:
         collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
+
+
+def img_attribute_hints(element: Any, attrs: dict[str, str], collector: CandidateCollector) -> frozenset[str]:
+    """What an `<img>`'s own attributes say: itemprop=image, fetchpriority=high, usemap, and `titled` when its
+    alt or title is the product's name as the page's h1 writes it (the photo a person would call the product's)."""
+    hints = NO_HINTS
+    if collector.titles and not collector.titles.isdisjoint(
+        (title_key(attrs.get("alt")), title_key(attrs.get("title")))
+    ):
+        hints |= TITLED
+    if (attrs.get("itemprop") or "").strip().lower() == "image":
+        hints |= collector.microdata_hints(element)
+    if (attrs.get("fetchpriority") or "").strip().lower() == "high":
+        hints |= PRIORITY
+    if attrs.get("usemap"):
+        hints |= IMAGE_MAP
+    return hints
 
 
 def other_data_images(attrs: dict[str, str]) -> list[str | None]:

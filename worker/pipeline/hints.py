@@ -39,6 +39,7 @@ HINT_PHRASES: dict[str, str] = {
     "lifestyle": "lifestyle, in use, scene, lookbook",
     "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
     "review": "review, reviews, review photos, customer photos, customer images, jdgm, yotpo, stamped, okendo, loox",
+    "popup": "popup, popups, pop up",
     "chart": "size chart, size charts, size guide, sizing chart, sizing guide, size table, measurement chart, fit guide, sizechart, sizeguide",
 }
 RELATED_PHRASES_TEXT = (

@@ -138,8 +138,10 @@ def upload_images(store: ImageStore, campaign_id: uuid.UUID, images: list[Ranked
         return list(pool.map(lambda image: upload_image(store, campaign_id, image), images))
 
 
-def image_row(stored: StoredImage, *, campaign_id: uuid.UUID, job_id: uuid.UUID) -> dict[str, object]:
-    """The scraped_images row for one uploaded image."""
+def image_row(
+    stored: StoredImage, *, campaign_id: uuid.UUID, job_id: uuid.UUID, rank: int
+) -> dict[str, object]:
+    """The scraped_images row for one uploaded image; `rank` is its place in the job's ranking (0: the hero)."""
     image, info = stored.image, stored.image.info
     return {
         "id": uuid.uuid4(),
@@ -159,6 +161,7 @@ def image_row(stored: StoredImage, *, campaign_id: uuid.UUID, job_id: uuid.UUID)
         "is_hero": image.is_hero,
         "is_product": image.is_product,
         "is_lifestyle": image.is_lifestyle,
+        "pipeline_rank": rank,
         "alt_text": image.candidate.alt,
         "content_hash": info.content_hash,
         "phash": info.phash,

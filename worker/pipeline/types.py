@@ -36,6 +36,9 @@ class Candidate:
     # Smaller copies of the same picture, tried in order only if `url` cannot be had: an <img>'s
     # src when it is one of its own srcset's smaller entries.
     fallbacks: tuple[str, ...] = ()
+    # For a URL built by asking an image CDN for its largest copy (hint `upsized`): the URL the page
+    # wrote, which is a candidate too.
+    upsized_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,8 @@ def test_list_images_bad_query_is_422(api, make_campaign, query, field):
 
 
 def test_stats_add_up(api, make_campaign, make_image):
-    """Counts by flag, average and best quality, and total bytes match the rows."""
+    """Counts by type (the hero once, as hero), average and best quality, and total bytes match the rows;
+    the type counts add up to the total."""
     campaign = make_campaign(api)
     make_image(campaign, image_type=ImageType.HERO, quality_score=90.0, file_size=3000)
     make_image(campaign, image_type=ImageType.PRODUCT, quality_score=70.0, file_size=2000)
@@ -141,7 +142,7 @@ def test_stats_add_up(api, make_campaign, make_image):
     assert response.get_json() == {
         "total_count": 4,
         "hero_count": 1,
-        "product_count": 3,  # the hero shot is a product shot too
+        "product_count": 2,  # the hero is counted once, as hero, though it is a product shot too
         "lifestyle_count": 1,
         "avg_quality": 60.25,  # (90 + 70 + 50 + 31) / 4
         "max_quality": 90.0,
@@ -283,3 +284,51 @@ def test_an_image_addressed_through_the_wrong_campaign_is_404(
         response = getattr(api, method)(path.format(campaign=mine, image=image.id))
         assert response.status_code == 404
         assert count(db, ScrapedImage, id=image.id) == 1
+
+
+def test_images_come_in_the_pipelines_rank_by_default_and_by_quality_on_request(
+    api, make_campaign, make_image
+):
+    """Each job's hero (rank 0) first, then best first, even above higher scores; order=quality sorts by score."""
+    campaign = make_campaign(api)
+    hero = make_image(campaign, image_type=ImageType.HERO, quality_score=60.0, pipeline_rank=0)
+    best = make_image(campaign, quality_score=95.0, pipeline_rank=1)
+    second = make_image(campaign, quality_score=80.0, pipeline_rank=2)
+
+    def ids(**query):
+        body = api.get(f"/api/v1/campaigns/{campaign}/images", query_string=query).get_json()
+        return [item["id"] for item in body["items"]]
+
+    assert ids() == [str(i.id) for i in (hero, best, second)]
+    assert ids(order="rank") == ids()
+    assert ids(order="quality") == [str(i.id) for i in (best, second, hero)]
+
+
+@pytest.mark.parametrize("order", ["rank", "quality"])
+def test_a_cursor_walks_its_own_order_once_and_not_the_other(api, make_campaign, make_image, order):
+    """Pages follow the order asked for across equal ranks and scores; a cursor of the other order is 422."""
+    campaign = make_campaign(api)
+    images = [
+        make_image(campaign, quality_score=score, pipeline_rank=rank)
+        for rank, score in ((0, 50.0), (1, 90.0), (1, 90.0), (2, 70.0), (0, 40.0), (3, 99.0), (2, 70.0))
+    ]
+    key = (lambda i: (i.pipeline_rank, -i.quality_score, i.id)) if order == "rank" else None
+    expected = [str(i.id) for i in sorted(images, key=key or (lambda i: (-i.quality_score, i.id)))]
+
+    seen, cursor, first_cursor = [], None, None
+    while True:
+        query = {"limit": 2, "order": order} | ({"cursor": cursor} if cursor else {})
+        body = api.get(f"/api/v1/campaigns/{campaign}/images", query_string=query).get_json()
+        seen += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        first_cursor = first_cursor or cursor
+        if cursor is None:
+            break
+
+    assert seen == expected
+    other = "quality" if order == "rank" else "rank"
+    response = api.get(
+        f"/api/v1/campaigns/{campaign}/images", query_string={"order": other, "cursor": first_cursor}
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["cursor"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -111,6 +112,17 @@ def test_kept_copy_takes_over_product_signals(make_settings):
     assert kept.candidate.hints == frozenset({"gallery", "og"})
 
 
+def test_a_shown_copy_makes_an_unshown_picture_shown(make_settings):
+    """A JSON-LD-only image (`unshown`, larger, kept) whose smaller copy an <img> shows loses `unshown`."""
+    settings = make_settings()
+    photo = product_photo(12, (1000, 1000))
+    named = ranked(jpeg(photo), settings, "full.jpg", "jsonld_product", "unshown")
+    shown = ranked(encode(resized(photo, 400), "WEBP"), settings, "small.webp", "gallery", position=1)
+    (kept,), _ = dedupe([named, shown])
+    assert kept.candidate.url.endswith("full.jpg")
+    assert kept.candidate.hints == frozenset({"gallery", "jsonld_product"})
+
+
 def test_dedupe_returns_best_first(make_settings):
     """Survivors come back ordered by score, largest first on ties."""
     settings = make_settings()
@@ -152,3 +164,25 @@ def test_crop_boxes_slide_along_the_long_axis(width, height, aspect, step, box_s
     """The largest boxes of the shape, at five offsets from one end of the long axis to the other."""
     expected = [(step[0] * i, step[1] * i, *box_size) for i in range(5)]
     assert crop_boxes(width, height, aspect) == expected
+
+
+def _upsized(image: RankedImage, source: str) -> RankedImage:
+    candidate = dataclasses.replace(image.candidate, upsized_from=f"https://shop.example.com/{source}")
+    return dataclasses.replace(image, candidate=candidate)
+
+
+def test_a_largest_copy_no_larger_than_the_pages_url_gives_way_to_it(make_settings):
+    """A CDN that ignores the size asked for: the page's own URL stays (with the guess's signals); a real
+    larger copy is kept as before."""
+    settings = make_settings()
+    # Two different pictures at the same size: only the upsized link ties them, not their pixels.
+    guess = _upsized(
+        ranked(jpeg(product_photo(13, (600, 600))), settings, "full.jpg", "zoom", "upsized"), "s.jpg"
+    )
+    page = ranked(jpeg(product_photo(14, (600, 600))), settings, "s.jpg", "microdata", position=1)
+    kept, skips = dedupe([guess, page])
+    assert urls(kept) == ["s.jpg"]
+    assert kept[0].candidate.hints == frozenset({"microdata", "zoom"})
+    assert [skip.reason for skip in skips] == ["duplicate"]
+    larger = _upsized(ranked(jpeg(product_photo(13, (1200, 1200))), settings, "full.jpg", "upsized"), "s.jpg")
+    assert sorted(urls(dedupe([larger, page])[0])) == ["full.jpg", "s.jpg"]

@@ -784,3 +784,37 @@ def test_known_data_attributes_are_read_once():
     result = found('<img src="/static/blank.gif" data-src="/mug.jpg" data-zoom-image="/mug-xl.jpg">')
     assert set(result) == {f"{BASE}/mug.jpg", f"{BASE}/mug-xl.jpg"}
     assert result[f"{BASE}/mug-xl.jpg"].source == "zoom"
+
+
+def test_a_cdn_largest_copy_remembers_the_url_the_page_wrote():
+    """The upsized candidate names its source URL (dedupe gives way to it when the copy is no larger)."""
+    result = found('<img src="https://cdn.shopify.com/s/files/1/0001/products/mug_400x400.jpg">')
+    full = result["https://cdn.shopify.com/s/files/1/0001/products/mug.jpg"]
+    assert "upsized" in full.hints
+    assert full.upsized_from == "https://cdn.shopify.com/s/files/1/0001/products/mug_400x400.jpg"
+    assert result[full.upsized_from].upsized_from is None
+
+
+def test_an_image_map_is_marked_whatever_its_class_says():
+    """<img usemap> (a banner with clickable areas) gets `image_map`; its hero class does not change that."""
+    result = found(
+        '<div class="home-hero"><img src="/banner.jpg" usemap="#areas" alt="Shop now"></div>'
+        '<map name="areas"><area href="/sale" coords="0,0,10,10"></map><img src="/mug.jpg" alt="Mug">'
+    )
+    assert {"image_map", "hero"} <= result[f"{BASE}/banner.jpg"].hints
+    assert "popup" in found('<div class="centerPopup"><img src="/p.jpg"></div>')[f"{BASE}/p.jpg"].hints
+    assert "image_map" not in result[f"{BASE}/mug.jpg"].hints
+
+
+def test_an_img_whose_alt_is_the_products_h1_is_titled():
+    """alt (or title) equal to the h1's words, whatever the spacing, case and markup, gives `titled`; other
+    alts, and a one-word h1, do not."""
+    result = found(
+        '<h1 class="empty"></h1><h1><span itemprop="name">\n  Acme Steel Mug, 12 oz </span></h1>'
+        '<img src="/mug.jpg" alt="ACME steel mug 12 OZ"><img src="/side.jpg" title="Acme Steel Mug, 12 oz">'
+        '<img src="/other.jpg" alt="Acme Glass Mug">'
+    )
+    assert "titled" in result[f"{BASE}/mug.jpg"].hints
+    assert "titled" in result[f"{BASE}/side.jpg"].hints
+    assert "titled" not in result[f"{BASE}/other.jpg"].hints
+    assert "titled" not in found('<h1>Sale</h1><img src="/a.jpg" alt="Sale">')[f"{BASE}/a.jpg"].hints

@@ -15,6 +15,7 @@ PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.97
 HERO_TOP1_FLOOR = 0.85
 MAIN_KEPT_FLOOR = 0.95
+TYPE_ACCURACY_FLOOR = 0.95
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def test_platform_pages_rank_the_main_photo_first(platform_score):
     """The main product photo is ranked first on most platform pages and kept on nearly all."""
     totals = platform_score.totals()
     assert totals["hero_top1"] >= HERO_TOP1_FLOOR, totals
+    assert totals["type_accuracy"] >= TYPE_ACCURACY_FLOOR, totals
     assert totals["main_kept"] >= MAIN_KEPT_FLOOR, totals
 
 
@@ -45,9 +47,16 @@ def test_platform_pages_keep_no_duplicates(platform_score):
     assert platform_score.totals()["duplicates"] == 0
 
 
+def test_platform_pages_type_their_photos_as_a_person_would(platform_score):
+    """Kept photos are typed as their role in the truth: the hero as hero, gallery shots as product."""
+    totals = platform_score.totals()
+    assert totals["type_accuracy"] >= TYPE_ACCURACY_FLOOR, totals
+
+
 def test_shop_site_scores(shop_site, make_settings):
     """The generic shop site keeps every photo, no junk, and its hero first."""
     totals = evaluate_site(shop_site.manifest, shop_site.base_url, make_settings()).totals()
     assert totals["precision"] >= PRECISION_FLOOR, totals
     assert totals["recall"] >= RECALL_FLOOR, totals
     assert totals["hero_top1"] >= HERO_TOP1_FLOOR, totals
+    assert totals["type_accuracy"] >= TYPE_ACCURACY_FLOOR, totals

@@ -121,8 +121,23 @@ def test_classify_studio_shot_as_product():
 
 
 def test_classify_busy_border_as_lifestyle():
-    """A busy border is a lifestyle scene."""
-    assert classify(info(border_plain=0.3), candidate()) == (ImageType.LIFESTYLE, False, False, True)
+    """A busy, mid-toned border is a lifestyle scene."""
+    assert classify(info(border_plain=0.3, border_brightness=140.0), candidate()) == (
+        ImageType.LIFESTYLE,
+        False,
+        False,
+        True,
+    )
+
+
+def test_a_busy_but_light_backdrop_is_a_studio_shot():
+    """A textured light backdrop (paper, marble, a gradient with grain) is a studio's: a product shot."""
+    for brightness in (180.0, 250.0):
+        assert (
+            classify(info(border_plain=0.2, border_brightness=brightness), candidate())[0]
+            == ImageType.PRODUCT
+        )
+    assert classify(info(border_plain=0.2, border_brightness=160.0), candidate())[0] == ImageType.LIFESTYLE
 
 
 def test_classify_lifestyle_hint_wins():
@@ -137,11 +152,24 @@ def test_classify_transparent_cutout_as_product():
 
 def test_classify_hero_keeps_product_flags():
     """The hero's type is hero; its product/lifestyle flags still describe it."""
-    assert classify(info(border_plain=0.2), candidate(), is_hero=True) == (ImageType.HERO, True, False, True)
+    assert classify(info(border_plain=0.2, border_brightness=120.0), candidate(), is_hero=True) == (
+        ImageType.HERO,
+        True,
+        False,
+        True,
+    )
 
 
-def ranked(*hints: str, side: int = 800, plain: float = 1.0, position: int = 0) -> RankedImage:
-    item = info(side, side, border_plain=plain)
+def ranked(
+    *hints: str, side: int = 800, plain: float = 1.0, position: int = 0, sharpness: float = 800.0
+) -> RankedImage:
+    item = info(
+        side,
+        side,
+        border_plain=plain,
+        sharpness=sharpness,
+        border_brightness=250.0 if plain >= 0.75 else 120.0,
+    )
     return rank_image(
         candidate(*hints, position=position, url=f"https://shop.example.com/{position}.jpg"), b"", item
     )
@@ -186,6 +214,9 @@ def test_hero_falls_back_to_jsonld_then_best_product():
         (("review", "gallery"), None),
         (("chart",), "size_chart"),
         (("chart", "gallery", "platform", "og"), "size_chart"),
+        (("image_map", "hero"), "image_map"),
+        (("image_map", "gallery"), "image_map"),
+        (("image_map", "jsonld_product"), None),
         ((), None),
     ],
 )
@@ -264,3 +295,52 @@ def test_ranking_puts_the_hero_first():
     kept, _skips = rank_images(images, max_images=5)
     assert kept[0].is_hero
     assert kept[0].candidate.position == 1
+
+
+def test_a_picture_the_page_shows_beats_an_og_or_jsonld_image_it_never_shows():
+    """An og:image or JSON-LD image no markup shows (`unshown`) is another picture than the one on screen
+    (a share card, another colour): the shown gallery or zoom picture is the hero; shown og still wins."""
+    card = ranked("og", "meta_only", "unshown", side=1200, position=0)
+    stock = ranked("jsonld_product", "unshown", side=1200, position=1)
+    gallery = ranked("gallery", side=600, position=2)
+    assert choose_hero([card, stock, gallery]) == 2
+    assert choose_hero([card, stock, ranked("zoom", side=600, position=2)]) == 2
+    assert choose_hero([card, stock, ranked(side=1400, position=2)]) == 0
+    assert choose_hero([stock, ranked(side=1400, position=2)]) == 0
+    assert choose_hero([ranked("microdata", side=600, position=0), ranked("og", side=600, position=1)]) == 1
+    assert choose_hero([gallery, ranked("microdata", side=500, position=3)]) == 1
+
+
+def test_within_a_tier_the_pages_first_picture_wins_among_close_scores():
+    """A carousel's slides all marked hero, or a gallery of same-size shots: the first one is the main photo,
+    even when a later one scores a little higher (sharpness); one scoring far lower is no contender."""
+    slides = [ranked("hero", position=p, sharpness=s) for p, s in ((3, 300.0), (4, 1500.0), (5, 900.0))]
+    assert choose_hero(slides) == 0
+    sprite = ranked("hero", side=300, position=1, sharpness=50.0)
+    assert choose_hero([sprite, *slides]) == 1
+
+
+def test_a_small_picture_the_page_names_as_its_product_is_kept_down_to_150_px():
+    """A 192x300 book cover marked as the main image is the product's photo; a plain or gallery one is a thumbnail."""
+    cover = info(192, 300)
+    assert junk_reason(candidate("hero"), cover) is None
+    assert junk_reason(candidate("microdata"), cover) is None
+    assert junk_reason(candidate(), cover) == "too_small"
+    assert junk_reason(candidate("gallery"), cover) == "too_small"
+    assert junk_reason(candidate("hero"), info(120, 120)) == "too_small"
+
+
+def test_a_picture_named_by_the_products_title_is_the_hero_after_gallery_and_zoom():
+    """Without hero, og or gallery marks, the picture whose alt is the product's h1 (`titled`) beats a larger one."""
+    assert choose_hero([ranked(side=1400, position=0), ranked("titled", side=500, position=1)]) == 1
+    assert choose_hero([ranked("titled", side=800, position=0), ranked("gallery", side=800, position=1)]) == 1
+
+
+def test_a_logo_or_a_popups_picture_is_no_hero_unless_product_markup_vouches_for_it():
+    """An og:image that is the shop's logo, or an upsell popup's "hero" picture, is passed over; a gallery
+    picture whose ancestors say "rating" (badge) still counts."""
+    logo = ranked("og", "logo", position=0)
+    upsell = ranked("hero", "popup", position=1)
+    product = ranked("titled", side=500, position=2)
+    assert choose_hero([logo, upsell, product]) == 2
+    assert choose_hero([ranked("hero", "badge", "gallery", position=0), product]) == 0

@@ -79,3 +79,16 @@ def test_a_meta_only_picture_of_another_shape_is_kept():
         "https://shop.example.com/square.jpg",
         "https://shop.example.com/vase.jpg",
     }
+
+
+def test_a_url_only_named_by_metadata_is_marked_unshown():
+    """og:image, JSON-LD and <meta itemprop=image> only name a picture; an <img>, lazy or zoom attribute shows it."""
+    result = found(
+        '<html><head><meta property="og:image" content="/card.jpg">'
+        '<script type="application/ld+json">{"@type": "Product", "image": ["/studio.jpg", "/mug.jpg"]}</script>'
+        '</head><body><img src="/mug.jpg" alt="Mug"><img src="/t.jpg" data-zoom-image="/big.jpg"></body></html>'
+    )
+    assert "unshown" in result["https://shop.example.com/card.jpg"].hints
+    assert "unshown" in result["https://shop.example.com/studio.jpg"].hints
+    for shown in ("mug.jpg", "t.jpg", "big.jpg"):
+        assert "unshown" not in result[f"https://shop.example.com/{shown}"].hints

@@ -58,7 +58,7 @@ def test_upload_stores_original_and_a_jpeg_thumbnail_on_s3(settings, store, s3_s
     assert content_type == "image/jpeg"
     with Image.open(BytesIO(body)) as thumb:
         assert (thumb.format, thumb.size) == ("JPEG", (200, 125))
-    row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4())
+    row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4(), rank=0)
     assert (row["thumbnail_key"], row["thumbnail_url"]) == (thumb_key, stored.thumbnail_url)
     assert row["storage_key"] == stored.key and row["cdn_url"] == stored.url
 
@@ -131,5 +131,5 @@ def test_unreadable_bytes_store_the_original_without_a_thumbnail(settings, store
 
     assert stored.thumbnail_key is None and stored.thumbnail_url is None
     assert s3_server.object_keys() == [stored.key]
-    row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4())
+    row = image_row(stored, campaign_id=campaign_id, job_id=uuid.uuid4(), rank=0)
     assert row["thumbnail_key"] is None and row["thumbnail_url"] is None
