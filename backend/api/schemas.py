@@ -117,15 +117,22 @@ def encode_cursor(kind: str, *values: object) -> str:
 MAX_CURSOR_LENGTH = 512
 
 
-def _decode_cursor(kind: str, value: str, size: int) -> list[Any]:
+def _cursor_values(value: str) -> list[Any]:
+    """The JSON list a cursor encodes; ValueError for anything we did not make."""
     if len(value) > MAX_CURSOR_LENGTH:
         raise ValueError("is not a valid cursor")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        data = json.loads(raw)
+        data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
     except (binascii.Error, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise ValueError("is not a valid cursor") from None
-    if not (isinstance(data, list) and len(data) == size + 1 and data[0] == kind):
+    if not (isinstance(data, list) and data):
+        raise ValueError("is not a valid cursor for this listing")
+    return data
+
+
+def _decode_cursor(kind: str, value: str, size: int) -> list[Any]:
+    data = _cursor_values(value)
+    if not (len(data) == size + 1 and data[0] == kind):
         raise ValueError("is not a valid cursor for this listing")
     return data[1:]
 
@@ -151,7 +158,7 @@ def _image_key(value: object) -> ImageKey | None:
         return value
     try:
         text = str(value)
-        if _decode_cursor_kind(text) == RANKED_IMAGES:
+        if _cursor_values(text)[0] == RANKED_IMAGES:
             rank, score, image_id = _decode_cursor(RANKED_IMAGES, text, 3)
             if not isinstance(rank, int) or isinstance(rank, bool):
                 raise ValueError("rank")
@@ -160,15 +167,6 @@ def _image_key(value: object) -> ImageKey | None:
         return ImageKey(float(score), uuid.UUID(image_id))
     except (TypeError, ValueError):
         raise ValueError("is not a valid cursor for this listing") from None
-
-
-def _decode_cursor_kind(value: str) -> object:
-    """The kind a cursor names (its first element), or None when it is not a cursor at all."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return data[0] if isinstance(data, list) and data else None
 
 
 def job_cursor(key: JobKey | None) -> str | None:
