@@ -97,7 +97,7 @@ def _get(http: requests.Session, url: str, headers: dict[str, str], deadline: De
     # "reset" or a protocol error would let a caller map open and closed ports of other hosts.
     timeouts = deadline.timeouts(CONNECT_TIMEOUT_CAP)
     try:
-        return http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeouts)
+        response = http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeouts)
     except requests.Timeout as exc:
         logger.info("fetch.no_answer error=%s", type(exc).__name__)
         raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
@@ -106,6 +106,10 @@ def _get(http: requests.Session, url: str, headers: dict[str, str], deadline: De
         if deadline.expired():  # the deadline shut the socket: that is a timeout, not a broken server
             raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
         raise FetchFailedError(NO_HTTP_ANSWER) from None
+    if deadline.cut_off:  # http.client ends the headers at EOF, so a cut mid-header still parses
+        response.close()
+        raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s")
+    return response
 
 
 def read_limited(response: requests.Response, max_bytes: int, deadline: Deadline) -> bytes:
