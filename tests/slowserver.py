@@ -63,6 +63,11 @@ class SlowServer:
             return sum(1 for conn in self.connections if not conn["closed"])
 
 
+def our_threads() -> int:
+    """Threads of this process that are not a slow server's own."""
+    return sum(1 for thread in threading.enumerate() if not thread.name.startswith("slowserver"))
+
+
 @contextlib.contextmanager
 def slow_server(script: Callable[[str], Script]) -> Iterator[SlowServer]:
     """Serve `script(path)` on every connection, one thread per connection, until the block ends."""
@@ -119,13 +124,13 @@ def slow_server(script: Callable[[str], Script]) -> Iterator[SlowServer]:
             }
             with server.lock:
                 server.connections.append(record)
-            thread = threading.Thread(target=serve, args=(conn, record), daemon=True)
+            thread = threading.Thread(target=serve, args=(conn, record), name="slowserver-conn", daemon=True)
             thread.start()
             threads.append(thread)
         for thread in threads:
             thread.join(timeout=5)
 
-    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor = threading.Thread(target=accept, name="slowserver-accept", daemon=True)
     acceptor.start()
     try:
         yield server

@@ -12,7 +12,9 @@ error, HTTP error, timeout, too_large, undecodable, bomb, not_image) from a deli
 each image is settled; at the end images_processed == images_found and
 kept + images_skipped + images_failed == images_found. The images phase has a time budget
 (IMAGE_BUDGET_SHARE of JOB_SOFT_TIME_LIMIT); images unfinished when it runs out fail with
-`timeout` and the job goes on with what it has.
+`timeout` and the job goes on with what it has. When the phase ends, for whatever reason,
+its downloads still running are cut off (worker.pipeline.deadline) and its threads joined:
+nothing a job started runs on after it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import requests
 from backend.errors import ImageRejectedError, JobCancelledError
 from backend.settings import Settings
 from backend.urlguard import Resolver, make_pinned_session
+from backend.urlguard.deadline import Deadline
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.download import download_image
 from worker.pipeline.extract import extract_candidates
@@ -182,7 +185,11 @@ def download_all(
     skips: list[Skip] = []
     pool = ThreadPoolExecutor(max_workers=settings.scraper_download_workers, thread_name_prefix="image")
     memo = MeasureMemo()
-    futures = {pool.submit(process_image, item, page_url, settings, http, memo): item for item in candidates}
+    budget = Deadline(budget_seconds)  # its downloads expire with it; cut() below ends them early
+    futures = {
+        pool.submit(process_image, item, page_url, settings, http, memo, budget=budget): item
+        for item in candidates
+    }
     settled: set[Future[RankedImage | Skip]] = set()
     try:
         for future in as_completed(futures, timeout=budget_seconds):
@@ -202,8 +209,11 @@ def download_all(
             skips.append(skip)
             tracker.settle(skip)
     finally:
-        # On cancel, error or budget, queued downloads are dropped; running ones end within their timeouts.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # On cancel, error or budget, queued downloads are dropped and running ones are cut off
+        # (their sockets shut), so nothing this job started outlives it: the threads are joined.
+        budget.cut()
+        pool.shutdown(wait=True, cancel_futures=True)
+        budget.close()
     return images, skips
 
 
@@ -237,19 +247,23 @@ def process_image(
     settings: Settings,
     http: requests.Session,
     memo: MeasureMemo,
+    *,
+    budget: Deadline | None = None,
 ) -> RankedImage | Skip:
     """Download, measure, judge and score one image; every problem comes back as a Skip.
+
+    Downloads end no later than `budget` (the images phase's deadline).
 
     If the URL cannot be had (download error, HTTP error, broken bytes), the candidate's
     fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
     first URL's problem only when none of them works.
     """
-    fetched = fetch_and_measure(candidate, page_url, settings, http, memo)
+    fetched = fetch_and_measure(candidate, page_url, settings, http, memo, budget=budget)
     for fallback in candidate.fallbacks:
         if not (isinstance(fetched, Skip) and fetched.failed):
             break
         alternative = dataclasses.replace(candidate, url=fallback, width_hint=None, fallbacks=())
-        retry = fetch_and_measure(alternative, page_url, settings, http, memo)
+        retry = fetch_and_measure(alternative, page_url, settings, http, memo, budget=budget)
         if not isinstance(retry, Skip):
             candidate, fetched = alternative, retry
     if isinstance(fetched, Skip):
@@ -262,11 +276,17 @@ def process_image(
 
 
 def fetch_and_measure(
-    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session, memo: MeasureMemo
+    candidate: Candidate,
+    page_url: str,
+    settings: Settings,
+    http: requests.Session,
+    memo: MeasureMemo,
+    *,
+    budget: Deadline | None = None,
 ) -> tuple[bytes, ImageInfo] | Skip:
     """(bytes, measurements) of the candidate's URL, or the Skip that says why not."""
     try:
-        data = download_image(candidate, settings, http, referer=page_url)
+        data = download_image(candidate, settings, http, referer=page_url, within=budget)
         return data, memo.measure(data, settings)
     except ImageRejectedError as exc:
         return Skip(candidate.url, exc.reason, exc.detail, failed=exc.failed)
