@@ -1,11 +1,11 @@
 """Job callbacks: POST a finished job's JSON to its callback_url, signed with the owner's webhook secret.
 
 The host, port, path and query are a stranger's, so a callback goes out exactly as a scrape
-request does: through the pinned, proxy-free session (worker.pipeline.http: the socket
+request does: through the pinned, proxy-free session (backend.urlguard.pinned: the socket
 connects only to the addresses the SSRF guard vetted when it opened, so a DNS answer that
 changes to a private address after the check cannot steer the signed body there; no
 HTTP_PROXY or ~/.netrc applies), under one wall-clock deadline of CALLBACK_TIMEOUT
-(worker.pipeline.deadline), without following redirects and without reading the answer's
+(backend.urlguard.deadline), without following redirects and without reading the answer's
 body. A name that does not resolve at delivery time is a transient failure, retried as any
 other; a blocked address or a 4xx other than RETRY_STATUSES is final.
 """

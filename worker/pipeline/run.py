@@ -13,7 +13,7 @@ each image is settled; at the end images_processed == images_found and
 kept + images_skipped + images_failed == images_found. The images phase has a time budget
 (IMAGE_BUDGET_SHARE of JOB_SOFT_TIME_LIMIT); images unfinished when it runs out fail with
 `timeout` and the job goes on with what it has. When the phase ends, for whatever reason,
-its downloads still running are cut off (worker.pipeline.deadline) and its threads joined:
+its downloads still running are cut off (backend.urlguard.deadline) and its threads joined:
 nothing a job started runs on after it.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
@@ -112,8 +113,13 @@ def run_pipeline(
     http: requests.Session | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stop_at: float | None = None,
 ) -> PipelineResult:
-    """Scrape one sales page; raises JobFailedError for the page, JobCancelledError when stopped."""
+    """Scrape one sales page; raises JobFailedError for the page, JobCancelledError when stopped.
+
+    `stop_at` (time.monotonic() seconds) ends the images phase then at the latest, its
+    unfinished images failing with `timeout` (the /analyze preview's deadline).
+    """
     session = http if http is not None else make_http_session(settings)
     try:
         page = fetch_page(url, settings, session)
@@ -121,7 +127,12 @@ def run_pipeline(
         logger.info("pipeline.page_fetched url=%s candidates=%d", page.url, len(candidates))
         tracker = ProgressTracker(Progress(images_found=len(candidates)), on_progress, should_stop)
         tracker.report()
-        images, skipped = process_candidates(candidates, page.url, settings, session, tracker)
+        budget = image_budget_seconds(settings)
+        if stop_at is not None:
+            budget = max(0.0, min(budget, stop_at - time.monotonic()))
+        images, skipped = process_candidates(
+            candidates, page.url, settings, session, tracker, budget_seconds=budget
+        )
         kept, ranked_out = rank_images(images, max_images)
         for skip in ranked_out:
             tracker.count_skip(skip)
