@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=60_000_000, ge=1)
+    max_decode_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024 * 1024)
     scraper_allow_private: bool = False
     analyze_timeout: float = Field(default=20.0, gt=0, le=120)
     analyze_max_waiting: int = Field(default=2, ge=1, le=64)

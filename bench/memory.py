@@ -7,8 +7,8 @@
 - `jpeg`: one ~19 MB JPEG referenced 200 times (200 URLs serving the same bytes).
 
 The site is served on 127.0.0.1 by this process; each page is scraped by `run_pipeline` in a
-fresh child process (the same imports and settings a Celery pool process has, default
-SCRAPER_DOWNLOAD_WORKERS), which then reads its kept images' bytes as the upload would, and
+fresh child process (the same imports, settings and allocator tuning a Celery pool process
+has, default SCRAPER_DOWNLOAD_WORKERS), which then reads its kept images' bytes as the upload would, and
 reports its peak RSS (`ru_maxrss`), the time, and the kept and skipped counts by reason.
 Nothing else runs in the child, so its peak is the pipeline's.
 """
@@ -40,8 +40,10 @@ JPEG_BYTES = 19_000_000  # under MAX_IMAGE_BYTES (20 MiB), so every copy is down
 CHILD = r"""
 import collections, json, resource, sys, time
 from backend.settings import load_settings
+from worker.allocator import tune_allocator
 from worker.pipeline import run_pipeline
 
+tune_allocator()  # as worker_process_init does in every pool process
 settings = load_settings(app_env="development", scraper_allow_private=True)
 started = time.monotonic()
 result = run_pipeline(sys.argv[1], settings, max_images=10)
@@ -118,7 +120,9 @@ def scrape_in_child(url: str) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--page", choices=("zeros", "jpeg", "both"), default="both")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
