@@ -2,7 +2,8 @@
 
 Stage order: validate URL → fetch page → extract candidates → skip what the markup already
 condemns (data: URIs, SVGs, junk hints) → download and measure the rest on a bounded thread
-pool sharing one keep-alive session → drop junk by pixels → score and classify → dedupe →
+pool sharing one keep-alive session (the bytes of each image worth ranking spilled to the job's
+folder on disk, worker.pipeline.spill) → drop junk by pixels → score and classify → dedupe →
 rank → keep the best `max_images` (the hero always among them, and first).
 
 Page-level failures raise the JobFailedError subclasses of backend.errors. A problem with one
@@ -44,6 +45,7 @@ from worker.pipeline.score import (
     quality_score,
     share_card_indexes,
 )
+from worker.pipeline.spill import Spill, SpilledBytes
 from worker.pipeline.types import (
     Candidate,
     ImageInfo,
@@ -197,8 +199,9 @@ def download_all(
     pool = ThreadPoolExecutor(max_workers=settings.scraper_download_workers, thread_name_prefix="image")
     memo = MeasureMemo()
     budget = Deadline(budget_seconds)  # its downloads expire with it; cut() below ends them early
+    spill = Spill()  # the files live as long as the images that refer to them
     futures = {
-        pool.submit(process_image, item, page_url, settings, http, memo, budget=budget): item
+        pool.submit(process_image, item, page_url, settings, http, memo, budget=budget, spill=spill): item
         for item in candidates
     }
     settled: set[Future[RankedImage | Skip]] = set()
@@ -260,10 +263,12 @@ def process_image(
     memo: MeasureMemo,
     *,
     budget: Deadline | None = None,
+    spill: Spill | None = None,
 ) -> RankedImage | Skip:
     """Download, measure, judge and score one image; every problem comes back as a Skip.
 
-    Downloads end no later than `budget` (the images phase's deadline).
+    Downloads end no later than `budget` (the images phase's deadline); the bytes of an image
+    worth ranking go to `spill` (the job's folder on disk) when one is given.
 
     If the URL cannot be had (download error, HTTP error, broken bytes), the candidate's
     fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
@@ -283,7 +288,7 @@ def process_image(
     reason = junk_reason(candidate, info)
     if reason is not None:
         return Skip(candidate.url, reason, f"{info.width}x{info.height} {info.format}")
-    return rank_image(candidate, data, info)
+    return rank_image(candidate, data if spill is None else spill.keep(data, info.content_hash), info)
 
 
 def fetch_and_measure(
@@ -306,12 +311,14 @@ def fetch_and_measure(
         return Skip(candidate.url, "internal_error", f"{type(exc).__name__}: {exc}"[:200], failed=True)
 
 
-def rank_image(candidate: Candidate, data: bytes, info: ImageInfo, *, is_hero: bool = False) -> RankedImage:
+def rank_image(
+    candidate: Candidate, body: bytes | SpilledBytes, info: ImageInfo, *, is_hero: bool = False
+) -> RankedImage:
     """Score and classify one measured image."""
     image_type, hero, product, lifestyle = classify(info, candidate, is_hero=is_hero)
     return RankedImage(
         candidate=candidate,
-        data=data,
+        body=body,
         info=info,
         quality_score=quality_score(info, candidate),
         image_type=image_type,
@@ -332,11 +339,11 @@ def rank_images(images: Sequence[RankedImage], max_images: int) -> tuple[list[Ra
         for i in sorted(cards)
     ]
     unique = [image for index, image in enumerate(unique) if index not in cards]
-    rescored = sorted((rank_image(i.candidate, i.data, i.info) for i in unique), key=best_first_key)
+    rescored = sorted((rank_image(i.candidate, i.body, i.info) for i in unique), key=best_first_key)
     hero_index = choose_hero(rescored)
     if hero_index is not None:
         hero = rescored[hero_index]
-        rescored[hero_index] = rank_image(hero.candidate, hero.data, hero.info, is_hero=True)
+        rescored[hero_index] = rank_image(hero.candidate, hero.body, hero.info, is_hero=True)
     kept = rescored[:max_images]
     if hero_index is not None and hero_index >= max_images > 0:
         kept = [*rescored[: max_images - 1], rescored[hero_index]]
