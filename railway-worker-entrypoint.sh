@@ -96,7 +96,7 @@ args=(
     --loglevel "${LOG_LEVEL:-INFO}"
     --concurrency "$CELERY_CONCURRENCY"
     --max-tasks-per-child "$CELERY_MAX_TASKS_PER_CHILD"
-    -Q "${CELERY_QUEUE:-scrape}"
+    -Q "${CELERY_QUEUE:-scrape}.analyze,${CELERY_QUEUE:-scrape}"  # previews first (settings.analyze_queue)
     --hostname "worker@%h"
 )
 if [[ "${CELERY_EMBED_BEAT:-false}" == "true" ]]; then

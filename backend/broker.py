@@ -1,4 +1,4 @@
-"""The broker client: hand jobs and callbacks to the queue, ping the broker, read the queue's depth.
+"""The broker client: hand jobs, callbacks and previews to the queue, ping the broker, read the queue's depth.
 
 The API, the CLI and the worker's own tasks send through it; the task names here are the
 contract with the worker's task registry (worker.tasks). It needs a Celery app (built by
@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import json
 import logging
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -24,10 +25,13 @@ from backend.errors import BrokerUnavailableError
 if TYPE_CHECKING:
     from celery import Celery
 
+    from backend.settings import Settings
+
 RUN_JOB_TASK = "scraper.run_job"
 SWEEP_TASK = "scraper.sweep_stuck_jobs"
 CALLBACK_TASK = "scraper.deliver_callback"
 TIMED_OUT_TASK = "scraper.fail_timed_out_job"
+ANALYZE_TASK = "scraper.analyze"
 
 # Redis keeps one list per step and a worker takes from the lowest step first (0 is served
 # first). Housekeeping (the sweep, callbacks, timed-out jobs) is sent without a priority, so
@@ -51,6 +55,22 @@ def enqueue_run_job(app: Celery, job_id: uuid.UUID, *, ahead: int = 0) -> None:
     options = {"priority": job_priority(ahead)} if redis_broker else {}
     try:
         app.send_task(RUN_JOB_TASK, args=[str(job_id)], **options)
+    except (KombuOperationalError, OSError) as exc:
+        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+
+
+def enqueue_analyze(app: Celery, reply_id: str, url: str, max_images: int, settings: Settings) -> None:
+    """Send one preview to the analyze queue; a message no worker took within ANALYZE_TIMEOUT expires.
+
+    BrokerUnavailableError if the broker will not take it.
+    """
+    answer_by = time.time() + settings.analyze_timeout
+    try:
+        app.send_task(
+            ANALYZE_TASK,
+            args=[reply_id, url, max_images, answer_by],
+            expires=settings.analyze_timeout,
+        )
     except (KombuOperationalError, OSError) as exc:
         raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
 

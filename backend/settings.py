@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from backend.errors import ConfigError
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - a name to refuse, not a bind
+# A preview's answer travels worker -> Redis (or a file) -> API; this covers that beyond ANALYZE_TIMEOUT.
+ANALYZE_REPLY_GRACE_SECONDS = 3.0
 
 
 class Settings(BaseSettings):
@@ -60,8 +62,10 @@ class Settings(BaseSettings):
     max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     max_image_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=60_000_000, ge=1)
+    max_decode_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024 * 1024)
     scraper_allow_private: bool = False
     analyze_timeout: float = Field(default=20.0, gt=0, le=120)
+    analyze_max_waiting: int = Field(default=2, ge=1, le=64)
 
     job_max_attempts: int = Field(default=3, ge=1, le=20)
     max_outstanding_jobs: int = Field(default=100, ge=1, le=100_000)
@@ -148,6 +152,16 @@ class Settings(BaseSettings):
     def rate_limit_storage(self) -> str:
         """Where the API's rate-limit counters live: the explicit URL, else Redis, else process memory."""
         return self.rate_limit_storage_url or self.redis_url or "memory://"
+
+    @property
+    def analyze_queue(self) -> str:
+        """The queue /analyze previews go to; workers consume it ahead of CELERY_QUEUE."""
+        return f"{self.celery_queue}.analyze"
+
+    @property
+    def analyze_wait_seconds(self) -> float:
+        """How long the API waits for a preview's answer: ANALYZE_TIMEOUT plus a little for the round trip."""
+        return self.analyze_timeout + ANALYZE_REPLY_GRACE_SECONDS
 
     @property
     def broker_folder(self) -> Path:

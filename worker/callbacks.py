@@ -1,4 +1,14 @@
-"""Job callbacks: POST a finished job's JSON to its callback_url, signed with the owner's webhook secret."""
+"""Job callbacks: POST a finished job's JSON to its callback_url, signed with the owner's webhook secret.
+
+The host, port, path and query are a stranger's, so a callback goes out exactly as a scrape
+request does: through the pinned, proxy-free session (backend.urlguard.pinned: the socket
+connects only to the addresses the SSRF guard vetted when it opened, so a DNS answer that
+changes to a private address after the check cannot steer the signed body there; no
+HTTP_PROXY or ~/.netrc applies), under one wall-clock deadline of CALLBACK_TIMEOUT
+(backend.urlguard.deadline), without following redirects and without reading the answer's
+body. A name that does not resolve at delivery time is a transient failure, retried as any
+other; a blocked address or a 4xx other than RETRY_STATUSES is final.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +22,15 @@ from dataclasses import dataclass
 
 import requests
 
-from backend.errors import JobFailedError
+from backend.errors import BlockedUrlError, FetchFailedError, FetchTimeoutError, InvalidUrlError
 from backend.models import Job
 from backend.runtime import Runtime
 from backend.settings import Settings
 from backend.shapes import job_to_dict
-from backend.urlguard import check_url
+from backend.urlguard import Resolver, check_url, make_pinned_session, session_resolver
+from backend.urlguard.deadline import Deadline
 from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret, sign
+from worker.pipeline.fetch import CONNECT_TIMEOUT_CAP
 
 logger = logging.getLogger(__name__)
 
@@ -64,17 +76,27 @@ def load_payload(runtime: Runtime, job_id: uuid.UUID) -> Payload | None:
     return Payload(url=url, body=body, secret=secret)
 
 
-def deliver_callback(runtime: Runtime, job_id: uuid.UUID, attempt: int = 1) -> Delivery:
-    """One delivery attempt; raises CallbackRetryError when a later attempt may succeed."""
+def deliver_callback(
+    runtime: Runtime, job_id: uuid.UUID, attempt: int = 1, *, resolver: Resolver | None = None
+) -> Delivery:
+    """One delivery attempt; raises CallbackRetryError when a later attempt may succeed.
+
+    `resolver` answers DNS questions (the system's by default; tests inject their own).
+    """
     payload = load_payload(runtime, job_id)
     if payload is None:
         return Delivery.NOT_NEEDED
-    try:
-        url = check_url(payload.url, allow_private=runtime.settings.scraper_allow_private)
-    except JobFailedError as exc:
-        logger.warning("callback.refused attempt=%d reason=%s", attempt, exc.code)
-        return Delivery.REFUSED
-    status = _post(runtime.settings, url, payload, attempt)
+    settings = runtime.settings
+    with callback_session(settings, resolver) as http:
+        try:
+            url = check_url(payload.url, settings.scraper_allow_private, resolver=session_resolver(http))
+            status = _post(http, settings, url, payload, attempt)
+        except (InvalidUrlError, BlockedUrlError) as exc:
+            logger.warning("callback.refused attempt=%d reason=%s", attempt, exc.code)
+            return Delivery.REFUSED
+        except (FetchFailedError, FetchTimeoutError) as exc:  # DNS, connection, deadline: try again later
+            logger.warning("callback.failed attempt=%d error=%s", attempt, exc.code)
+            raise CallbackRetryError(exc.code) from None
     if 200 <= status < 300:
         logger.info("callback.delivered attempt=%d status=%d", attempt, status)
         return Delivery.DELIVERED
@@ -85,22 +107,43 @@ def deliver_callback(runtime: Runtime, job_id: uuid.UUID, attempt: int = 1) -> D
     return Delivery.REFUSED
 
 
-def _post(settings: Settings, url: str, payload: Payload, attempt: int) -> int:
+def callback_session(settings: Settings, resolver: Resolver | None = None) -> requests.Session:
+    """The pinned, proxy-free session one delivery uses (one connection, closed afterwards)."""
+    return make_pinned_session(
+        allow_private=settings.scraper_allow_private,
+        user_agent=settings.scraper_user_agent,
+        pool_connections=1,
+        pool_maxsize=1,
+        resolver=resolver,
+    )
+
+
+def _post(http: requests.Session, settings: Settings, url: str, payload: Payload, attempt: int) -> int:
+    """The receiver's status; the JobFailedError subclass that says why there is none."""
     timestamp = str(int(time.time()))  # signed with the body: a replayed capture is seen as old
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": settings.scraper_user_agent,
         SIGNATURE_HEADER: sign(payload.secret, timestamp, payload.body),
         TIMESTAMP_HEADER: timestamp,
         "X-Callback-Attempt": str(attempt),
     }
-    try:
-        # No redirects: a 3xx could point the signed body at a private address.
-        response = requests.post(
-            url, data=payload.body, headers=headers, timeout=settings.callback_timeout, allow_redirects=False
-        )
-    except requests.RequestException as exc:
-        logger.warning("callback.failed attempt=%d error=%s", attempt, type(exc).__name__)
-        raise CallbackRetryError(type(exc).__name__) from None
-    response.close()
+    with Deadline(settings.callback_timeout) as deadline:
+        try:
+            # No redirects: a 3xx could point the signed body at a private address. The answer's
+            # body is never read (stream=True, then closed): only its status matters.
+            response = http.post(
+                url,
+                data=payload.body,
+                headers=headers,
+                timeout=deadline.timeouts(CONNECT_TIMEOUT_CAP),
+                allow_redirects=False,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            if deadline.expired():
+                raise FetchTimeoutError(f"no answer within {settings.callback_timeout:g} s") from None
+            raise FetchFailedError(type(exc).__name__) from None
+        response.close()
+        if deadline.cut_off:  # http.client ends the headers at EOF, so a cut mid-header still parses
+            raise FetchTimeoutError(f"no answer within {settings.callback_timeout:g} s")
     return response.status_code

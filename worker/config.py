@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from celery import Celery, bootsteps
 from celery.schedules import schedule
+from kombu import Exchange, Queue
 
-from backend.broker import PRIORITY_STEPS, SWEEP_TASK
+from backend.broker import ANALYZE_TASK, PRIORITY_STEPS, SWEEP_TASK
 from backend.errors import ConfigError
 from backend.settings import Settings
 
@@ -64,9 +65,12 @@ def make_celery(settings: Settings) -> Celery:
         # No "task-sent" event: it is a second broker publish on every POST /jobs, and the
         # queued state is already in the jobs table and in the queue-depth metric.
         task_send_sent_event=False,
-        # One named queue; a worker started without -Q consumes it. Tests run side by side on
-        # one Redis by giving each session its own queue name.
+        # Two named queues, and a worker started without -Q consumes both, the analyze queue
+        # first: an /analyze call has a caller waiting on it, a job has a poller. Tests run side
+        # by side on one Redis by giving each session its own queue names.
         task_default_queue=settings.celery_queue,
+        task_queues=(_queue(settings.analyze_queue), _queue(settings.celery_queue)),
+        task_routes={ANALYZE_TASK: {"queue": settings.analyze_queue}},
         # The sweep is how a job whose worker vanished, or whose enqueue failed, is found again;
         # its interval bounds how long such a job waits beyond JOB_STALE_SECONDS.
         beat_schedule={
@@ -76,6 +80,11 @@ def make_celery(settings: Settings) -> Celery:
     )
     app.steps["consumer"].add(_liveness_step(settings))
     return app
+
+
+def _queue(name: str) -> Queue:
+    """A queue with its own direct exchange and routing key, as Celery makes task_default_queue."""
+    return Queue(name, Exchange(name, type="direct"), routing_key=name)
 
 
 def _liveness_step(settings: Settings) -> type[bootsteps.StartStopStep]:
@@ -125,9 +134,11 @@ def _transport_options(settings: Settings, broker_url: str) -> dict[str, Any]:
             "store_processed": False,
         }
     if broker_url.startswith(("redis://", "rediss://")):
-        # Redis redelivers an unacked message after this long; it must exceed the
-        # longest task (hard limit) plus its retries, or a slow job runs twice.
         return {
+            # Queues are polled in the order the worker lists them (analyze first), not in turn.
+            "queue_order_strategy": "priority",
+            # Redis redelivers an unacked message after this long; it must exceed the
+            # longest task (hard limit) plus its retries, or a slow job runs twice.
             "visibility_timeout": max(3600, settings.job_hard_time_limit * 2),
             "socket_timeout": 10,
             "socket_connect_timeout": 5,

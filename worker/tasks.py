@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from celery import Task, shared_task
@@ -10,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
 from backend.broker import (
+    ANALYZE_TASK,
     CALLBACK_TASK,
     RUN_JOB_TASK,
     SWEEP_TASK,
@@ -23,7 +25,7 @@ from backend.broker import (
 from backend.errors import TransientError
 from backend.logging import log_context
 from backend.runtime import Runtime, get_runtime
-from worker import callbacks, lifecycle
+from worker import analysis, callbacks, lifecycle
 from worker.runner import Outcome, execute_job
 from worker.sweep import sweep_stuck_jobs
 
@@ -161,3 +163,21 @@ def deliver_callback(self: Task, job_id: str) -> str:
                 logger.error("callback.gave_up attempts=%d", attempt)
                 return "gave_up"
             raise self.retry(countdown=callbacks.retry_delay(settings, attempt)) from None
+
+
+@shared_task(name=ANALYZE_TASK, acks_late=False)
+def analyze(reply_id: str, url: str, max_images: int, answer_by: float) -> str:
+    """Run one /analyze preview and leave the answer where the waiting API process reads it.
+
+    Acked on receipt: a preview lost with its process is not worth a second run, its caller
+    has given up by then. The pipeline stops at `answer_by` (epoch seconds), when the caller stops waiting.
+    """
+    settings = get_runtime().settings
+    seconds = min(settings.analyze_timeout, answer_by - time.time())
+    reply = analysis.run_analysis(url, max_images, settings, seconds=seconds)
+    box = analysis.reply_box(settings)
+    if box is None:
+        logger.error("analyze.no_reply_box")  # neither REDIS_URL nor a filesystem broker
+        return "no_reply_box"
+    box.put(reply_id, reply)
+    return "error" if "error" in reply else "answered"

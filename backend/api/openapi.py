@@ -427,8 +427,22 @@ def _other_paths() -> dict[str, Any]:
         "/api/v1/analyze": {
             "post": _operation(
                 "analyze",
-                "Preview the ranked images of a page; nothing is stored.",
-                {"200": _json("Analysis", "The ranking.")},
+                "Preview the ranked images of a page, run on a worker; nothing is stored.",
+                {
+                    "200": _json("Analysis", "The ranking."),
+                    "422": _problem(
+                        "Invalid fields, or the page failed: `code` names why (as a job's error)."
+                    ),
+                    "503": _problem(
+                        "ANALYZE_MAX_WAITING previews already wait in this API process, or a backing"
+                        " service is down; retry later.",
+                        retry_after=True,
+                    ),
+                    "504": _problem(
+                        "No worker answered within ANALYZE_TIMEOUT plus a short grace; retry later.",
+                        retry_after=True,
+                    ),
+                },
                 body="AnalyzeRequest",
             )
         },

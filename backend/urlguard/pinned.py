@@ -12,6 +12,10 @@ verification all use the original host name (the connection's `host` is unchange
 the socket's destination is pinned), and keep-alive pools are keyed by host name. A pooled
 connection was vetted when it opened and keeps talking to that address.
 
+Every socket a connection opens, and every kept-alive socket a request starts on, is handed
+to the current `Deadline` (backend.urlguard.deadline), which shuts it down when the request's
+wall-clock budget ends; connecting never waits beyond that budget either.
+
 A refused address raises BlockedUrlError straight through requests (urllib3 only wraps
 OSError and HTTP errors), so a job fails with `blocked_url` and no socket was opened.
 """
@@ -30,6 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from backend.errors import FetchFailedError
+from backend.urlguard.deadline import current_remaining, watch_current
 from backend.urlguard.hosts import Resolver, system_resolver, vet_host
 
 Connector = Callable[[HTTPConnection], socket.socket]
@@ -43,10 +48,11 @@ def connect_pinned(conn: HTTPConnection, *, allow_private: bool, resolver: Resol
         raise NameResolutionError(conn.host, conn, socket.gaierror(str(exc))) from None
     last_error: OSError | None = None
     for address in addresses:
+        timeout = _within_deadline(conn.timeout)
         try:
             return urllib3_connection.connection.create_connection(
                 (str(address), conn.port),
-                conn.timeout,
+                timeout,
                 source_address=conn.source_address,
                 socket_options=conn.socket_options,
             )
@@ -59,16 +65,38 @@ def connect_pinned(conn: HTTPConnection, *, allow_private: bool, resolver: Resol
     raise NewConnectionError(conn, f"Failed to establish a new connection: {last_error}")
 
 
+def _within_deadline(timeout: Any) -> Any:
+    """The connect timeout, shortened to what is left of the current deadline (if any)."""
+    left = current_remaining()
+    if left is None:
+        return timeout
+    return min(timeout, left) if isinstance(timeout, int | float) else left
+
+
 def _pool_classes(connector: Connector) -> dict[str, type[HTTPConnectionPool]]:
     """HTTP and HTTPS pool classes whose connections open their sockets through `connector`."""
 
     class PinnedHTTPConnection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
-            return connector(self)
+            sock = connector(self)
+            watch_current(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:  # a kept-alive socket: this request's deadline watches it too
+                watch_current(self.sock)
+            super().request(*args, **kwargs)
 
     class PinnedHTTPSConnection(HTTPSConnection):
         def _new_conn(self) -> socket.socket:
-            return connector(self)
+            sock = connector(self)
+            watch_current(sock)
+            return sock
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            if self.sock is not None:
+                watch_current(self.sock)
+            super().request(*args, **kwargs)
 
     class PinnedHTTPConnectionPool(HTTPConnectionPool):
         ConnectionCls = PinnedHTTPConnection

@@ -55,3 +55,13 @@ def test_job_path_on_the_embedded_default(embedded, shop):
 
     health = requests.get(f"{embedded.base_url}/health", timeout=10).json()
     assert health["status"] == "ok"
+
+
+def test_preview_on_the_embedded_default(embedded, shop):
+    """/analyze runs on the worker through the filesystem broker and answers through a reply file."""
+    page = shop.manifest.pages["basic"]
+    response = embedded.post("/api/v1/analyze", json={"url": shop.url(page.path)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["url"] == shop.url(page.path)
+    assert body["candidates"]

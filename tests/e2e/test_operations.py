@@ -203,8 +203,12 @@ def test_gunicorn_sigterm_finishes_the_request_in_flight(
     """SIGTERM to gunicorn mid-request: the request still gets its answer, then gunicorn exits 0."""
     port = services.free_port()
     api = processes.api_process(port, settings_env(settings) | {"PORT": str(port)}, tmp_path).start()
+    worker = processes.worker_process(
+        settings_env(settings), tmp_path, concurrency=1
+    ).start()  # runs the preview
     try:
         processes.wait_for_http(f"http://127.0.0.1:{port}/health/live", api)
+        processes.wait_for_worker(worker)
         result: dict[str, Any] = {}
 
         def call() -> None:
@@ -223,6 +227,7 @@ def test_gunicorn_sigterm_finishes_the_request_in_flight(
         returncode = api.process.wait(timeout=30)
     finally:
         api.stop()
+        worker.stop()
     assert result["response"].status_code == 200, result["response"].text
     assert result["response"].json()["url"] == slow_page
     assert returncode == 0

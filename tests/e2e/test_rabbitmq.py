@@ -19,15 +19,16 @@ AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//"
 
 @pytest.fixture
 def amqp_queue() -> Iterator[str]:
-    """A queue name of this test's own on the shared RabbitMQ, deleted afterwards."""
+    """A queue name of this test's own on the shared RabbitMQ, deleted afterwards (with its .analyze twin)."""
     if not port_open("127.0.0.1", 5672):
         pytest.skip("RabbitMQ is not running on 127.0.0.1:5672 (start it: rabbitmq-server -detached)")
     name = f"scrape-amqp-{uuid.uuid4().hex[:8]}"
     yield name
     with Connection(AMQP_URL, connect_timeout=5) as connection:
         channel = connection.channel()
-        channel.queue_delete(name)
-        channel.exchange_delete(name)
+        for queue in (name, f"{name}.analyze"):  # the jobs' queue and the previews'
+            channel.queue_delete(queue)
+            channel.exchange_delete(queue)
         channel.close()
 
 

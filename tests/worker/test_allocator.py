@@ -46,3 +46,16 @@ def test_tuned_allocator_reuses_decode_buffers():
     default, tuned = _faults("default"), _faults("tuned")
     assert tuned["tuned"] is True
     assert int(tuned["faults"]) * 10 < int(default["faults"])
+
+
+def test_pillow_allocates_big_pictures_in_blocks_above_the_mmap_threshold():
+    """Blocks larger than the mmap threshold are mapped, so a huge decode goes back to the kernel when freed."""
+    probe = (
+        "from PIL import Image; from worker.allocator import tune_allocator, PILLOW_BLOCK_BYTES, "
+        "MMAP_THRESHOLD_BYTES; tune_allocator(); "
+        "print(Image.core.get_block_size() == PILLOW_BLOCK_BYTES > MMAP_THRESHOLD_BYTES)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "True", done.stderr

@@ -22,6 +22,7 @@ from backend.webhooks import (
     verify,
 )
 from tests.factories import create_job
+from tests.slowserver import slow_server, trickled_header
 from worker import lifecycle
 from worker.callbacks import CallbackRetryError, Delivery, deliver_callback, retry_delay
 from worker.sweep import sweep_stuck_jobs
@@ -30,13 +31,14 @@ from worker.sweep import sweep_stuck_jobs
 @pytest.fixture
 def hook() -> Iterator[dict[str, Any]]:
     """A loopback receiver answering with state['status'] and recording bodies and signatures."""
-    state: dict[str, Any] = {"status": 200, "seen": [], "headers": []}
+    state: dict[str, Any] = {"status": 200, "seen": [], "headers": [], "hosts": []}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state["seen"].append((body, self.headers.get(SIGNATURE_HEADER)))
             state["headers"].append(dict(self.headers))
+            state["hosts"].append(self.headers.get("Host"))
             self.send_response(state["status"])
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -45,7 +47,8 @@ def hook() -> Iterator[dict[str, Any]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    state["port"] = server.server_address[1]
+    state["url"] = f"http://127.0.0.1:{state['port']}/hook"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield state
     server.shutdown()
@@ -182,3 +185,95 @@ def test_sweep_announces_the_jobs_it_fails(runtime):
     sweep_stuck_jobs(runtime, lambda _job_id: None, on_failed=announced.append)
 
     assert announced == [hopeless_id]
+
+
+# --- the pinned, proxy-free session (issue 22 §1) --------------------------------------------
+
+PUBLIC_V4 = "93.184.216.34"
+
+
+class ScriptedResolver:
+    """A resolver giving its answers in order (the last one repeats) and logging every question."""
+
+    def __init__(self, *answers: list[str]) -> None:
+        self.answers = list(answers)
+        self.questions: list[str] = []
+
+    def __call__(self, host: str) -> list[str]:
+        self.questions.append(host)
+        return self.answers[min(len(self.questions), len(self.answers)) - 1]
+
+
+def strict(runtime: Runtime, make_settings: Any, **overrides: Any) -> Runtime:
+    settings = make_settings(scraper_allow_private=False, **overrides)
+    return Runtime(settings=settings, db=runtime.db, store=runtime.store)
+
+
+def test_callback_connects_to_the_address_its_check_vetted(runtime, hook):
+    """A name only the injected resolver knows is delivered to that answer: the name is never looked up again."""
+    job_id, _ = finished_job(runtime, f"http://hooks.test:{hook['port']}/hook")
+    resolver = ScriptedResolver(["127.0.0.1"], ["127.0.0.2"])
+    assert deliver_callback(runtime, job_id, resolver=resolver) is Delivery.DELIVERED
+    # SCRAPER_ALLOW_PRIVATE (the test default) spares the check its lookup: the socket's vetting is the one.
+    assert resolver.questions == ["hooks.test"]
+    assert hook["hosts"] == [f"hooks.test:{hook['port']}"]
+
+
+def test_rebinding_a_callback_to_loopback_is_refused_before_anything_is_sent(runtime, hook, make_settings):
+    """Public at the check, loopback at connect time: refused, and the loopback receiver sees nothing."""
+    job_id, _ = finished_job(runtime, f"http://hooks.example.com:{hook['port']}/hook")
+    resolver = ScriptedResolver([PUBLIC_V4], ["127.0.0.1"])
+    assert deliver_callback(strict(runtime, make_settings), job_id, resolver=resolver) is Delivery.REFUSED
+    assert resolver.questions == ["hooks.example.com", "hooks.example.com"]
+    assert hook["seen"] == []
+
+
+def test_a_name_that_does_not_resolve_at_delivery_is_retried(runtime, make_settings):
+    """DNS failing now may work later: the attempt asks for a retry instead of giving up."""
+
+    def nxdomain(_host: str) -> list[str]:
+        raise OSError("Name or service not known")
+
+    job_id, _ = finished_job(runtime, "http://hooks.example.com/hook")
+    with pytest.raises(CallbackRetryError):
+        deliver_callback(strict(runtime, make_settings), job_id, resolver=nxdomain)
+
+
+def test_http_proxy_in_the_environment_does_not_carry_callbacks(runtime, hook, monkeypatch):
+    """HTTP_PROXY points at a live canary; the callback goes straight to the receiver and the canary hears nothing."""
+    canary: dict[str, Any] = {"status": 200, "seen": []}
+
+    class Canary(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            canary["seen"].append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server_address[1]}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        job_id, _ = finished_job(runtime, hook["url"])
+        assert deliver_callback(runtime, job_id) is Delivery.DELIVERED
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert canary["seen"] == []
+    assert len(hook["seen"]) == 1
+
+
+def test_a_receiver_trickling_its_headers_is_cut_at_the_callback_timeout(runtime, make_settings):
+    """The callback's one deadline covers the receiver's status line and headers: cut, then retried."""
+    with slow_server(lambda _path: trickled_header(0.25, 40)) as server:
+        job_id, _ = finished_job(runtime, server.url("/hook"))
+        quick = Runtime(settings=make_settings(callback_timeout=0.6), db=runtime.db, store=runtime.store)
+        with pytest.raises(CallbackRetryError, match="timeout"):
+            deliver_callback(quick, job_id)
+        assert server.finished() == [False]

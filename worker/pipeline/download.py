@@ -19,7 +19,8 @@ import requests
 from backend.errors import ImageRejectedError, JobFailedError
 from backend.settings import Settings
 from backend.urlguard import check_url, session_resolver
-from worker.pipeline.fetch import Deadline, open_response, parse_content_type, read_limited
+from backend.urlguard.deadline import Deadline
+from worker.pipeline.fetch import open_response, parse_content_type, read_limited
 from worker.pipeline.measure import is_webp
 from worker.pipeline.types import Candidate
 
@@ -51,29 +52,41 @@ REASON_BY_CODE = {
 }
 
 
-def download_image(candidate: Candidate, settings: Settings, http: requests.Session, referer: str) -> bytes:
-    """The image's bytes exactly as served; ImageRejectedError(reason, detail, failed=True) on any failure."""
+def download_image(
+    candidate: Candidate,
+    settings: Settings,
+    http: requests.Session,
+    referer: str,
+    *,
+    within: Deadline | None = None,
+) -> bytes:
+    """The image's bytes exactly as served; ImageRejectedError(reason, detail, failed=True) on any failure.
+
+    The download ends by SCRAPER_TIMEOUT and no later than `within` (the job's image budget).
+    """
     try:
-        return _download(candidate.url, settings, http, referer)
+        return _download(candidate.url, settings, http, referer, within)
     except JobFailedError as exc:
         reason = REASON_BY_CODE.get(exc.code, "download_failed")
         raise ImageRejectedError(reason, exc.message, failed=True) from None
 
 
-def _download(url: str, settings: Settings, http: requests.Session, referer: str) -> bytes:
+def _download(
+    url: str, settings: Settings, http: requests.Session, referer: str, within: Deadline | None
+) -> bytes:
     url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
-    deadline = Deadline(settings.scraper_timeout)
-    response = open_response(http, url, settings, headers=image_headers(referer), deadline=deadline)
-    if response.status_code == 403 and referer:
-        # Some hotlink guards refuse any Referer they do not expect; browsers opening the
-        # image directly send none, so that is worth one more try.
-        response.close()
-        response = open_response(http, url, settings, headers=image_headers(None), deadline=deadline)
-    if response.status_code >= 400:
-        response.close()
-        raise ImageRejectedError("http_error", f"HTTP {response.status_code}", failed=True)
-    declared, _charset = parse_content_type(response.headers.get("Content-Type", ""))
-    data = read_limited(response, settings.max_image_bytes, deadline)
+    with Deadline(settings.scraper_timeout, within=within) as deadline:
+        response = open_response(http, url, settings, headers=image_headers(referer), deadline=deadline)
+        if response.status_code == 403 and referer:
+            # Some hotlink guards refuse any Referer they do not expect; browsers opening the
+            # image directly send none, so that is worth one more try.
+            response.close()
+            response = open_response(http, url, settings, headers=image_headers(None), deadline=deadline)
+        if response.status_code >= 400:
+            response.close()
+            raise ImageRejectedError("http_error", f"HTTP {response.status_code}", failed=True)
+        declared, _charset = parse_content_type(response.headers.get("Content-Type", ""))
+        data = read_limited(response, settings.max_image_bytes, deadline)
     require_image_bytes(data, declared)
     return data
 

@@ -1,10 +1,11 @@
 """Fetch a page over HTTP with explicit limits: timeouts, a total deadline, a byte cap and checked redirects.
 
 Limits (all from Settings):
-- SCRAPER_TIMEOUT is the budget for one fetch, redirects included. The connect timeout is
-  at most CONNECT_TIMEOUT_CAP, the read timeout is what is left of the budget, and the
-  deadline is checked between reads; a single stalled read is bounded by the read timeout,
-  so the worst case is about twice the budget.
+- SCRAPER_TIMEOUT is the budget for one fetch, redirects included, on the wall clock: a
+  `Deadline` (backend.urlguard.deadline) shuts the request's sockets down when it passes,
+  wherever the request is (connect, TLS, status line, headers, body), so a server that
+  trickles its headers or body is cut off at the budget. The connect timeout is at most
+  CONNECT_TIMEOUT_CAP.
 - MAX_PAGE_BYTES caps the body as it streams (decoded, so a gzip bomb is cut off too); a
   larger Content-Length is refused before anything is read.
 - SCRAPER_MAX_REDIRECTS hops at most; each hop's target goes through `check_url` again,
@@ -16,7 +17,6 @@ Limits (all from Settings):
 from __future__ import annotations
 
 import logging
-import time
 from email.message import Message
 from urllib.parse import urljoin
 
@@ -32,6 +32,7 @@ from backend.errors import (
 )
 from backend.settings import Settings
 from backend.urlguard import check_url, session_resolver
+from backend.urlguard.deadline import Deadline
 from worker.pipeline.types import Page
 
 logger = logging.getLogger(__name__)
@@ -48,39 +49,20 @@ HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<ti
 BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"\x00")
 
 
-class Deadline:
-    """A point in time after which a fetch gives up with FetchTimeoutError."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expires_at = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        left = self.expires_at - time.monotonic()
-        if left <= 0:
-            raise FetchTimeoutError(f"no complete response within {self.seconds:g} s")
-        return left
-
-    def timeouts(self) -> tuple[float, float]:
-        """(connect, read) timeouts for the next request, never beyond the deadline."""
-        left = self.remaining()
-        return min(CONNECT_TIMEOUT_CAP, left), left
-
-
 def fetch_page(url: str, settings: Settings, http: requests.Session) -> Page:
     """Download an HTML page; raises the JobFailedError subclass that names what went wrong."""
     url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
-    deadline = Deadline(settings.scraper_timeout)
-    response = open_response(http, url, settings, headers={"Accept": PAGE_ACCEPT}, deadline=deadline)
-    try:
-        if response.status_code >= 400:
-            raise HttpStatusError(f"the page answered HTTP {response.status_code}")
-        media_type, charset = parse_content_type(response.headers.get("Content-Type", ""))
-        if media_type not in HTML_TYPES and media_type not in AMBIGUOUS_TYPES:
-            raise NotHtmlError(f"the page is {media_type}, not HTML")
-        body = read_limited(response, settings.max_page_bytes, deadline)
-    finally:
-        response.close()
+    with Deadline(settings.scraper_timeout) as deadline:
+        response = open_response(http, url, settings, headers={"Accept": PAGE_ACCEPT}, deadline=deadline)
+        try:
+            if response.status_code >= 400:
+                raise HttpStatusError(f"the page answered HTTP {response.status_code}")
+            media_type, charset = parse_content_type(response.headers.get("Content-Type", ""))
+            if media_type not in HTML_TYPES and media_type not in AMBIGUOUS_TYPES:
+                raise NotHtmlError(f"the page is {media_type}, not HTML")
+            body = read_limited(response, settings.max_page_bytes, deadline)
+        finally:
+            response.close()
     if not looks_like_html(body, declared_html=media_type in HTML_TYPES):
         raise NotHtmlError(f"the page's bytes are not HTML (declared {media_type or 'nothing'})")
     return Page(url=response.url, html=body, content_type=media_type, encoding=charset)
@@ -94,7 +76,10 @@ def open_response(
     headers: dict[str, str],
     deadline: Deadline,
 ) -> requests.Response:
-    """GET `url`, following redirects by hand; each hop is re-checked. The final response is left open."""
+    """GET `url`, following redirects by hand; each hop is re-checked. The final response is left open.
+
+    Call it inside `with deadline:`, so the deadline watches the sockets the requests use.
+    """
     for _hop in range(settings.scraper_max_redirects + 1):
         response = _get(http, url, headers, deadline)
         if not response.is_redirect:
@@ -110,14 +95,21 @@ def open_response(
 def _get(http: requests.Session, url: str, headers: dict[str, str], deadline: Deadline) -> requests.Response:
     # Until a status line arrives the messages are fixed: an error naming "connection refused",
     # "reset" or a protocol error would let a caller map open and closed ports of other hosts.
+    timeouts = deadline.timeouts(CONNECT_TIMEOUT_CAP)
     try:
-        return http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=deadline.timeouts())
+        response = http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeouts)
     except requests.Timeout as exc:
         logger.info("fetch.no_answer error=%s", type(exc).__name__)
         raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
     except requests.RequestException as exc:
         logger.info("fetch.no_answer error=%s", type(exc).__name__)
+        if deadline.expired():  # the deadline shut the socket: that is a timeout, not a broken server
+            raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
         raise FetchFailedError(NO_HTTP_ANSWER) from None
+    if deadline.cut_off:  # http.client ends the headers at EOF, so a cut mid-header still parses
+        response.close()
+        raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s")
+    return response
 
 
 def read_limited(response: requests.Response, max_bytes: int, deadline: Deadline) -> bytes:
@@ -133,6 +125,8 @@ def read_limited(response: requests.Response, max_bytes: int, deadline: Deadline
                 raise PageTooLargeError(f"the body exceeds the limit of {max_bytes} bytes")
     finally:
         response.close()
+    if deadline.cut_off:  # a body without a length ends at EOF, which is also what a cut socket shows
+        raise FetchTimeoutError(f"no complete response within {deadline.seconds:g} s")
     return bytes(body)
 
 
@@ -144,6 +138,8 @@ def _read_chunk(response: requests.Response, deadline: Deadline) -> bytes:
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
         raise FetchTimeoutError(f"timed out reading the body: {_short(exc)}") from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        if deadline.expired():
+            raise FetchTimeoutError(f"no complete response within {deadline.seconds:g} s") from None
         raise FetchFailedError(f"the connection broke while reading: {_short(exc)}") from None
 
 

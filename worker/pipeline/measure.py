@@ -27,6 +27,7 @@ Features (all on the reduced copy, transparent pixels composited on white):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import struct
 import threading
@@ -40,6 +41,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from backend.errors import ImageRejectedError
 from backend.settings import Settings
+from worker.pipeline.decode_budget import BYTES_PER_PIXEL, process_budget
 from worker.pipeline.jpegscans import eighth_scale_scans
 from worker.pipeline.phash import phash_hex
 from worker.pipeline.types import ImageInfo
@@ -53,6 +55,9 @@ BORDER_FRACTION = 0.06
 # Four times score.GRAPHIC_MAX_COLORS, the largest count a rule asks about. Pillow's getcolors stops
 # once it passes the cap and holds the GIL meanwhile: a photo costs 0.11 ms at 256, 0.55 ms at 4096.
 MAX_COUNTED_COLORS = 256
+HUGE_PIXELS = 16_000_000  # above this a decoded picture is reduced in place before any copy (shrink_huge)
+REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX"})
+REDUCE_STRIP_ROWS = 16
 COLOR_SAMPLE_SIDE = 640  # a full-size PNG/WebP has its colors counted on a nearest-neighbour sample
 TRANSPARENT_ALPHA = 16
 PLAIN_TOLERANCE = 12  # gray levels around the border median that still count as the same backdrop
@@ -73,23 +78,33 @@ def measure(data: bytes, settings: Settings, *, content_hash: str | None = None)
     `content_hash` is the SHA-256 hex of `data` when the caller has it already.
     """
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    budget = process_budget(settings.max_decode_bytes)
     try:
         simple_size = simple_webp_size(data)
         if simple_size is not None:
             width, height = simple_size
             refuse_bomb(width, height, settings.max_image_pixels)
             image_format, frames, orientation, quality = "WEBP", 1, 1, {}
-            upright = decode_simple_webp(data)
+            with budget.reserve(width * height * BYTES_PER_PIXEL):
+                upright = decode_simple_webp(data)
+                reduced, colors, preview = decode_reduced(upright)
         else:
-            with Image.open(BytesIO(data), formats=OPENED_FORMATS) as image:
+            # The reservation is given back once the opened image, which holds the decode, is closed.
+            with (
+                contextlib.ExitStack() as reserved,
+                Image.open(BytesIO(data), formats=OPENED_FORMATS) as image,
+            ):
                 width, height = image.size
                 refuse_bomb(width, height, settings.max_image_pixels)
+                # Reserved before anything else reads the file: a PNG's getexif() decodes it whole.
+                reserved.enter_context(budget.reserve(decoded_pixels(image) * BYTES_PER_PIXEL))
                 image_format = FORMAT_ALIASES.get(image.format or "", image.format or "UNKNOWN")
                 frames = int(getattr(image, "n_frames", 1))
                 orientation = _orientation(image)
                 quality = estimate_jpeg_quality(image)
                 upright = load_upright(image, data, frames=frames, orientation=orientation)
-        reduced, colors, preview = decode_reduced(upright)
+                reduced, colors, preview = decode_reduced(upright)
+                del upright
     except ImageRejectedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -258,6 +273,18 @@ def decode_eighth_scale(data: bytes, box: tuple[int, int], drafted: Image.Image)
     return cut
 
 
+def decoded_pixels(image: Image.Image) -> int:
+    """How many pixels decoding `image` (opened, not loaded) makes: a JPEG's at its draft scale."""
+    width, height = image.size
+    if image.format in ("JPEG", "MPO"):
+        box = draft_box(image.size)
+        # Pillow's draft: the largest of 8, 4, 2, 1 at which the image still covers the box.
+        ratio = min(width // box[0], height // box[1])
+        scale = next(factor for factor in (8, 4, 2, 1) if ratio >= factor)
+        return -(-width // scale) * -(-height // scale)
+    return width * height
+
+
 def draft_box(size: tuple[int, int]) -> tuple[int, int]:
     """The size to ask Image.draft for: `size` scaled so that its long side is DRAFT_SIDE.
 
@@ -281,6 +308,7 @@ def decode_reduced(upright: Image.Image) -> tuple[Image.Image, int, Image.Image]
     colors = count_colors(upright)
     has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     mode = "RGBA" if has_alpha else "RGB"
+    upright = shrink_huge(upright)
     if max(upright.size) > PREVIEW_SIDE:
         # RGBX (an opaque WebP read in place) resamples as RGB does, its fourth byte ignored.
         source = upright if upright.mode in (mode, "RGBX") else upright.convert(mode)
@@ -292,6 +320,28 @@ def decode_reduced(upright: Image.Image) -> tuple[Image.Image, int, Image.Image]
     if max(reduced.size) > FEATURE_SIDE:
         reduced = preview.resize(_fit(reduced.size, FEATURE_SIDE), Image.Resampling.BICUBIC)
     return reduced, colors, preview
+
+
+def shrink_huge(image: Image.Image) -> Image.Image:
+    """An image over HUGE_PIXELS box-reduced by an integer factor to about twice PREVIEW_SIDE, in its own mode.
+
+    Converting or resampling it whole would make full-size copies (a mode conversion; Pillow's
+    premultiplied copy of LA/RGBA before `resize` or `reduce`): another 240 MB beside the decode
+    of a 60-megapixel picture. It is reduced in strips of REDUCE_STRIP_ROWS output rows instead,
+    each strip's copies small, with the same pixels as one `reduce` of the whole.
+    """
+    if image.width * image.height <= HUGE_PIXELS or image.mode not in REDUCIBLE_MODES:
+        return image
+    factor = max(image.size) // (2 * PREVIEW_SIDE)
+    if factor < 2:
+        return image
+    width, height = image.size
+    reduced = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    rows = REDUCE_STRIP_ROWS * factor
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(height, top + rows)))
+        reduced.paste(strip.reduce(factor), (0, top // factor))
+    return reduced
 
 
 def count_colors(image: Image.Image) -> int:

@@ -2,7 +2,8 @@
 
 Stage order: validate URL → fetch page → extract candidates → skip what the markup already
 condemns (data: URIs, SVGs, junk hints) → download and measure the rest on a bounded thread
-pool sharing one keep-alive session → drop junk by pixels → score and classify → dedupe →
+pool sharing one keep-alive session (the bytes of each image worth ranking spilled to the job's
+folder on disk, worker.pipeline.spill) → drop junk by pixels → score and classify → dedupe →
 rank → keep the best `max_images` (the hero always among them, and first).
 
 Page-level failures raise the JobFailedError subclasses of backend.errors. A problem with one
@@ -12,13 +13,16 @@ error, HTTP error, timeout, too_large, undecodable, bomb, not_image) from a deli
 each image is settled; at the end images_processed == images_found and
 kept + images_skipped + images_failed == images_found. The images phase has a time budget
 (IMAGE_BUDGET_SHARE of JOB_SOFT_TIME_LIMIT); images unfinished when it runs out fail with
-`timeout` and the job goes on with what it has.
+`timeout` and the job goes on with what it has. When the phase ends, for whatever reason,
+its downloads still running are cut off (backend.urlguard.deadline) and its threads joined:
+nothing a job started runs on after it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
@@ -27,6 +31,7 @@ import requests
 from backend.errors import ImageRejectedError, JobCancelledError
 from backend.settings import Settings
 from backend.urlguard import Resolver, make_pinned_session
+from backend.urlguard.deadline import Deadline
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.download import download_image
 from worker.pipeline.extract import extract_candidates
@@ -40,6 +45,7 @@ from worker.pipeline.score import (
     quality_score,
     share_card_indexes,
 )
+from worker.pipeline.spill import Spill, SpilledBytes
 from worker.pipeline.types import (
     Candidate,
     ImageInfo,
@@ -109,8 +115,13 @@ def run_pipeline(
     http: requests.Session | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stop_at: float | None = None,
 ) -> PipelineResult:
-    """Scrape one sales page; raises JobFailedError for the page, JobCancelledError when stopped."""
+    """Scrape one sales page; raises JobFailedError for the page, JobCancelledError when stopped.
+
+    `stop_at` (time.monotonic() seconds) ends the images phase then at the latest, its
+    unfinished images failing with `timeout` (the /analyze preview's deadline).
+    """
     session = http if http is not None else make_http_session(settings)
     try:
         page = fetch_page(url, settings, session)
@@ -118,7 +129,12 @@ def run_pipeline(
         logger.info("pipeline.page_fetched url=%s candidates=%d", page.url, len(candidates))
         tracker = ProgressTracker(Progress(images_found=len(candidates)), on_progress, should_stop)
         tracker.report()
-        images, skipped = process_candidates(candidates, page.url, settings, session, tracker)
+        budget = image_budget_seconds(settings)
+        if stop_at is not None:
+            budget = max(0.0, min(budget, stop_at - time.monotonic()))
+        images, skipped = process_candidates(
+            candidates, page.url, settings, session, tracker, budget_seconds=budget
+        )
         kept, ranked_out = rank_images(images, max_images)
         for skip in ranked_out:
             tracker.count_skip(skip)
@@ -182,7 +198,12 @@ def download_all(
     skips: list[Skip] = []
     pool = ThreadPoolExecutor(max_workers=settings.scraper_download_workers, thread_name_prefix="image")
     memo = MeasureMemo()
-    futures = {pool.submit(process_image, item, page_url, settings, http, memo): item for item in candidates}
+    budget = Deadline(budget_seconds)  # its downloads expire with it; cut() below ends them early
+    spill = Spill()  # the files live as long as the images that refer to them
+    futures = {
+        pool.submit(process_image, item, page_url, settings, http, memo, budget=budget, spill=spill): item
+        for item in candidates
+    }
     settled: set[Future[RankedImage | Skip]] = set()
     try:
         for future in as_completed(futures, timeout=budget_seconds):
@@ -202,8 +223,11 @@ def download_all(
             skips.append(skip)
             tracker.settle(skip)
     finally:
-        # On cancel, error or budget, queued downloads are dropped; running ones end within their timeouts.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # On cancel, error or budget, queued downloads are dropped and running ones are cut off
+        # (their sockets shut), so nothing this job started outlives it: the threads are joined.
+        budget.cut()
+        pool.shutdown(wait=True, cancel_futures=True)
+        budget.close()
     return images, skips
 
 
@@ -237,19 +261,25 @@ def process_image(
     settings: Settings,
     http: requests.Session,
     memo: MeasureMemo,
+    *,
+    budget: Deadline | None = None,
+    spill: Spill | None = None,
 ) -> RankedImage | Skip:
     """Download, measure, judge and score one image; every problem comes back as a Skip.
+
+    Downloads end no later than `budget` (the images phase's deadline); the bytes of an image
+    worth ranking go to `spill` (the job's folder on disk) when one is given.
 
     If the URL cannot be had (download error, HTTP error, broken bytes), the candidate's
     fallbacks, smaller copies of the same picture, are tried in order; the Skip reports the
     first URL's problem only when none of them works.
     """
-    fetched = fetch_and_measure(candidate, page_url, settings, http, memo)
+    fetched = fetch_and_measure(candidate, page_url, settings, http, memo, budget=budget)
     for fallback in candidate.fallbacks:
         if not (isinstance(fetched, Skip) and fetched.failed):
             break
         alternative = dataclasses.replace(candidate, url=fallback, width_hint=None, fallbacks=())
-        retry = fetch_and_measure(alternative, page_url, settings, http, memo)
+        retry = fetch_and_measure(alternative, page_url, settings, http, memo, budget=budget)
         if not isinstance(retry, Skip):
             candidate, fetched = alternative, retry
     if isinstance(fetched, Skip):
@@ -258,15 +288,21 @@ def process_image(
     reason = junk_reason(candidate, info)
     if reason is not None:
         return Skip(candidate.url, reason, f"{info.width}x{info.height} {info.format}")
-    return rank_image(candidate, data, info)
+    return rank_image(candidate, data if spill is None else spill.keep(data, info.content_hash), info)
 
 
 def fetch_and_measure(
-    candidate: Candidate, page_url: str, settings: Settings, http: requests.Session, memo: MeasureMemo
+    candidate: Candidate,
+    page_url: str,
+    settings: Settings,
+    http: requests.Session,
+    memo: MeasureMemo,
+    *,
+    budget: Deadline | None = None,
 ) -> tuple[bytes, ImageInfo] | Skip:
     """(bytes, measurements) of the candidate's URL, or the Skip that says why not."""
     try:
-        data = download_image(candidate, settings, http, referer=page_url)
+        data = download_image(candidate, settings, http, referer=page_url, within=budget)
         return data, memo.measure(data, settings)
     except ImageRejectedError as exc:
         return Skip(candidate.url, exc.reason, exc.detail, failed=exc.failed)
@@ -275,12 +311,14 @@ def fetch_and_measure(
         return Skip(candidate.url, "internal_error", f"{type(exc).__name__}: {exc}"[:200], failed=True)
 
 
-def rank_image(candidate: Candidate, data: bytes, info: ImageInfo, *, is_hero: bool = False) -> RankedImage:
+def rank_image(
+    candidate: Candidate, body: bytes | SpilledBytes, info: ImageInfo, *, is_hero: bool = False
+) -> RankedImage:
     """Score and classify one measured image."""
     image_type, hero, product, lifestyle = classify(info, candidate, is_hero=is_hero)
     return RankedImage(
         candidate=candidate,
-        data=data,
+        body=body,
         info=info,
         quality_score=quality_score(info, candidate),
         image_type=image_type,
@@ -301,11 +339,11 @@ def rank_images(images: Sequence[RankedImage], max_images: int) -> tuple[list[Ra
         for i in sorted(cards)
     ]
     unique = [image for index, image in enumerate(unique) if index not in cards]
-    rescored = sorted((rank_image(i.candidate, i.data, i.info) for i in unique), key=best_first_key)
+    rescored = sorted((rank_image(i.candidate, i.body, i.info) for i in unique), key=best_first_key)
     hero_index = choose_hero(rescored)
     if hero_index is not None:
         hero = rescored[hero_index]
-        rescored[hero_index] = rank_image(hero.candidate, hero.data, hero.info, is_hero=True)
+        rescored[hero_index] = rank_image(hero.candidate, hero.body, hero.info, is_hero=True)
     kept = rescored[:max_images]
     if hero_index is not None and hero_index >= max_images > 0:
         kept = [*rescored[: max_images - 1], rescored[hero_index]]

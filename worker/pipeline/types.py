@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from backend.models import ImageType
+from worker.pipeline.spill import SpilledBytes
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -73,16 +74,21 @@ class Skip:
 
 @dataclass(frozen=True)
 class RankedImage:
-    """A kept image: the original bytes, their measurements, score and class."""
+    """A kept image: the original bytes (in memory, or spilled to the job's folder), measurements, score, class."""
 
     candidate: Candidate
-    data: bytes
+    body: bytes | SpilledBytes
     info: ImageInfo
     quality_score: float
     image_type: ImageType
     is_hero: bool
     is_product: bool
     is_lifestyle: bool
+
+    @property
+    def data(self) -> bytes:
+        """The original bytes (read back from disk when spilled)."""
+        return self.body if isinstance(self.body, bytes) else self.body.read()
 
     @property
     def extension(self) -> str:

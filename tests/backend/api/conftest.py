@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,8 @@ from backend.broker import PRIORITY_STEPS
 from backend.db import Database
 from backend.models import Campaign, ImageType, Job, JobStatus, ScrapedImage
 from backend.settings import Settings
+from tests import processes
+from tests.conftest import settings_env
 
 
 def shutdown_app(app: Flask) -> None:
@@ -230,3 +234,14 @@ def scrape_queue(redis_url: str, celery_queue: str) -> Iterator[ScrapeQueue]:
     yield queue
     queue.clear()
     queue.redis.close()
+
+
+@contextlib.contextmanager
+def running_worker(settings: Settings, log_dir: Path) -> Iterator[processes.ServiceProcess]:
+    """A real Celery worker process with `settings` (no -Q: it consumes the analyze queue too), for /analyze."""
+    worker = processes.worker_process(settings_env(settings), log_dir, name="analyze-worker").start()
+    try:
+        processes.wait_for_worker(worker)
+        yield worker
+    finally:
+        worker.stop()

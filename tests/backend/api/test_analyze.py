@@ -1,4 +1,9 @@
-"""POST /api/v1/analyze against a loopback shop page: ranked preview, failure codes, nothing saved."""
+"""POST /api/v1/analyze against a loopback shop page: ranked preview, failure codes, nothing saved.
+
+The previews run on a real Celery worker process (module-scoped) consuming the session's
+analyze queue on Redis; the API waits for its reply. What the worker itself does with a
+page (blocked addresses, its deadline) is tested on `run_analysis` in tests/worker/test_analysis.py.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from sqlalchemy import func, select
 
 from backend import create_app
 from backend.models import Campaign, Job, ScrapedImage
-from tests.backend.api.conftest import Api, shutdown_app
+from backend.settings import load_settings
+from tests import processes
+from tests.backend.api.conftest import Api, running_worker, shutdown_app
 
 CANDIDATE_FIELDS = [
     "url",
@@ -113,6 +120,21 @@ def shop() -> Iterator[str]:
     server.server_close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def analyze_worker(redis_url, celery_queue, tmp_path_factory) -> Iterator[processes.ServiceProcess]:
+    """A worker process on the session's queues, for every test of this module."""
+    folder = tmp_path_factory.mktemp("analyze-worker")
+    settings = load_settings(
+        app_env="test",
+        celery_queue=celery_queue,
+        redis_url=redis_url,
+        var_dir=folder / "var",
+        scraper_allow_private=True,
+    )
+    with running_worker(settings, folder) as worker:
+        yield worker
+
+
 def count_rows(db) -> int:
     with db.session() as session:
         return sum(session.scalar(select(func.count()).select_from(m)) for m in (Campaign, Job, ScrapedImage))
@@ -166,43 +188,50 @@ def test_analyze_failures_are_422_with_the_error_code(api, shop, path, code):
     assert response.get_json()["code"] == code
 
 
-def test_analyze_refuses_loopback_when_private_addresses_are_blocked(
+def test_a_preview_no_worker_answers_is_504_and_a_full_process_is_503(
     make_settings, database_url, redis_url, s3_settings, make_key, db, shop
 ):
-    """With SCRAPER_ALLOW_PRIVATE off (the default), a loopback URL is 422 blocked_url."""
+    """With nobody consuming its queue, a preview waits ANALYZE_TIMEOUT + grace and is 504; while it
+    waits, the process's one waiting slot is taken, so another preview is 503 at once."""
     app = create_app(
         make_settings(
-            database_url=database_url, redis_url=redis_url, scraper_allow_private=False, **s3_settings
+            database_url=database_url,
+            redis_url=redis_url,
+            celery_queue=f"nobody-{time.monotonic_ns()}",
+            analyze_timeout=0.5,
+            analyze_max_waiting=1,
+            **s3_settings,
         )
     )
+    answers: list = []
     try:
-        api = Api(app.test_client(), make_key("owner@example.test"))
-        response = api.post("/api/v1/analyze", json={"url": f"{shop}/product"})
+        key = make_key("owner@example.test")
+        waiter = threading.Thread(
+            target=lambda: answers.append(
+                Api(app.test_client(), key).post("/api/v1/analyze", json={"url": f"{shop}/product"})
+            )
+        )
+        waiter.start()
+        processes.wait_until(
+            lambda: (
+                app.extensions.get("analyze_waiting") is not None
+                and app.extensions["analyze_waiting"].slots._value == 0
+            ),
+            timeout=5,
+            interval=0.02,
+            what="the first preview to take the slot",
+        )
+        busy = Api(app.test_client(), key).post("/api/v1/analyze", json={"url": f"{shop}/product"})
+        waiter.join(timeout=30)
     finally:
         shutdown_app(app)
 
-    assert response.status_code == 422
-    assert response.get_json()["code"] == "blocked_url"
-
-
-def test_analyze_is_bounded_by_the_analyze_timeout(
-    make_settings, database_url, redis_url, s3_settings, make_key, db, shop
-):
-    """A page slower than ANALYZE_TIMEOUT fails fast with 422 timeout instead of hanging the request."""
-    app = create_app(
-        make_settings(database_url=database_url, redis_url=redis_url, analyze_timeout=1.0, **s3_settings)
-    )
-    try:
-        api = Api(app.test_client(), make_key("owner@example.test"))
-        started = time.monotonic()
-        response = api.post("/api/v1/analyze", json={"url": f"{shop}/slow"})
-        elapsed = time.monotonic() - started
-    finally:
-        shutdown_app(app)
-
-    assert response.status_code == 422
-    assert response.get_json()["code"] == "timeout"
-    assert elapsed < 2.5
+    assert (busy.status_code, busy.mimetype) == (503, "application/problem+json")
+    assert busy.get_json()["type"].endswith("analyze-busy")
+    assert "Retry-After" in busy.headers
+    [late] = answers
+    assert (late.status_code, late.mimetype) == (504, "application/problem+json")
+    assert late.get_json()["type"].endswith("analyze-timeout")
 
 
 @pytest.mark.parametrize(

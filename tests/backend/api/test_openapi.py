@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from backend import create_app
 from backend.api import openapi
-from tests.backend.api.conftest import shutdown_app
+from tests.backend.api.conftest import running_worker, shutdown_app
 
 MAX_EXAMPLES = 40  # per operation and phase: the whole run stays well under a minute
 # "Schema-valid data is accepted" cannot hold here: cursors are opaque tokens only the API mints,
@@ -67,9 +67,10 @@ def test_real_responses_match_the_described_models(api, make_campaign, make_imag
 
 
 @pytest.fixture
-def fuzz_app(settings_for_fuzz) -> Iterator[Flask]:
+def fuzz_app(settings_for_fuzz, tmp_path) -> Iterator[Flask]:
     application = create_app(settings_for_fuzz)
-    yield application
+    with running_worker(settings_for_fuzz, tmp_path):  # /analyze previews run on a worker
+        yield application
     shutdown_app(application)
 
 

@@ -23,7 +23,7 @@ def encode(image: Image.Image, fmt: str, **options) -> bytes:
 def ranked(data: bytes, settings, info: ImageInfo | None = None) -> RankedImage:
     return RankedImage(
         candidate=Candidate(url="http://shop.test/a.jpg", source="img", position=0, alt="A jar"),
-        data=data,
+        body=data,
         info=info or measure(data, settings),
         quality_score=81.234,
         image_type=ImageType.PRODUCT,
