@@ -6,8 +6,8 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _related
-from tests.shopsite import PageTruth, _Writer
+from tests.shopsite.pages.kit import _junk_file, _page, _photo, _related
+from tests.shopsite.site import PageTruth, _Writer
 
 
 def shopware6(writer: _Writer, seed: int) -> PageTruth:

@@ -6,8 +6,8 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _junk_photos, _page, _photo, _picture, _related, size_chart
-from tests.shopsite import PageTruth, _jsonld, _Writer, jpeg, lifestyle_photo
+from tests.shopsite.pages.kit import _junk_file, _junk_photos, _page, _photo, _picture, _related, size_chart
+from tests.shopsite.site import PageTruth, _jsonld, _Writer, jpeg, lifestyle_photo
 
 
 def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:

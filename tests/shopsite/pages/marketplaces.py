@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _related
-from tests.shopsite import PageTruth, _jsonld, _Writer
+from tests.shopsite.pages.kit import _junk_file, _page, _photo, _related
+from tests.shopsite.site import PageTruth, _jsonld, _Writer
 
 
 def etsy(writer: _Writer, seed: int) -> PageTruth:

@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.shoppages_kit import _page, _photos, _related, _state_only_junk
-from tests.shopsite import PageTruth, _Writer
+from tests.shopsite.pages.kit import _page, _photos, _related, _state_only_junk
+from tests.shopsite.site import PageTruth, _Writer
 
 
 @dataclass(frozen=True)

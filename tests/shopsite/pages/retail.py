@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _photos, _picture, _related
-from tests.shopsite import PageTruth, Photo, _jsonld, _Writer, jpeg, lifestyle_photo, resized
+from tests.shopsite.pages.kit import _junk_file, _page, _photo, _photos, _picture, _related
+from tests.shopsite.site import PageTruth, Photo, _jsonld, _Writer, jpeg, lifestyle_photo, resized
 
 
 def amazon(writer: _Writer, seed: int) -> PageTruth:

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from tests.shopsite import (
+from tests.shopsite.site import (
     CHROME_JUNK,
     PageTruth,
     Photo,

@@ -3,8 +3,8 @@ link or beside it), and a sales page's order links."""
 
 from __future__ import annotations
 
-from tests.shoppages_kit import _page, _photos, _related
-from tests.shopsite import PageTruth, _jsonld, _Writer
+from tests.shopsite.pages.kit import _page, _photos, _related
+from tests.shopsite.site import PageTruth, _jsonld, _Writer
 
 
 def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.shoppages_kit import _page, _photo, _photos, _related, _state_only_junk
-from tests.shopsite import PageTruth, _jsonld, _Writer
+from tests.shopsite.pages.kit import _page, _photo, _photos, _related, _state_only_junk
+from tests.shopsite.site import PageTruth, _jsonld, _Writer
 
 
 def _next_image(source: str, width: int) -> str:
