@@ -46,7 +46,7 @@ from tests.shopsite.pages.kit import PageBuilder
 from tests.shopsite.pages.marketplaces import aliexpress, ebay, etsy
 from tests.shopsite.pages.retail import amazon, boutique, demandware, scene7
 from tests.shopsite.pages.selfhosted import opencart, shopware6, webflow
-from tests.shopsite.site import SiteManifest, _shared_static, _Writer
+from tests.shopsite.site import SiteManifest, SiteWriter, write_shared_static
 
 PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_dawn": shopify_dawn,
@@ -87,8 +87,8 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
 
 def build_platform_site(root: Path, *, copies: int = 2, seed: int = 1) -> SiteManifest:
     """Write `copies` pages of every platform shape under `root`; pages are named `<shape>-<n>`."""
-    writer = _Writer(root)
-    _shared_static(writer)
+    writer = SiteWriter(root)
+    write_shared_static(writer)
     rng = random.Random(seed)
     pages = {}
     for copy in range(copies):
