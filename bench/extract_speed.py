@@ -2,7 +2,7 @@
 
 Usage:
 
-    python bench/extract_speed.py [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
+    python -m bench.extract_speed [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
 
 Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite/site.py
 and tests/shopsite/platforms.py, built in a temporary directory). For each page it times
@@ -23,12 +23,9 @@ import argparse
 import cProfile
 import json
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import lxml.html
 

@@ -2,7 +2,7 @@
 
 Usage:
 
-    python bench/quality.py [--copies N] [--json]
+    python -m bench.quality [--copies N] [--json]
 
 Builds two sites with ground truth in a temporary directory — `tests/shopsite/site.py` (the
 generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shopsite/platforms.py`
@@ -38,8 +38,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import lxml.html
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend.settings import Settings
 from tests.shopsite import (
