@@ -6,7 +6,7 @@ Usage (the server runs as a child of bench/speed.py, so its CPU stays off the ha
     python -m bench.corpus serve ROOT --port PORT [--max-seconds S]
 
 `build` writes the site under ROOT and ROOT/pages.txt (one site path per line). The pages
-come from the test suite's generators (tests/shopsite/platforms.py, about 1-megapixel photos, CDN
+come from the test suite's generators (tests/shopsite/platforms/, about 1-megapixel photos, CDN
 variants and site junk); the big pages each show BIG_PHOTOS_PER_PAGE JPEGs of about 30
 megapixels, for the worker memory check. `serve` serves ROOT on 127.0.0.1 with
 tests.shopsite's handler and stops by itself after --max-seconds.
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.shopsite import PAGE_BUILDERS, build_platform_site, jpeg, product_photo, serve_site
+from tests.shopsite import jpeg, product_photo, serve_site
+from tests.shopsite.platforms import PAGE_BUILDERS, build_platform_site
 
 BIG_SIZE = (6720, 4480)  # 30.1 megapixels, a full-frame camera's photo
 BIG_PHOTOS_PER_PAGE = 2

@@ -5,7 +5,7 @@ Usage:
     python -m bench.extract_speed [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
 
 Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite/site.py
-and tests/shopsite/platforms.py, built in a temporary directory). For each page it times
+and tests/shopsite/platforms/, built in a temporary directory). For each page it times
 `lxml.html.document_fromstring` alone and `extract_candidates` (which parses, then
 extracts), best of N runs each, and prints the summed times and their ratio. Nothing is
 asserted: speed goals live here, not in the test suite.
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import lxml.html
 
-from tests.shopsite import build_platform_site, build_site
+from tests.shopsite import build_site
+from tests.shopsite.platforms import build_platform_site
 from worker.pipeline.extract import extract_candidates
 from worker.pipeline.types import Page
 

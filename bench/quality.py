@@ -5,7 +5,7 @@ Usage:
     python -m bench.quality [--copies N] [--json]
 
 Builds two sites with ground truth in a temporary directory — `tests/shopsite/site.py` (the
-generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shopsite/platforms.py`
+generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shopsite/platforms/`
 (pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
 and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, a sales page
@@ -44,12 +44,12 @@ from tests.shopsite import (
     PageTruth,
     Photo,
     SiteManifest,
-    build_platform_site,
     build_site,
     serve_site,
     served_file,
     site_path,
 )
+from tests.shopsite.platforms import build_platform_site
 from tests.shopsite.quality import SiteScore, evaluate_site
 
 

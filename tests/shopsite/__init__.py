@@ -1,13 +1,15 @@
 """Generated shop sites with ground truth, for the scraper's tests and benchmarks.
 
-- `site`: the generic shop (`build_site`), its photo generators and the loopback server (`serve_site`);
-- `platforms`: pages shaped like the big shop platforms (`build_platform_site`), one module per family
-  in `pages/`, sharing the helpers of `pages/kit.py`;
-- `quality`: scores `run_pipeline` against a site's truth. Import it as `tests.shopsite.quality`:
-  it loads the whole pipeline, which the photo generators do not need.
+- `site`: the generic shop (`build_site`), its photo generators and the loopback server (`serve_site`),
+  exported here;
+- `platforms`: pages shaped like the big shop platforms (`build_platform_site`), one module per family,
+  sharing the helpers of `platforms/kit.py`;
+- `quality`: scores `run_pipeline` against a site's truth (it loads the whole pipeline).
+
+Import the last two by their own names: `platforms` uses `site`, so exporting it here would make the
+package and its subpackage import each other.
 """
 
-from tests.shopsite.platforms import PAGE_BUILDERS, build_platform_site
 from tests.shopsite.site import (
     PageTruth,
     Photo,
@@ -27,12 +29,10 @@ from tests.shopsite.site import (
 )
 
 __all__ = [
-    "PAGE_BUILDERS",
     "PageTruth",
     "Photo",
     "ServedSite",
     "SiteManifest",
-    "build_platform_site",
     "build_site",
     "encode",
     "flat_image",

@@ -31,7 +31,7 @@ The server (ThreadingHTTPServer on 127.0.0.1, an ephemeral port, HTTP/1.1 keep-a
   (`query_file`), so an image CDN's `?wid=300` can be a different file from its `?wid=2000`;
   else the query is ignored.
 
-`tests/shopsite/platforms.py` builds a second site on the same server: pages shaped like the big
+`tests/shopsite/platforms/` builds a second site on the same server: pages shaped like the big
 shop platforms (`build_platform_site`).
 """
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from backend.settings import load_settings
-from tests.shopsite import build_platform_site, serve_site
+from tests.shopsite import serve_site
+from tests.shopsite.platforms import build_platform_site
 from tests.shopsite.quality import SiteScore, evaluate_site
 
 PRECISION_FLOOR = 0.9

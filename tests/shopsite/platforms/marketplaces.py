@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from tests.shopsite.pages.kit import add_junk_file, add_photo, chrome_page, related_cards
+from tests.shopsite.platforms.kit import add_junk_file, add_photo, chrome_page, related_cards
 from tests.shopsite.site import PageTruth, SiteWriter, jsonld_script
 
 

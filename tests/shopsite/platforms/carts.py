@@ -6,7 +6,7 @@ import json
 
 from PIL import Image
 
-from tests.shopsite.pages.kit import (
+from tests.shopsite.platforms.kit import (
     add_junk_file,
     add_junk_photos,
     add_photo,

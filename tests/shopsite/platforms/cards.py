@@ -3,7 +3,7 @@ link or beside it), and a sales page's order links."""
 
 from __future__ import annotations
 
-from tests.shopsite.pages.kit import add_photos, chrome_page, related_cards
+from tests.shopsite.platforms.kit import add_photos, chrome_page, related_cards
 from tests.shopsite.site import PageTruth, SiteWriter, jsonld_script
 
 

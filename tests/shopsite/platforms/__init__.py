@@ -23,15 +23,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.shopsite.pages.apps import (
+from tests.shopsite.platforms.apps import (
     fashion_spa,
     next_app_router,
     nuxt2_storefront,
     nuxt_storefront,
     react_state,
 )
-from tests.shopsite.pages.cards import microdata_variant, sales_page, shopify_grid, shopify_minimal
-from tests.shopsite.pages.carts import (
+from tests.shopsite.platforms.cards import microdata_variant, sales_page, shopify_grid, shopify_minimal
+from tests.shopsite.platforms.carts import (
     bigcommerce,
     magento,
     prestashop,
@@ -41,11 +41,11 @@ from tests.shopsite.pages.carts import (
     woocommerce,
     woocommerce_plain,
 )
-from tests.shopsite.pages.hosted import hydrogen, nextjs, squarespace, vtex, vue_storefront, wix
-from tests.shopsite.pages.kit import PageBuilder
-from tests.shopsite.pages.marketplaces import aliexpress, ebay, etsy
-from tests.shopsite.pages.retail import amazon, boutique, demandware, scene7
-from tests.shopsite.pages.selfhosted import opencart, shopware6, webflow
+from tests.shopsite.platforms.hosted import hydrogen, nextjs, squarespace, vtex, vue_storefront, wix
+from tests.shopsite.platforms.kit import PageBuilder
+from tests.shopsite.platforms.marketplaces import aliexpress, ebay, etsy
+from tests.shopsite.platforms.retail import amazon, boutique, demandware, scene7
+from tests.shopsite.platforms.selfhosted import opencart, shopware6, webflow
 from tests.shopsite.site import SiteManifest, SiteWriter, write_shared_static
 
 PAGE_BUILDERS: dict[str, PageBuilder] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.shopsite.pages.kit import (
+from tests.shopsite.platforms.kit import (
     add_junk_file,
     add_photo,
     add_photos,

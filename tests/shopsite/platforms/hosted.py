@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.shopsite.pages.kit import add_photo, add_photos, add_state_only_junk, chrome_page, related_cards
+from tests.shopsite.platforms.kit import (
+    add_photo,
+    add_photos,
+    add_state_only_junk,
+    chrome_page,
+    related_cards,
+)
 from tests.shopsite.site import PageTruth, SiteWriter, jsonld_script
 
 

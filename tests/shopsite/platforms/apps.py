@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.shopsite.pages.kit import add_photos, add_state_only_junk, chrome_page, related_cards
+from tests.shopsite.platforms.kit import add_photos, add_state_only_junk, chrome_page, related_cards
 from tests.shopsite.site import PageTruth, SiteWriter
 
 

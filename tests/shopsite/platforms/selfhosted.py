@@ -6,7 +6,7 @@ import json
 
 from PIL import Image
 
-from tests.shopsite.pages.kit import add_junk_file, add_photo, chrome_page, related_cards
+from tests.shopsite.platforms.kit import add_junk_file, add_photo, chrome_page, related_cards
 from tests.shopsite.site import PageTruth, SiteWriter
 
 
