@@ -2,11 +2,11 @@
 
 Usage (the server runs as a child of bench/speed.py, so its CPU stays off the harness's GIL):
 
-    python bench/corpus.py build ROOT [--pages N] [--big-pages M]
-    python bench/corpus.py serve ROOT --port PORT [--max-seconds S]
+    python -m bench.corpus build ROOT [--pages N] [--big-pages M]
+    python -m bench.corpus serve ROOT --port PORT [--max-seconds S]
 
 `build` writes the site under ROOT and ROOT/pages.txt (one site path per line). The pages
-come from the test suite's generators (tests/shoppages.py, about 1-megapixel photos, CDN
+come from the test suite's generators (tests/shopsite/platforms/, about 1-megapixel photos, CDN
 variants and site junk); the big pages each show BIG_PHOTOS_PER_PAGE JPEGs of about 30
 megapixels, for the worker memory check. `serve` serves ROOT on 127.0.0.1 with
 tests.shopsite's handler and stops by itself after --max-seconds.
@@ -22,11 +22,8 @@ from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.shoppages import PAGE_BUILDERS, build_platform_site  # noqa: E402
-from tests.shopsite import jpeg, product_photo, serve_site  # noqa: E402
+from tests.shopsite import jpeg, product_photo, serve_site
+from tests.shopsite.platforms import PAGE_BUILDERS, build_platform_site
 
 BIG_SIZE = (6720, 4480)  # 30.1 megapixels, a full-frame camera's photo
 BIG_PHOTOS_PER_PAGE = 2

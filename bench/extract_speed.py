@@ -2,10 +2,10 @@
 
 Usage:
 
-    python bench/extract_speed.py [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
+    python -m bench.extract_speed [--dir DIR] [--repeat N] [--json] [--profile [TOP]]
 
-Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite.py
-and tests/shoppages.py, built in a temporary directory). For each page it times
+Pages: every `*.html` under DIR, or else the project's generated sites (tests/shopsite/site.py
+and tests/shopsite/platforms/, built in a temporary directory). For each page it times
 `lxml.html.document_fromstring` alone and `extract_candidates` (which parses, then
 extracts), best of N runs each, and prints the summed times and their ratio. Nothing is
 asserted: speed goals live here, not in the test suite.
@@ -23,17 +23,14 @@ import argparse
 import cProfile
 import json
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import lxml.html
 
-from tests.shoppages import build_platform_site
 from tests.shopsite import build_site
+from tests.shopsite.platforms import build_platform_site
 from worker.pipeline.extract import extract_candidates
 from worker.pipeline.types import Page
 

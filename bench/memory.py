@@ -1,6 +1,6 @@
 """Peak RSS of one pool process scraping two hostile pages (issue 22 §3); target below 600 MB each.
 
-    python bench/memory.py [--json out.json] [--page zeros|jpeg|both]
+    python -m bench.memory [--json out.json] [--page zeros|jpeg|both]
 
 - `zeros`: 8 <img> of a 7745×7745 all-zero gray+alpha PNG (113 KB each, just under the 60 Mpx
   limit), each under its own URL, so each is downloaded and decoded.

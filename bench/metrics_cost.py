@@ -6,7 +6,7 @@ Makes a throwaway Postgres database (`alembic upgrade head`), fills `jobs` with
 `GET /metrics` through the app with the cache warm (what a scrape costs now within
 METRICS_CACHE_SECONDS). Prints rows, both times and the microseconds per thousand rows.
 
-    python bench/metrics_cost.py [--rows 1000000] [--steps 4] [--repeat 3] [--json]
+    python -m bench.metrics_cost [--rows 1000000] [--steps 4] [--repeat 3] [--json]
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -23,8 +22,6 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from backend import create_app
 from backend.metrics import JobCollector, render_metrics

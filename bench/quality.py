@@ -2,10 +2,10 @@
 
 Usage:
 
-    python bench/quality.py [--copies N] [--json]
+    python -m bench.quality [--copies N] [--json]
 
-Builds two sites with ground truth in a temporary directory — `tests/shopsite.py` (the
-generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shoppages.py`
+Builds two sites with ground truth in a temporary directory — `tests/shopsite/site.py` (the
+generic shop: lazy loading, srcset, JSON-LD, duplicates, junk) and `tests/shopsite/platforms/`
 (pages shaped like Shopify, WooCommerce, Magento, BigCommerce, PrestaShop, Amazon, Scene7
 and Demandware shops, a headless Next.js storefront, Wix, Squarespace, VTEX, Etsy, eBay and
 AliExpress listings, a theme whose product cards say nothing but their links, a sales page
@@ -39,12 +39,18 @@ from urllib.parse import unquote, urljoin, urlsplit
 import lxml.html
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from backend.settings import Settings
-from tests.shoppages import build_platform_site
-from tests.shopquality import SiteScore, evaluate_site
-from tests.shopsite import PageTruth, Photo, SiteManifest, build_site, serve_site, served_file, site_path
+from tests.shopsite import (
+    PageTruth,
+    Photo,
+    SiteManifest,
+    build_site,
+    serve_site,
+    served_file,
+    site_path,
+)
+from tests.shopsite.platforms import build_platform_site
+from tests.shopsite.quality import SiteScore, evaluate_site
 
 
 def shared_corpus(directory: Path) -> tuple[SiteManifest, Path]:

@@ -2,10 +2,10 @@
 
 Usage (also the `SERVICE_CMD` hook of an external benchmark harness):
 
-    python bench/run_service.py --pages pages.txt --out OUT [--workers 2] [--timeout 900]
+    python -m bench.run_service --pages pages.txt --out OUT [--workers 2] [--timeout 900]
 
 It starts gunicorn and a Celery worker as children, makes a throwaway Postgres database
-meanwhile (service_client.py, imported once they are started), submits one job per page
+meanwhile (bench.service_client, imported once they are started), submits one job per page
 (each in its own campaign) through the API, polls until every job has ended, and writes:
 
 * OUT/items.jsonl - one line per page: {"url", "job": {...}, "images": [{"url", "checksum"}]}
@@ -26,16 +26,14 @@ import resource
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.service_setup import ROOT, database_url, free_port, new_database_name
 
 COLLECT_THREADS = 4  # the API's 2 processes x 4 threads answer the result listings in parallel
 
@@ -72,23 +70,6 @@ def children_cpu_seconds() -> float:
     """User + system CPU of every child process waited for so far (their own children included)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def new_database_name() -> str:
-    return f"bench_{uuid.uuid4().hex[:8]}"
-
-
-def database_url(admin_url: str, name: str) -> str:
-    """`admin_url` naming database `name` instead (plain string work, before SQLAlchemy is imported)."""
-    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
 
 
 def start_children(
@@ -142,7 +123,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # children start first. Neither touches the database before the first request, which
         # waits for the API's readiness (its /health checks the database) after the schema is made.
         children = start_children(env, port, args.workers, out)
-        import service_client as client  # noqa: PLC0415 - imported while the children import theirs
+        from bench import service_client as client  # noqa: PLC0415 - imported while the children import theirs
 
         client.create_database(admin, db_name)
         cleanups.append(lambda: client.drop_database(admin, db_name))

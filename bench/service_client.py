@@ -8,18 +8,14 @@ overlaps the API's and the worker's own imports instead of coming before them.
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
-from run_service import ROOT  # bench/ is on sys.path; run_service imports nothing heavy
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-
-sys.path.insert(0, str(ROOT))
 
 from backend.auth import issue_api_key
 from backend.db import Database

@@ -2,7 +2,7 @@
 
 Usage:
 
-    python bench/speed.py [--pages 48] [--big-pages 4] [--workers 2] [--scaling] [--json out.json]
+    python -m bench.speed [--pages 48] [--big-pages 4] [--workers 2] [--scaling] [--json out.json]
 
 It builds its own shop site (bench/corpus.py) and serves it on loopback, starts moto's S3
 server, makes a throwaway Postgres database, starts the API (gunicorn) and `--workers`
@@ -41,9 +41,11 @@ from typing import Any
 import boto3
 import redis
 import requests
-from probes import Children, PeakSampler, floor_run, latency_check  # bench/ is on sys.path
-from run_service import ROOT, database_url, free_port, new_database_name
-from service_client import (
+
+from backend.db import Database
+from backend.settings import Settings, load_settings
+from bench.probes import Children, PeakSampler, floor_run, latency_check
+from bench.service_client import (
     create_database,
     drop_database,
     migrate_and_issue_key,
@@ -51,9 +53,7 @@ from service_client import (
     wait_all,
     wait_ready,
 )
-
-from backend.db import Database
-from backend.settings import Settings, load_settings
+from bench.service_setup import ROOT, database_url, free_port, new_database_name
 
 S3_KEY, S3_SECRET, BUCKET = "bench-key", "bench-secret", "bench"
 API_PROCESSES, API_THREADS = 2, 4
@@ -64,9 +64,9 @@ def build_site(root: Path, pages: int, big_pages: int) -> list[str]:
     import subprocess  # noqa: PLC0415
 
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "corpus.py"), "build", str(root),
+        [sys.executable, "-m", "bench.corpus", "build", str(root),
          "--pages", str(pages), "--big-pages", str(big_pages)],
-        check=True, stdout=subprocess.DEVNULL,
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return (root / "pages.txt").read_text().split()
 
@@ -124,7 +124,7 @@ def scrape(args: argparse.Namespace, children: Children, work: Path) -> dict[str
     site_port, s3_port, api_port = free_port(), free_port(), free_port()
     site = work / "site"
     pages = build_site(site, args.pages, args.big_pages)
-    children.start("site", [sys.executable, str(ROOT / "bench" / "corpus.py"), "serve", str(site),
+    children.start("site", [sys.executable, "-m", "bench.corpus", "serve", str(site),
                             "--port", str(site_port), "--max-seconds", str(args.timeout)], work)  # fmt: skip
     children.start("s3", [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1",
                           "-p", str(s3_port)], work)  # fmt: skip

@@ -1,6 +1,7 @@
 """Print the import graph of backend/ and worker/, read from the source with `ast` (nothing is imported).
 
-Run `python -m scripts.import_graph` from the repository root. Each line is one package and the
+Run `python -m scripts.import_graph` from the repository root (`--bench`: the graph of `bench` and
+`tests.shopsite` instead, the benchmarks and the shop sites they share with the tests). Each line is one package and the
 packages its modules import, `[deferred]` marking imports made only inside a function (a
 composition root wiring things up at run time); imports under `if TYPE_CHECKING:` are left out,
 as they never run. tests/test_layers.py uses the same graph to refuse cycles.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP_PACKAGES = ("backend", "worker")
+BENCH_PACKAGES = ("bench", "tests.shopsite")
 
 
 @dataclass(frozen=True)
@@ -27,11 +29,11 @@ class Edge:
     deferred: bool
 
 
-def module_names(root: Path = ROOT) -> dict[str, Path]:
-    """Every module of the top packages, by dotted name (a package by its own name)."""
+def module_names(root: Path = ROOT, tops: tuple[str, ...] = TOP_PACKAGES) -> dict[str, Path]:
+    """Every module of the `tops` packages, by dotted name (a package by its own name)."""
     names: dict[str, Path] = {}
-    for top in TOP_PACKAGES:
-        for path in sorted((root / top).rglob("*.py")):
+    for top in tops:
+        for path in sorted(root.joinpath(*top.split(".")).rglob("*.py")):
             parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()
@@ -86,9 +88,9 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, modules: dict[str, 
             yield name
 
 
-def module_edges(root: Path = ROOT) -> list[Edge]:
-    """Every import between modules of the top packages, deferred or not."""
-    modules = module_names(root)
+def module_edges(root: Path = ROOT, tops: tuple[str, ...] = TOP_PACKAGES) -> list[Edge]:
+    """Every import between modules of the `tops` packages, deferred or not."""
+    modules = module_names(root, tops)
     edges: set[Edge] = set()
     for module, path in modules.items():
         tree = ast.parse(path.read_text(), filename=str(path))
@@ -104,11 +106,11 @@ def module_edges(root: Path = ROOT) -> list[Edge]:
     )
 
 
-def package_edges(root: Path = ROOT) -> list[Edge]:
+def package_edges(root: Path = ROOT, tops: tuple[str, ...] = TOP_PACKAGES) -> list[Edge]:
     """module_edges lifted to packages: A → B when some module of A imports some module of B."""
-    modules = module_names(root)
+    modules = module_names(root, tops)
     lifted: dict[tuple[str, str], bool] = {}
-    for edge in module_edges(root):
+    for edge in module_edges(root, tops):
         pair = (package_of(edge.source, modules), package_of(edge.target, modules))
         if pair[0] != pair[1]:
             lifted[pair] = lifted.get(pair, True) and edge.deferred
@@ -156,7 +158,8 @@ def import_time(edges: list[Edge]) -> list[Edge]:
 
 def main(argv: list[str]) -> int:
     """Print the package graph (`--modules`: the module graph) and any import-time cycle; 1 if there is one."""
-    modules, packages = module_edges(), package_edges()
+    tops = BENCH_PACKAGES if "--bench" in argv else TOP_PACKAGES
+    modules, packages = module_edges(ROOT, tops), package_edges(ROOT, tops)
     print(render(modules if "--modules" in argv else packages))
     status = 0
     for level, edges in (("packages", packages), ("modules", modules)):

@@ -3,7 +3,8 @@
 - The worker (tasks, callbacks, pipeline) never loads Flask.
 - No API route, nor the CLI, loads the pipeline's heavy libraries (lxml, Pillow, numpy) when imported.
 - The data layer both processes share loads neither Flask nor Celery.
-- No import cycle between packages or between modules (scripts/import_graph.py, read with `ast`).
+- No import cycle between packages or between modules (scripts/import_graph.py, read with `ast`),
+  nor in the benchmarks and the shop sites they share with the tests.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.import_graph import Edge, find_cycle, import_time, module_edges, package_edges
+from scripts.import_graph import BENCH_PACKAGES, Edge, find_cycle, import_time, module_edges, package_edges
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +125,14 @@ def test_no_import_cycle_between_packages():
 
 def test_no_import_cycle_between_modules():
     assert find_cycle(import_time(module_edges())) is None
+
+
+def test_no_import_cycle_in_the_benchmarks_and_shop_sites():
+    """bench and tests.shopsite: no cycle between packages or modules, not even through a deferred import."""
+    edges = module_edges(ROOT, BENCH_PACKAGES)
+    assert Edge("bench.run_service", "bench.service_client", deferred=True) in edges
+    assert find_cycle(edges) is None
+    assert find_cycle(package_edges(ROOT, BENCH_PACKAGES)) is None
 
 
 def test_worker_never_imports_the_api_package():

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from backend.settings import load_settings
-from tests.shoppages import build_platform_site
-from tests.shopquality import SiteScore, evaluate_site
 from tests.shopsite import serve_site
+from tests.shopsite.platforms import build_platform_site
+from tests.shopsite.quality import SiteScore, evaluate_site
 
 PRECISION_FLOOR = 0.9
 RECALL_FLOOR = 0.97

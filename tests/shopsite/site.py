@@ -31,7 +31,7 @@ The server (ThreadingHTTPServer on 127.0.0.1, an ephemeral port, HTTP/1.1 keep-a
   (`query_file`), so an image CDN's `?wid=300` can be a different file from its `?wid=2000`;
   else the query is ignored.
 
-`tests/shoppages.py` builds a second site on the same server: pages shaped like the big
+`tests/shopsite/platforms/` builds a second site on the same server: pages shaped like the big
 shop platforms (`build_platform_site`).
 """
 
@@ -263,7 +263,9 @@ def resized(image: Image.Image, side: int) -> Image.Image:
 
 
 @dataclass
-class _Writer:
+class SiteWriter:
+    """Writes one site's files under `root` and collects the truth of the page being written."""
+
     root: Path
     photos: list[Photo] = field(default_factory=list)
     junk: dict[str, str] = field(default_factory=dict)
@@ -292,7 +294,7 @@ PIXEL_GIF = encode(flat_image((1, 1), WHITE), "GIF")
 DATA_URI = "data:image/gif;base64," + base64.b64encode(PIXEL_GIF).decode()
 
 
-def _shared_static(writer: _Writer) -> None:
+def write_shared_static(writer: SiteWriter) -> None:
     """Site furniture every page references: logo, icons, pixel, badges, sprite, avatars, others' thumbnails."""
     writer.file("/static/logo.png", encode(logo_image(), "PNG"))
     for index, name in enumerate(("cart", "search", "heart")):
@@ -340,18 +342,20 @@ CHROME_JUNK = {
 }
 
 
-def _html(title: str, head: str, body: str) -> str:
+def page_html(title: str, head: str, body: str) -> str:
+    """A whole page: `head` and `body` inside the shop's chrome (header, reviews, related products, footer)."""
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}</head>'
         f"<body>{HEADER}<main>{body}{REVIEWS}{RELATED}</main>{FOOTER}</body></html>"
     )
 
 
-def _jsonld(data: object) -> str:
+def jsonld_script(data: object) -> str:
+    """`data` as a JSON-LD script element."""
     return f'<script type="application/ld+json">{json.dumps(data)}</script>'
 
 
-def _basic_page(writer: _Writer) -> PageTruth:
+def _basic_page(writer: SiteWriter) -> PageTruth:
     """Plain <img> gallery, og:image, JSON-LD image list (with a zoom-only shot), CSS lifestyle, a 404."""
     hero = product_photo(1, (1000, 1000))
     writer.photo("basic-hero", "hero", {"/img/basic/hero.jpg": jpeg(hero)})
@@ -364,7 +368,7 @@ def _basic_page(writer: _Writer) -> PageTruth:
     writer.junk[DATA_URI[:100]] = "data_uri"
     product = {"@context": "https://schema.org", "@type": "Product", "name": "Tonic"}
     product["image"] = ["/img/basic/hero.jpg", "/img/basic/side.jpg", "/img/basic/detail.jpg"]
-    head = '<meta property="og:image" content="/img/basic/hero.jpg">' + _jsonld(product)
+    head = '<meta property="og:image" content="/img/basic/hero.jpg">' + jsonld_script(product)
     body = (
         '<div class="product-gallery"><img src="/img/basic/hero.jpg" alt="Tonic, front" width="1000">'
         '<img src="/img/basic/side.jpg" alt="Tonic, side"><img src="/img/basic/back.jpg" alt="Tonic, back">'
@@ -372,10 +376,10 @@ def _basic_page(writer: _Writer) -> PageTruth:
         '<div class="story" style="background-image: url(\'/img/basic/scene.jpg\')"><h2>Made for mornings</h2></div>'
         f'<p><img src="/static/img-default.gif" alt=""><img src="{DATA_URI}" alt=""></p>'
     )
-    return writer.page("/products/basic.html", _html("Tonic", head, body))
+    return writer.page("/products/basic.html", page_html("Tonic", head, body))
 
 
-def _lazy_page(writer: _Writer) -> PageTruth:
+def _lazy_page(writer: SiteWriter) -> PageTruth:
     """A modern theme: lazy attributes, srcset/picture variants, zoom attributes, JSON-LD @graph, data-bg."""
     front = product_photo(11, (1000, 1000))
     files = {f"/img/lazy/front-{side}.jpg": jpeg(resized(front, side)) for side in (400, 800, 1000)}
@@ -417,7 +421,7 @@ def _lazy_page(writer: _Writer) -> PageTruth:
     head = (
         '<meta property="og:image:secure_url" content="/img/lazy/front-1000.jpg">'
         '<meta name="twitter:image" content="/img/lazy/front-1000.jpg">'
-        '<link rel="image_src" href="/img/lazy/front-1000.jpg">' + _jsonld(graph)
+        '<link rel="image_src" href="/img/lazy/front-1000.jpg">' + jsonld_script(graph)
     )
     body = (
         '<div class="media-gallery">'
@@ -432,10 +436,10 @@ def _lazy_page(writer: _Writer) -> PageTruth:
         "</div>"
         '<section class="banner" data-bg="/img/lazy/kitchen.jpg"><span class="sprite" style="background:url(/static/sprite.png) 0 0"></span></section>'
     )
-    return writer.page("/products/lazy.html", _html("Lamp", head, body))
+    return writer.page("/products/lazy.html", page_html("Lamp", head, body))
 
 
-def _base_page(writer: _Writer) -> PageTruth:
+def _base_page(writer: SiteWriter) -> PageTruth:
     """Relative URLs under <base href>, padded/entity-encoded/protocol-relative ones, a redirected image."""
     for index, letter in enumerate("abcd"):
         photo = product_photo(21 + index, (800, 800))
@@ -461,10 +465,10 @@ def _base_page(writer: _Writer) -> PageTruth:
         '<img src="/img/go/photo-e.jpg" alt="Kettle in a kitchen"></div>'
         '<img class="wishlist" src="icons/heart.png" alt="">'
     )
-    return writer.page("/products/base.html", _html("Kettle", head, body))
+    return writer.page("/products/base.html", page_html("Kettle", head, body))
 
 
-def _dupes_page(writer: _Writer) -> PageTruth:
+def _dupes_page(writer: SiteWriter) -> PageTruth:
     """One photo three ways: the JPEG, a byte-identical copy, and a smaller WebP re-encode named by og:image."""
     photo = product_photo(31, (1000, 1000))
     data = jpeg(photo)
@@ -478,10 +482,10 @@ def _dupes_page(writer: _Writer) -> PageTruth:
         '<div class="gallery"><img src="/img/dupes/main.jpg" alt="Vase"><img src="/img/dupes/other.jpg" alt="Vase, top">'
         '</div><div class="description"><img src="/img/dupes/main-copy.jpg" alt="Vase"></div>'
     )
-    return writer.page("/products/dupes.html", _html("Vase", head, body))
+    return writer.page("/products/dupes.html", page_html("Vase", head, body))
 
 
-def _broken_json_page(writer: _Writer) -> PageTruth:
+def _broken_json_page(writer: SiteWriter) -> PageTruth:
     """JSON-LD with a trailing comma (recoverable) and one that is garbage; the page still works."""
     writer.photo("bj-main", "hero", {"/img/bj/main.jpg": jpeg(product_photo(41, (800, 800)))})
     writer.photo("bj-alt", "product", {"/img/bj/alt.jpg": jpeg(product_photo(42, (800, 800)))})
@@ -490,7 +494,7 @@ def _broken_json_page(writer: _Writer) -> PageTruth:
         '<script type="application/ld+json">{"@type": "Product", "image": ["/img/bj/main.jpg", "/img/bj/alt.jpg",],}</script>'
         '<script type="application/ld+json">{"@type": "Product", "image": [</script>'
     )
-    return writer.page("/products/brokenjson.html", _html("Broken", head, "<p>Details soon.</p>"))
+    return writer.page("/products/brokenjson.html", page_html("Broken", head, "<p>Details soon.</p>"))
 
 
 REDIRECTS = {
@@ -503,8 +507,8 @@ REDIRECTS = {
 
 def build_site(root: Path) -> SiteManifest:
     """Write the site under `root` (created if needed) and return its ground truth."""
-    writer = _Writer(root)
-    _shared_static(writer)
+    writer = SiteWriter(root)
+    write_shared_static(writer)
     pages = {
         "basic": _basic_page(writer),
         "lazy": _lazy_page(writer),

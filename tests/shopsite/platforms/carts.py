@@ -6,11 +6,19 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _junk_photos, _page, _photo, _picture, _related, size_chart
-from tests.shopsite import PageTruth, _jsonld, _Writer, jpeg, lifestyle_photo
+from tests.shopsite.platforms.kit import (
+    add_junk_file,
+    add_junk_photos,
+    add_photo,
+    chrome_page,
+    master_picture,
+    related_cards,
+    size_chart,
+)
+from tests.shopsite.site import PageTruth, SiteWriter, jpeg, jsonld_script, lifestyle_photo
 
 
-def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
+def shopify_dawn(writer: SiteWriter, seed: int) -> PageTruth:
     """Shopify Dawn: /cdn/shop/ srcset with _NNNx sizes, og:image with ?width=, product JSON, recommendations,
     and the size chart as the gallery's last slide (in the product JSON too)."""
     base = "/cdn/shop/products"
@@ -20,7 +28,7 @@ def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
         files = {f"{base}/{name}_360x.jpg": 360, f"{base}/{name}_720x.jpg": 720, f"{base}/{name}.jpg": None}
         aliases = (f"{base}/{name}.jpg?v=1699", f"{base}/{name}.jpg?v=1699&width=1200")
         views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files, aliases)
+            add_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files, aliases)
         )
     gallery = "".join(
         f'<li class="product__media-item"><div class="product__media media">'
@@ -28,14 +36,14 @@ def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
         f' width="720" height="720" loading="lazy"></div></li>'
         for v in views
     )
-    chart = _junk_file(writer, f"{base}/dawn{seed}-size-chart.jpg", "size_chart", size_chart(seed), "JPEG")
+    chart = add_junk_file(writer, f"{base}/dawn{seed}-size-chart.jpg", "size_chart", size_chart(seed), "JPEG")
     gallery += f'<li class="product__media-item"><div class="product__media media"><img src="{chart}" alt="Tee"></div></li>'
     product = {
         "id": seed,
         "variants": [{"id": 1}],
         "images": [*(f"{v[2]}?v=1699" for v in views), f"{chart}?v=1699"],
     }
-    related = _related(
+    related = related_cards(
         writer,
         [f"{base}/other{seed}-{i}_360x.jpg" for i in range(3)],
         '<product-recommendations class="product-recommendations">',
@@ -48,10 +56,10 @@ def shopify_dawn(writer: _Writer, seed: int) -> PageTruth:
         f'<section class="product"><ul class="product__media-list">{gallery}</ul>'
         f'<script type="application/json" id="ProductJson-main">{json.dumps(product)}</script></section>{related}'
     )
-    return _page(writer, f"/shopify/dawn-{seed}.html", "Dawn tee", head, body)
+    return chrome_page(writer, f"/shopify/dawn-{seed}.html", "Dawn tee", head, body)
 
 
-def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
+def shopify_debut(writer: SiteWriter, seed: int) -> PageTruth:
     """Shopify Debut: lazysizes data-src with {width}, data-widths, noscript fallback, featured_image JSON."""
     base = "/cdn/shop/files"
     views = []
@@ -59,7 +67,7 @@ def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
         name = f"debut{seed}-{index}"
         files = {f"{base}/{name}_300x300.jpg": 300, f"{base}/{name}_2048x.jpg": None}
         views.append(
-            _photo(
+            add_photo(
                 writer,
                 name,
                 "hero" if index == 0 else "product",
@@ -68,8 +76,8 @@ def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
                 (f"{base}/{name}.jpg",),
             )
         )
-    writer.file(f"{base}/debut{seed}-0.jpg", jpeg(_picture(seed * 10 + 5, "hero")))
-    writer.file(f"{base}/debut{seed}-1.jpg", jpeg(_picture(seed * 10 + 6, "product")))
+    writer.file(f"{base}/debut{seed}-0.jpg", jpeg(master_picture(seed * 10 + 5, "hero")))
+    writer.file(f"{base}/debut{seed}-1.jpg", jpeg(master_picture(seed * 10 + 6, "product")))
     slides = "".join(
         f'<div class="product-single__media-wrapper"><img class="feature-row__image lazyload"'
         f' src="{v[0]}" data-src="{v[0].replace("_300x300", "_{width}x")}" data-widths="[180,360,540,720,900,1080]"'
@@ -83,7 +91,7 @@ def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
         "images": [],
     }
     head = f'<meta property="og:image" content="{base}/debut{seed}-0.jpg">'
-    related = _related(
+    related = related_cards(
         writer,
         [f"/cdn/shop/files/rel{seed}-{i}_300x300.jpg" for i in range(2)],
         '<div class="related-products">',
@@ -91,10 +99,10 @@ def shopify_debut(writer: _Writer, seed: int) -> PageTruth:
     body = (
         f'{slides}<script type="application/json" data-product-json>{json.dumps(product)}</script>{related}'
     )
-    return _page(writer, f"/shopify/debut-{seed}.html", "Debut mug", head, body)
+    return chrome_page(writer, f"/shopify/debut-{seed}.html", "Debut mug", head, body)
 
 
-def woocommerce(writer: _Writer, seed: int) -> PageTruth:
+def woocommerce(writer: SiteWriter, seed: int) -> PageTruth:
     """WooCommerce Storefront: -600x600 sizes, data-large_image, <a href> full size, variations JSON, Yoast @graph
     whose Product.image is an @id reference to its ImageObject."""
     up = f"/wp-content/uploads/2024/0{seed % 9 + 1}"
@@ -102,7 +110,7 @@ def woocommerce(writer: _Writer, seed: int) -> PageTruth:
     for index, role in enumerate(("hero", "product", "lifestyle")):
         name = f"hoodie{seed}-{index}"
         files = {f"{up}/{name}-100x100.jpg": 100, f"{up}/{name}-600x600.jpg": 600, f"{up}/{name}.jpg": None}
-        views.append(_photo(writer, name, role, seed * 10 + index, files))
+        views.append(add_photo(writer, name, role, seed * 10 + index, files))
     slides = "".join(
         f'<div data-thumb="{v[0]}" class="woocommerce-product-gallery__image"><a href="{v[2]}">'
         f'<img width="600" height="600" src="{v[1]}" class="{"wp-post-image" if i == 0 else ""}" alt=""'
@@ -127,26 +135,28 @@ def woocommerce(writer: _Writer, seed: int) -> PageTruth:
             {"@type": "Product", "image": {"@id": primary}},
         ],
     }
-    logo = _junk_file(writer, f"{up}/shop-logo-{seed}.png", "logo", Image.new("RGB", (300, 90), (20, 20, 90)))
-    related = _related(
+    logo = add_junk_file(
+        writer, f"{up}/shop-logo-{seed}.png", "logo", Image.new("RGB", (300, 90), (20, 20, 90))
+    )
+    related = related_cards(
         writer, [f"{up}/other{seed}-{i}-300x300.jpg" for i in range(3)], '<section class="related products">'
     )
     body = (
         f'<a class="custom-logo-link"><img class="custom-logo" src="{logo}" alt="Shop"></a>'
         f'<div class="woocommerce-product-gallery">{slides}</div>{form}{related}'
     )
-    head = f'<meta property="og:image" content="{views[0][2]}">{_jsonld(graph)}'
-    return _page(writer, f"/woo/hoodie-{seed}.html", "Hoodie", head, body)
+    head = f'<meta property="og:image" content="{views[0][2]}">{jsonld_script(graph)}'
+    return chrome_page(writer, f"/woo/hoodie-{seed}.html", "Hoodie", head, body)
 
 
-def magento(writer: _Writer, seed: int) -> PageTruth:
+def magento(writer: SiteWriter, seed: int) -> PageTruth:
     """Magento 2 Luma: cache-path images, x-magento-init gallery with isMain, small og:image, related block."""
     cache = "/media/catalog/product/cache/0f831c1845fc143d00d6d1ebc49f446a"
     views = []
     for index in range(3):
         name = f"m/b/mb{seed:02d}-{index}"
         files = {f"{cache}/{name}.jpg": 700, f"/media/catalog/product/{name}.jpg": None}
-        views.append(_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files))
     thumbs = {f"{cache}/thumb/{v[1].rsplit('/', 1)[1]}": v for v in views}
     data = [
         {
@@ -165,7 +175,7 @@ def magento(writer: _Writer, seed: int) -> PageTruth:
             "mage/gallery/gallery": {"data": data, "options": {"nav": "thumbs"}}
         }
     }
-    related = _related(
+    related = related_cards(
         writer, [f"{cache}/r/e/rel{seed}-{i}.jpg" for i in range(3)], '<div class="block related">'
     )
     del thumbs
@@ -175,10 +185,10 @@ def magento(writer: _Writer, seed: int) -> PageTruth:
         f'<script type="text/x-magento-init">{json.dumps(init)}</script></div>{related}'
     )
     head = f'<meta property="og:image" content="{views[0][0]}">'
-    return _page(writer, f"/magento/bag-{seed}.html", "Bag", head, body)
+    return chrome_page(writer, f"/magento/bag-{seed}.html", "Bag", head, body)
 
 
-def bigcommerce(writer: _Writer, seed: int) -> PageTruth:
+def bigcommerce(writer: SiteWriter, seed: int) -> PageTruth:
     """BigCommerce Cornerstone: stencil sizes, data-zoom-image, gallery thumbnail links, BCData, related tab."""
     stencil = "/images/stencil"
     views = []
@@ -191,7 +201,7 @@ def bigcommerce(writer: _Writer, seed: int) -> PageTruth:
         }
         aliases = (f"{stencil}/1280x1280/{name}",)
         views.append(
-            _photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files, aliases)
+            add_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files, aliases)
         )
     main = (
         f'<figure class="productView-image" data-image-gallery-main><div class="productView-img-container">'
@@ -210,16 +220,16 @@ def bigcommerce(writer: _Writer, seed: int) -> PageTruth:
             "image": {"data": f"{stencil}/{{:size}}/{views[0][2].split('/original/')[1]}"},
         }
     }
-    related = _related(
+    related = related_cards(
         writer,
         [f"{stencil}/500x659/products/9{seed}/{i}/rel__{i}.jpg" for i in range(3)],
         '<div class="tab-content" id="tab-related">',
     )
     body = f'{main}<ul class="productView-thumbnails">{thumbs}</ul><script>var BCData = {json.dumps(bcdata)};</script>{related}'
-    return _page(writer, f"/bigcommerce/bottle-{seed}.html", "Bottle", "", body)
+    return chrome_page(writer, f"/bigcommerce/bottle-{seed}.html", "Bottle", "", body)
 
 
-def shopify_look(writer: _Writer, seed: int) -> PageTruth:
+def shopify_look(writer: SiteWriter, seed: int) -> PageTruth:
     """Shopify with a mega-menu promo in the header, "complete the look" upsells, an Instagram feed and
     customers' photos in a Judge.me review widget."""
     base = "/cdn/shop/products"
@@ -227,8 +237,8 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
     for index, role in enumerate(("hero", "product", "lifestyle")):
         name = f"look{seed}-{index}"
         files = {f"{base}/{name}_540x.jpg": 540, f"{base}/{name}.jpg": None}
-        views.append(_photo(writer, name, role, seed * 10 + index, files, (f"{base}/{name}.jpg?v=2",)))
-    menu = _junk_file(
+        views.append(add_photo(writer, name, role, seed * 10 + index, files, (f"{base}/{name}.jpg?v=2",)))
+    menu = add_junk_file(
         writer,
         f"/cdn/shop/files/menu-promo{seed}_600x.jpg",
         "page_chrome",
@@ -241,13 +251,13 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="product__media-item{" is-active" if i == 0 else ""}"><img src="{v[0]}" alt="Lamp" width="540" height="540"></div>'
         for i, v in enumerate(views)
     )
-    look = _related(
+    look = related_cards(
         writer, [f"{base}/look-other{seed}-{i}_360x.jpg" for i in range(2)], '<div class="complete-the-look">'
     )
     feed = "".join(
         f'<a href="https://instagram.com/p/{i}"><img src="{path}" alt=""></a>'
         for i, path in enumerate(
-            _junk_photos(
+            add_junk_photos(
                 writer, [f"/cdn/shop/files/ig{seed}-{i}.jpg" for i in range(2)], "social", seed + 950
             )
         )
@@ -256,7 +266,7 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
     review_photos = [f"/reviews/{seed}/pic-{i}.jpg" for i in range(2)]
     pics = "".join(
         f'<a class="jdgm-rev__pic-link" href="{path}"><img class="jdgm-rev__pic-img" src="{path}" alt=""></a>'
-        for path in _junk_photos(writer, review_photos, "review_photo", seed + 970, (800, 600))
+        for path in add_junk_photos(writer, review_photos, "review_photo", seed + 970, (800, 600))
     )
     reviews = f'<div class="jdgm-widget jdgm-review-widget"><div class="jdgm-rev"><div class="jdgm-rev__pics">{pics}</div></div></div>'
     head = f'<meta property="og:image" content="{views[0][1]}?v=2">'
@@ -264,17 +274,17 @@ def shopify_look(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="product__media-list">{gallery}</div>{look}<section class="instagram-feed">{feed}</section>'
         f"{reviews}"
     )
-    return _page(writer, f"/shopify/look-{seed}.html", "Lamp", head, header + body)
+    return chrome_page(writer, f"/shopify/look-{seed}.html", "Lamp", head, header + body)
 
 
-def woocommerce_plain(writer: _Writer, seed: int) -> PageTruth:
+def woocommerce_plain(writer: SiteWriter, seed: int) -> PageTruth:
     """WooCommerce without og:image or JSON-LD: the featured image is only marked by wp-post-image."""
     up = f"/wp-content/uploads/2023/1{seed % 3}"
     views = []
     for index in range(3):
         name = f"chair{seed}-{index}"
         files = {f"{up}/{name}-300x300.jpg": 300, f"{up}/{name}.jpg": None}
-        views.append(_photo(writer, name, "hero" if index == 1 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, name, "hero" if index == 1 else "product", seed * 10 + index, files))
     order = [
         views[1],
         views[0],
@@ -287,7 +297,7 @@ def woocommerce_plain(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="woocommerce-product-gallery__image"><a href="{order[0][1]}">'
         f'<img src="{order[0][0]}" class="wp-post-image" alt="Chair" data-large_image="{order[0][1]}"></a></div>'
     )
-    return _page(
+    return chrome_page(
         writer,
         f"/woo/chair-{seed}.html",
         "Chair",
@@ -296,14 +306,14 @@ def woocommerce_plain(writer: _Writer, seed: int) -> PageTruth:
     )
 
 
-def prestashop(writer: _Writer, seed: int) -> PageTruth:
+def prestashop(writer: SiteWriter, seed: int) -> PageTruth:
     """PrestaShop 1.7 classic: -large_default cover, thumbnails with data-image-large-src, accessories block."""
     views = []
     for index in range(3):
         digits = "/".join(str(seed * 10 + index))
         stem = f"/img/p/{digits}/{seed * 10 + index}"
         files = {f"{stem}-small_default.jpg": 98, f"{stem}-large_default.jpg": 800, f"{stem}.jpg": None}
-        views.append(_photo(writer, stem, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, stem, "hero" if index == 0 else "product", seed * 10 + index, files))
     cover = (
         f'<div class="product-cover"><img class="js-qv-product-cover" src="{views[0][1]}" alt="Scarf"'
         f' title="Scarf" itemprop="image"></div>'
@@ -313,10 +323,10 @@ def prestashop(writer: _Writer, seed: int) -> PageTruth:
         f' data-image-large-src="{v[1]}" src="{v[0]}" alt="Scarf" width="100"></li>'
         for v in views
     )
-    accessories = _related(
+    accessories = related_cards(
         writer,
         [f"/img/p/9/{seed}/9{seed}{i}-home_default.jpg" for i in range(2)],
         '<section class="product-accessories">',
     )
     body = f'<div class="images-container">{cover}<div class="js-qv-mask"><ul class="product-images">{thumbs}</ul></div></div>{accessories}'
-    return _page(writer, f"/presta/scarf-{seed}.html", "Scarf", "", body)
+    return chrome_page(writer, f"/presta/scarf-{seed}.html", "Scarf", "", body)

@@ -3,11 +3,11 @@ link or beside it), and a sales page's order links."""
 
 from __future__ import annotations
 
-from tests.shoppages_kit import _page, _photos, _related
-from tests.shopsite import PageTruth, _jsonld, _Writer
+from tests.shopsite.platforms.kit import add_photos, chrome_page, related_cards
+from tests.shopsite.site import PageTruth, SiteWriter, jsonld_script
 
 
-def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
+def shopify_minimal(writer: SiteWriter, seed: int) -> PageTruth:
     """A Shopify theme on its real route (/products/<handle>) whose recommendations say nothing about themselves.
 
     The cards sit in a plain `<div class="grid">` after the gallery, with no heading, no telling
@@ -15,7 +15,7 @@ def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
     are other products. The gallery's thumbnails link to this page's own variants (?variant=).
     """
     base = "/cdn/shop/files"
-    views = _photos(writer, [f"{base}/minimal{seed}-{index}.jpg" for index in range(3)], seed * 10 + 300)
+    views = add_photos(writer, [f"{base}/minimal{seed}-{index}.jpg" for index in range(3)], seed * 10 + 300)
     handle = f"minimal-lamp-{seed}"
     gallery = "".join(
         f'<div class="grid__item"><a href="/products/{handle}?variant={index + 1}">'
@@ -23,14 +23,16 @@ def shopify_minimal(writer: _Writer, seed: int) -> PageTruth:
         for index, view in enumerate(views)
     )
     others = [f"{base}/card{seed}-{index}.jpg" for index in range(4)]
-    cards = _related(
+    cards = related_cards(
         writer,
         others,
         '<div class="grid">',
         link=lambda index: f"/collections/all/products/other-lamp-{seed}-{index}",
     )
     head = f'<meta property="og:image" content="{views[0]}">'
-    return _page(writer, f"/products/{handle}", "Lamp", head, f'<div class="grid">{gallery}</div>{cards}')
+    return chrome_page(
+        writer, f"/products/{handle}", "Lamp", head, f'<div class="grid">{gallery}</div>{cards}'
+    )
 
 
 def _card_beside_link(link: str, path: str, index: int) -> str:
@@ -46,7 +48,7 @@ def _card_beside_link(link: str, path: str, index: int) -> str:
     )
 
 
-def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
+def shopify_grid(writer: SiteWriter, seed: int) -> PageTruth:
     """A Shopify theme whose untitled product grid puts each card's title link beside its picture, not around it.
 
     The grid is a plain `<ul class="grid">` after the product section: no heading, no telling
@@ -56,7 +58,7 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
     and the page's JSON-LD names those full-size pictures as related products and in an ItemList.
     """
     base = "/cdn/shop/files"
-    views = _photos(writer, [f"{base}/grid{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
+    views = add_photos(writer, [f"{base}/grid{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
     handle = f"grid-vase-{seed}"
     gallery = "".join(
         f'<li class="product__media-item"><div class="product__media media"><img src="{view}" alt="Vase"></div></li>'
@@ -69,7 +71,7 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
     others = [f"{base}/tile{seed}-{index}_360x.jpg" for index in range(4)]
     originals = tuple(path.replace("_360x.", ".") for path in others)
     links = [f"/products/other-vase-{seed}-{index}" for index in range(len(others))]
-    cards = _related(
+    cards = related_cards(
         writer,
         others,
         '<ul class="grid product-grid">',
@@ -97,12 +99,14 @@ def shopify_grid(writer: _Writer, seed: int) -> PageTruth:
     }
     head = (
         f'<meta property="og:image" content="{views[0]}">'
-        + _jsonld(
+        + jsonld_script(
             {**product, "isRelatedTo": [{"@type": "Product", "image": item["image"]} for item in related[:2]]}
         )
-        + _jsonld(carousel)
+        + jsonld_script(carousel)
     )
-    return _page(writer, f"/products/{handle}", "Vase", head, f'{section}<div class="section">{cards}</div>')
+    return chrome_page(
+        writer, f"/products/{handle}", "Vase", head, f'{section}<div class="section">{cards}</div>'
+    )
 
 
 def _microdata_card(link: str, path: str, index: int) -> str:
@@ -115,7 +119,7 @@ def _microdata_card(link: str, path: str, index: int) -> str:
     )
 
 
-def microdata_variant(writer: _Writer, seed: int) -> PageTruth:
+def microdata_variant(writer: SiteWriter, seed: int) -> PageTruth:
     """A colour variant's own page of an older theme that marks up every product with microdata.
 
     The page (/products/<handle>-blue) calls itself /products/<handle> in its canonical link,
@@ -124,7 +128,7 @@ def microdata_variant(writer: _Writer, seed: int) -> PageTruth:
     copy in `<meta itemprop=image>`: their itemprop=image speaks for those products, not this one.
     """
     handle = f"scarf-{seed}"
-    views = _photos(writer, [f"/media/{handle}/view{index}.jpg" for index in range(3)], seed * 10 + 600)
+    views = add_photos(writer, [f"/media/{handle}/view{index}.jpg" for index in range(3)], seed * 10 + 600)
     gallery = "".join(f'<img itemprop="image" src="{view}" alt="Scarf">' for view in views)
     item = (
         '<div class="product" itemscope itemtype="http://schema.org/Product">'
@@ -133,7 +137,7 @@ def microdata_variant(writer: _Writer, seed: int) -> PageTruth:
         f'<div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><meta itemprop="price" content="30"></div></div>'
     )
     others = [f"/media/other{seed}-{index}-thumb.jpg" for index in range(3)]
-    cards = _related(
+    cards = related_cards(
         writer,
         others,
         '<ul class="products">',
@@ -142,22 +146,22 @@ def microdata_variant(writer: _Writer, seed: int) -> PageTruth:
         card=_microdata_card,
     )
     head = f'<link rel="canonical" href="/products/{handle}">'
-    return _page(writer, f"/products/{handle}-blue", "Scarf", head, f"{item}{cards}")
+    return chrome_page(writer, f"/products/{handle}-blue", "Scarf", head, f"{item}{cards}")
 
 
-def sales_page(writer: _Writer, seed: int) -> PageTruth:
+def sales_page(writer: SiteWriter, seed: int) -> PageTruth:
     """A long-form sales page (/offer-<n>) whose product shots link to its order form: all of them are the product.
 
     The bundle pictures (one, three and six jars) link to `/checkout?bundle=…` and
     `/order/six-jars`, the hero to `#order`, and a detail shot to the site's `/ingredients`
     page: one level deep and without a page suffix, a route says nothing about what it shows.
     """
-    views = _photos(writer, [f"/media/offer{seed}/shot{index}.jpg" for index in range(5)], seed * 10 + 400)
+    views = add_photos(writer, [f"/media/offer{seed}/shot{index}.jpg" for index in range(5)], seed * 10 + 400)
     links = ("#order", "/checkout?bundle=1", "/checkout?bundle=3", "/order/six-jars", "/ingredients")
     shots = "".join(
         f'<div class="block"><a href="{link}"><img src="{view}" alt="Jar"></a></div>'
         for link, view in zip(links, views, strict=True)
     )
     product = {"@context": "https://schema.org", "@type": "Product", "name": "Jar", "image": views[0]}
-    head = f'<meta property="og:image" content="{views[0]}">' + _jsonld(product)
-    return _page(writer, f"/offer-{seed}", "Jar", head, f'<section id="order">{shots}</section>')
+    head = f'<meta property="og:image" content="{views[0]}">' + jsonld_script(product)
+    return chrome_page(writer, f"/offer-{seed}", "Jar", head, f'<section id="order">{shots}</section>')

@@ -11,7 +11,7 @@ Webflow, and Nuxt 3 and React storefronts whose state is a devalue payload, Nuxt
 `__NUXT__` function call or a `JSON.parse("…")` string, a Next.js App Router shop whose
 product is in its flight rows, a fashion shop whose state names the product only by the id
 its URL ends with) around deterministic photos, with the site chrome (logo, icons, badges,
-pixel, related products) of `tests/shopsite.py`. The truth of a page lists its real photos
+pixel, related products) of `tests/shopsite/site.py`. The truth of a page lists its real photos
 (role `hero` is the main product photo, the one a marketer wants first) with every URL that
 shows each one — CDN size variants and the full-size URL the scraper may ask for — and its
 junk. Serve the root with `tests.shopsite.serve_site`; CDN query strings select files
@@ -23,15 +23,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.shoppages_apps import (
+from tests.shopsite.platforms.apps import (
     fashion_spa,
     next_app_router,
     nuxt2_storefront,
     nuxt_storefront,
     react_state,
 )
-from tests.shoppages_cards import microdata_variant, sales_page, shopify_grid, shopify_minimal
-from tests.shoppages_carts import (
+from tests.shopsite.platforms.cards import microdata_variant, sales_page, shopify_grid, shopify_minimal
+from tests.shopsite.platforms.carts import (
     bigcommerce,
     magento,
     prestashop,
@@ -41,12 +41,12 @@ from tests.shoppages_carts import (
     woocommerce,
     woocommerce_plain,
 )
-from tests.shoppages_hosted import hydrogen, nextjs, squarespace, vtex, vue_storefront, wix
-from tests.shoppages_kit import PageBuilder
-from tests.shoppages_marketplaces import aliexpress, ebay, etsy
-from tests.shoppages_retail import amazon, boutique, demandware, scene7
-from tests.shoppages_selfhosted import opencart, shopware6, webflow
-from tests.shopsite import SiteManifest, _shared_static, _Writer
+from tests.shopsite.platforms.hosted import hydrogen, nextjs, squarespace, vtex, vue_storefront, wix
+from tests.shopsite.platforms.kit import PageBuilder
+from tests.shopsite.platforms.marketplaces import aliexpress, ebay, etsy
+from tests.shopsite.platforms.retail import amazon, boutique, demandware, scene7
+from tests.shopsite.platforms.selfhosted import opencart, shopware6, webflow
+from tests.shopsite.site import SiteManifest, SiteWriter, write_shared_static
 
 PAGE_BUILDERS: dict[str, PageBuilder] = {
     "shopify_dawn": shopify_dawn,
@@ -87,8 +87,8 @@ PAGE_BUILDERS: dict[str, PageBuilder] = {
 
 def build_platform_site(root: Path, *, copies: int = 2, seed: int = 1) -> SiteManifest:
     """Write `copies` pages of every platform shape under `root`; pages are named `<shape>-<n>`."""
-    writer = _Writer(root)
-    _shared_static(writer)
+    writer = SiteWriter(root)
+    write_shared_static(writer)
     rng = random.Random(seed)
     pages = {}
     for copy in range(copies):

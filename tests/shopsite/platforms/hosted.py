@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from tests.shoppages_kit import _page, _photo, _photos, _related, _state_only_junk
-from tests.shopsite import PageTruth, _jsonld, _Writer
+from tests.shopsite.platforms.kit import (
+    add_photo,
+    add_photos,
+    add_state_only_junk,
+    chrome_page,
+    related_cards,
+)
+from tests.shopsite.site import PageTruth, SiteWriter, jsonld_script
 
 
 def _next_image(source: str, width: int) -> str:
@@ -14,7 +20,7 @@ def _next_image(source: str, width: int) -> str:
     return f"/_next/image?url={quote(source, safe='')}&w={width}&q=75"
 
 
-def nextjs(writer: _Writer, seed: int) -> PageTruth:
+def nextjs(writer: SiteWriter, seed: int) -> PageTruth:
     """A headless Next.js shop: the hero by next/image, the other views only as 128 px thumbnails
     and in __NEXT_DATA__ (with recommendations beside the product), og:image the source file."""
     views = []
@@ -26,7 +32,7 @@ def nextjs(writer: _Writer, seed: int) -> PageTruth:
             _next_image(source, 1080): None,
         }
         files[source] = None
-        views.append(_photo(writer, source, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, source, "hero" if index == 0 else "product", seed * 10 + index, files))
     hero = views[0]
     main = (
         f'<div class="relative aspect-square h-full max-h-[550px] w-full overflow-hidden">'
@@ -42,7 +48,7 @@ def nextjs(writer: _Writer, seed: int) -> PageTruth:
         for i, v in enumerate(views)
     )
     others = tuple(f"/products/rec{seed}-{i}.jpg" for i in range(3))
-    recommendations = _related(
+    recommendations = related_cards(
         writer,
         [_next_image(path, 384) for path in others],
         '<section class="py-8"><h2 class="mb-4 text-2xl font-bold">Related Products</h2>',
@@ -71,10 +77,10 @@ def nextjs(writer: _Writer, seed: int) -> PageTruth:
         f'<ul class="my-12 flex items-center gap-2">{thumbs}</ul></div></div>{recommendations}'
         f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(state)}</script>'
     )
-    return _page(writer, f"/next/product/backpack-{seed}.html", "Trail backpack", head, body)
+    return chrome_page(writer, f"/next/product/backpack-{seed}.html", "Trail backpack", head, body)
 
 
-def hydrogen(writer: _Writer, seed: int) -> PageTruth:
+def hydrogen(writer: SiteWriter, seed: int) -> PageTruth:
     """A Shopify Hydrogen storefront, utility classes only: no class, id or alt names the main photo.
 
     The page asks the browser to fetch the main photo first (`fetchpriority="high"`, and a
@@ -82,7 +88,7 @@ def hydrogen(writer: _Writer, seed: int) -> PageTruth:
     shares the scene, not the packshot. No JSON-LD.
     """
     paths = [f"/cdn/shop/files/hy{seed}-{index}.jpg" for index in range(4)]
-    views = _photos(writer, paths, seed * 10 + 700, ("hero", "product", "product", "lifestyle"))
+    views = add_photos(writer, paths, seed * 10 + 700, ("hero", "product", "product", "lifestyle"))
     main, lifestyle = views[0], views[3]
     head = (
         f'<meta property="og:image" content="{lifestyle}">'
@@ -94,7 +100,7 @@ def hydrogen(writer: _Writer, seed: int) -> PageTruth:
         + "</div>"
     )
     story = f'<section class="mt-16 px-6"><img src="{lifestyle}" alt="Kettle on a stove" loading="lazy"></section>'
-    return _page(writer, f"/products/kettle-{seed}", "Kettle", head, gallery + story)
+    return chrome_page(writer, f"/products/kettle-{seed}", "Kettle", head, gallery + story)
 
 
 def _wix_media(file_id: str, side: int | None) -> str:
@@ -102,7 +108,7 @@ def _wix_media(file_id: str, side: int | None) -> str:
     return media if side is None else f"{media}/v1/fill/w_{side},h_{side},al_c,q_85,enc_auto/{file_id}"
 
 
-def wix(writer: _Writer, seed: int) -> PageTruth:
+def wix(writer: SiteWriter, seed: int) -> PageTruth:
     """Wix Stores: static media with /v1/fill/w_,h_ transformations, hidden slides, a thumbnail strip,
     og:image a fill. A file server cannot serve /media/<file> beside /media/<file>/v1/…, so the
     untransformed original (what the upsizing asks for) answers 404 here and the w_1000 fill stays."""
@@ -111,7 +117,9 @@ def wix(writer: _Writer, seed: int) -> PageTruth:
         file_id = f"84770f_{seed}a{index}c~mv2.jpg"
         files = {_wix_media(file_id, side): side for side in (50, 500)}
         files[_wix_media(file_id, 1000)] = None
-        views.append(_photo(writer, file_id, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(
+            add_photo(writer, file_id, "hero" if index == 0 else "product", seed * 10 + index, files)
+        )
     main = (
         f'<div data-hook="main-media-image-wrapper" class="media-wrapper-hook"><wow-image data-hook="product-image">'
         f'<img src="{views[0][1]}" alt="Soy candle" style="width:500px;height:500px;object-fit:cover"></wow-image></div>'
@@ -124,7 +132,7 @@ def wix(writer: _Writer, seed: int) -> PageTruth:
         f'<div data-hook="thumbnails-item"><wow-image><img src="{v[0]}" alt="Soy candle"></wow-image></div>'
         for v in views
     )
-    related = _related(
+    related = related_cards(
         writer,
         [_wix_media(f"84770f_rel{seed}{i}~mv2.jpg", 300) for i in range(3)],
         '<div data-hook="related-products" class="related-products-gallery">',
@@ -134,17 +142,17 @@ def wix(writer: _Writer, seed: int) -> PageTruth:
         f'<section data-hook="product-page"><div data-hook="product-gallery-root">{main}{slides}'
         f'<div data-hook="thumbnails">{thumbs}</div></div></section>{related}'
     )
-    return _page(writer, f"/wix/product-page/candle-{seed}.html", "Soy candle", head, body)
+    return chrome_page(writer, f"/wix/product-page/candle-{seed}.html", "Soy candle", head, body)
 
 
-def squarespace(writer: _Writer, seed: int) -> PageTruth:
+def squarespace(writer: SiteWriter, seed: int) -> PageTruth:
     """Squarespace Commerce: data-src without a size (the JS adds ?format=), srcset of ?format=Nw, og:image 1500w."""
     plains, views = [], []
     for index, role in enumerate(("hero", "product", "lifestyle")):
         plain = f"/content/v1/5f{seed}c/16{seed}{index}-ABC/vase-{index}.jpg"
         files = {f"{plain}?format=300w": 300, f"{plain}?format=750w": 750}
         files |= {f"{plain}?format={size}": None for size in ("2500w", "1500w")} | {plain: None}
-        views.append(_photo(writer, plain, role, seed * 10 + index, files))
+        views.append(add_photo(writer, plain, role, seed * 10 + index, files))
         plains.append(plain)
     slides = "".join(
         f'<div class="ProductItem-gallery-slides-item" data-slide-index="{i}">'
@@ -159,7 +167,7 @@ def squarespace(writer: _Writer, seed: int) -> PageTruth:
         for v in views
     )
     others = tuple(f"/content/v1/5f{seed}c/rel{i}/other-{i}.jpg" for i in range(3))
-    related = _related(
+    related = related_cards(
         writer,
         [f"{other}?format=300w" for other in others],
         '<section class="ProductItem-relatedProducts">',
@@ -170,10 +178,10 @@ def squarespace(writer: _Writer, seed: int) -> PageTruth:
         f'<article class="ProductItem"><section class="ProductItem-gallery"><div class="ProductItem-gallery-slides">'
         f'{slides}</div><div class="ProductItem-gallery-thumbnails">{thumbs}</div></section></article>{related}'
     )
-    return _page(writer, f"/squarespace/shop/p/vase-{seed}.html", "Vase", head, body)
+    return chrome_page(writer, f"/squarespace/shop/p/vase-{seed}.html", "Vase", head, body)
 
 
-def vtex(writer: _Writer, seed: int) -> PageTruth:
+def vtex(writer: SiteWriter, seed: int) -> PageTruth:
     """VTEX IO: /arquivos/ids/<id>-<w>-<h>/ sizes, a swiper gallery with thumbs, JSON-LD of a sized copy, a shelf."""
     views = []
     for index in range(3):
@@ -182,7 +190,7 @@ def vtex(writer: _Writer, seed: int) -> PageTruth:
         files = {sized.format("150-auto"): 150, sized.format("500-auto"): 500, sized.format("800-auto"): 800}
         files[f"/arquivos/ids/{image_id}/tenis-{index}.jpg?v=6374"] = None
         views.append(
-            _photo(writer, str(image_id), "hero" if index == 0 else "product", seed * 10 + index, files)
+            add_photo(writer, str(image_id), "hero" if index == 0 else "product", seed * 10 + index, files)
         )
     slides = "".join(
         f'<div class="swiper-slide vtex-store-components-3-x-productImagesGallerySlide">'
@@ -195,7 +203,7 @@ def vtex(writer: _Writer, seed: int) -> PageTruth:
         f' class="vtex-store-components-3-x-thumbImg" src="{v[0]}" alt="Tenis"></div>'
         for v in views
     )
-    related = _related(
+    related = related_cards(
         writer,
         [f"/arquivos/ids/99{seed}{i}-300-300/outro-{i}.jpg?v=1" for i in range(3)],
         '<div class="vtex-shelf-1-x-relatedProducts vtex-product-summary-2-x-container">',
@@ -206,16 +214,18 @@ def vtex(writer: _Writer, seed: int) -> PageTruth:
         f'<div class="vtex-store-components-3-x-productImagesContainer"><div class="swiper-container-main">{slides}</div>'
         f'<div class="vtex-store-components-3-x-carouselGaleryThumbs">{thumbs}</div></div>{related}'
     )
-    return _page(writer, f"/vtex/tenis-{seed}/p.html", "Tenis", _jsonld(product), body)
+    return chrome_page(writer, f"/vtex/tenis-{seed}/p.html", "Tenis", jsonld_script(product), body)
 
 
-def vue_storefront(writer: _Writer, seed: int) -> PageTruth:
+def vue_storefront(writer: SiteWriter, seed: int) -> PageTruth:
     """A client-rendered Vue shop: the HTML has only og:image and an empty mount point; the gallery is in
     `window.__INITIAL_STATE__`, found by the product's handle, with recommended products' images beside it."""
     handle = f"desk-lamp-{seed}"
-    views = _photos(writer, [f"/media/catalog/vs{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500)
+    views = add_photos(
+        writer, [f"/media/catalog/vs{seed}-{index}.jpg" for index in range(3)], seed * 10 + 500
+    )
     others = [f"/media/catalog/rec{seed}-{index}.jpg" for index in range(3)]
-    _state_only_junk(writer, others)
+    add_state_only_junk(writer, others)
     state = {
         "route": {"path": f"/products/{handle}"},
         "catalog": {
@@ -236,4 +246,4 @@ def vue_storefront(writer: _Writer, seed: int) -> PageTruth:
         '<div id="app"><div class="skeleton"></div></div>'
         f"<script>window.__INITIAL_STATE__ = {json.dumps(state)};</script>"
     )
-    return _page(writer, f"/products/{handle}", "Desk lamp", head, body)
+    return chrome_page(writer, f"/products/{handle}", "Desk lamp", head, body)

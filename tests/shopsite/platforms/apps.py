@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.shoppages_kit import _page, _photos, _related, _state_only_junk
-from tests.shopsite import PageTruth, _Writer
+from tests.shopsite.platforms.kit import add_photos, add_state_only_junk, chrome_page, related_cards
+from tests.shopsite.site import PageTruth, SiteWriter
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ def _single_quoted(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
+def nuxt_storefront(writer: SiteWriter, seed: int) -> PageTruth:
     """Nuxt 3: the server renders the first slide only; the gallery is in `__NUXT_DATA__` (useAsyncData's
     product beside its recommendations), and the recommendation cards are in the markup too."""
     handle = f"linen-shirt-{seed}"
-    views = _photos(
+    views = add_photos(
         writer,
         [f"/images/products/{handle}-{index}.jpg" for index in range(4)],
         seed * 10 + 600,
         ("hero", "product", "product", "lifestyle"),
     )
     others = [f"/images/products/chino-{seed}-{index}.jpg" for index in range(3)]
-    cards = _related(
+    cards = related_cards(
         writer, others, '<section class="recommendations">', link=lambda i: f"/products/chino-{seed}-{i}"
     )
     recommended = [
@@ -107,16 +107,16 @@ def nuxt_storefront(writer: _Writer, seed: int) -> PageTruth:
         f'<script>window.__NUXT__={{}};window.__NUXT__.config={{public:{{}},app:{{baseURL:"/"}}}}</script>'
     )
     head = f'<meta property="og:image" content="{first}">'
-    return _page(writer, f"/products/{handle}", "Linen shirt", head, body)
+    return chrome_page(writer, f"/products/{handle}", "Linen shirt", head, body)
 
 
-def react_state(writer: _Writer, seed: int) -> PageTruth:
+def react_state(writer: SiteWriter, seed: int) -> PageTruth:
     """A React storefront that hands its Redux store over as `JSON.parse("…")` (single quotes on odd seeds),
     with only a skeleton and og:image in the markup; recently viewed products sit in the store too."""
     slug = f"walnut-desk-{seed}"
-    views = _photos(writer, [f"/assets/pdp/{slug}-{index}.jpg" for index in range(3)], seed * 10 + 650)
+    views = add_photos(writer, [f"/assets/pdp/{slug}-{index}.jpg" for index in range(3)], seed * 10 + 650)
     viewed = [f"/assets/pdp/oak-shelf-{seed}-{index}.jpg" for index in range(2)]
-    _state_only_junk(writer, viewed)
+    add_state_only_junk(writer, viewed)
     store = {
         "recentlyViewed": {
             "items": [{"slug": f"oak-shelf-{seed}-{i}", "images": [p]} for i, p in enumerate(viewed)]
@@ -137,21 +137,21 @@ def react_state(writer: _Writer, seed: int) -> PageTruth:
         f"<script>window.__PRELOADED_STATE__ = JSON.parse({literal});</script>"
     )
     head = f'<meta property="og:image" content="{views[0]}">'
-    return _page(writer, f"/products/{slug}", "Walnut desk", head, body)
+    return chrome_page(writer, f"/products/{slug}", "Walnut desk", head, body)
 
 
-def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
+def fashion_spa(writer: SiteWriter, seed: int) -> PageTruth:
     """A fashion shop whose URL ends with the product id (`…/linen-dress-p-81234567.html`) and whose state names
     the product by that id only; "complete the look" products sit before it in the same state."""
     product_id = f"8{seed:03d}4567"
-    views = _photos(
+    views = add_photos(
         writer,
         [f"/assets/media/{product_id}-{index}.jpg" for index in range(3)],
         seed * 10 + 700,
         ("hero", "product", "lifestyle"),
     )
     look = [f"/assets/media/9{seed:03d}000{index}-0.jpg" for index in range(2)]
-    _state_only_junk(writer, look)
+    add_state_only_junk(writer, look)
     state = {
         "completeTheLook": [
             {"productId": f"9{seed:03d}000{i}", "gallery": [{"zoom": path}]} for i, path in enumerate(look)
@@ -169,7 +169,7 @@ def fashion_spa(writer: _Writer, seed: int) -> PageTruth:
         f"<script>window.__APP_STATE__ = {json.dumps(state)};</script>"
     )
     head = f'<meta property="og:image" content="{views[0]}">'
-    return _page(writer, f"/women/dresses/linen-dress-p-{product_id}.html", "Linen dress", head, body)
+    return chrome_page(writer, f"/women/dresses/linen-dress-p-{product_id}.html", "Linen dress", head, body)
 
 
 def nuxt2_call(root: Any) -> str:
@@ -205,13 +205,13 @@ def nuxt2_call(root: Any) -> str:
     return f"window.__NUXT__=(function({parameters}){{return {literal(root)}}}({arguments}));"
 
 
-def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
+def nuxt2_storefront(writer: SiteWriter, seed: int) -> PageTruth:
     """Nuxt 2: only a skeleton and og:image in the markup; the product (beside recently viewed ones) is in the
     `__NUXT__` function call, its handle and hero URL passed as arguments because they occur twice."""
     handle = f"wool-scarf-{seed}"
-    views = _photos(writer, [f"/img/catalog/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 750)
+    views = add_photos(writer, [f"/img/catalog/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 750)
     viewed = f"/img/catalog/beanie-{seed}.jpg"
-    _state_only_junk(writer, [viewed])
+    add_state_only_junk(writer, [viewed])
     state = {
         "layout": "default",
         "data": [
@@ -230,7 +230,7 @@ def nuxt2_storefront(writer: _Writer, seed: int) -> PageTruth:
     }
     body = f'<div id="__nuxt"><div class="page-loading"></div></div><script>{nuxt2_call(state)}</script>'
     head = f'<meta property="og:image" content="{views[0]}">'
-    return _page(writer, f"/products/{handle}", "Wool scarf", head, body)
+    return chrome_page(writer, f"/products/{handle}", "Wool scarf", head, body)
 
 
 def _flight_push(rows: list[Any]) -> str:
@@ -240,13 +240,13 @@ def _flight_push(rows: list[Any]) -> str:
     return f"<script>self.__next_f.push([1,{json.dumps(payload)}])</script>"
 
 
-def next_app_router(writer: _Writer, seed: int) -> PageTruth:
+def next_app_router(writer: SiteWriter, seed: int) -> PageTruth:
     """Next.js App Router: the markup shows the first photo only; the product (all its images) reaches the
     browser as the props of a client component in the flight rows, beside the rendered related-product tiles."""
     handle = f"canvas-tote-{seed}"
-    views = _photos(writer, [f"/images/shop/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 800)
+    views = add_photos(writer, [f"/images/shop/{handle}-{index}.jpg" for index in range(3)], seed * 10 + 800)
     others = [f"/images/shop/weekender-{seed}-{index}.jpg" for index in range(2)]
-    tiles = _related(
+    tiles = related_cards(
         writer,
         others,
         '<section class="related"><h2>Related Products</h2>',
@@ -276,4 +276,4 @@ def next_app_router(writer: _Writer, seed: int) -> PageTruth:
         f"{tiles}{_flight_push(rows)}"
     )
     head = f'<meta property="og:image" content="{views[0]}">'
-    return _page(writer, f"/product/{handle}", "Canvas tote", head, body)
+    return chrome_page(writer, f"/product/{handle}", "Canvas tote", head, body)

@@ -6,11 +6,11 @@ import json
 
 from PIL import Image
 
-from tests.shoppages_kit import _junk_file, _page, _photo, _related
-from tests.shopsite import PageTruth, _Writer
+from tests.shopsite.platforms.kit import add_junk_file, add_photo, chrome_page, related_cards
+from tests.shopsite.site import PageTruth, SiteWriter
 
 
-def shopware6(writer: _Writer, seed: int) -> PageTruth:
+def shopware6(writer: SiteWriter, seed: int) -> PageTruth:
     """Shopware 6 Storefront: the gallery slider (full /media/ file as src, /thumbnail/ sizes in srcset,
     data-full-image), its thumbnail column, the zoom modal's data-src, and cross-selling in a tab
     ("Similar products") of product boxes whose links are other products' SEO URLs."""
@@ -24,7 +24,7 @@ def shopware6(writer: _Writer, seed: int) -> PageTruth:
             f"/thumbnail/{folder}/{name}_800x800.jpg": 800,
             media: None,
         }
-        views.append(_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, name, "hero" if index == 0 else "product", seed * 10 + index, files))
     slides = "".join(
         f'<div class="gallery-slider-item-container"><div class="gallery-slider-item is-contain js-magnifier-container"'
         f' style="min-height: 430px"><img src="{v[2]}" srcset="{v[1]} 801w, {v[0]} 401w"'
@@ -45,13 +45,13 @@ def shopware6(writer: _Writer, seed: int) -> PageTruth:
         f'<img data-src="{v[2]}" class="image-zoom-image js-image-zoom-element js-load-img" alt="Trekking bike"></div></div>'
         for v in views
     )
-    similar = _related(
+    similar = related_cards(
         writer,
         [f"/thumbnail/{folder}/city-bike-{seed}-{i}_400x400.jpg" for i in range(3)],
         '<div class="product-slider-container" data-product-slider-container="true">',
         link=lambda i: f"/City-bike-{seed}-{i}/SW1{seed:03d}{i}",
     )
-    logo = _junk_file(
+    logo = add_junk_file(
         writer, f"/media/{folder}/demostore-logo.png", "logo", Image.new("RGB", (300, 90), (0, 60, 120))
     )
     body = (
@@ -77,10 +77,10 @@ def shopware6(writer: _Writer, seed: int) -> PageTruth:
         f"{similar}</div></div></div></div></div></div></div>"
     )
     head = f'<meta property="og:image" content="{views[0][2]}">'
-    return _page(writer, f"/Trekking-bike-{seed}/SW1{seed:03d}", "Trekking bike", head, body)
+    return chrome_page(writer, f"/Trekking-bike-{seed}/SW1{seed:03d}", "Trekking bike", head, body)
 
 
-def opencart(writer: _Writer, seed: int) -> PageTruth:
+def opencart(writer: SiteWriter, seed: int) -> PageTruth:
     """OpenCart 3 default theme: image/cache/ -228x228 main and -74x74 additional thumbnails, each in an
     `<a class="thumbnail">` to its -500x500 popup (the original under image/catalog/ is never in the
     page), and "Related Products" as an <h3> above a row of product thumbs."""
@@ -93,7 +93,7 @@ def opencart(writer: _Writer, seed: int) -> PageTruth:
             f"/image/cache/{stem}-500x500.jpg": 500,
             f"/image/{stem}.jpg": None,
         }
-        views.append(_photo(writer, stem, "hero" if index == 0 else "product", seed * 10 + index, files))
+        views.append(add_photo(writer, stem, "hero" if index == 0 else "product", seed * 10 + index, files))
     main, *additional = views
     thumbnails = (
         f'<li><a class="thumbnail" href="{main[2]}" title="Camera {seed}"><img src="{main[1]}"'
@@ -105,7 +105,7 @@ def opencart(writer: _Writer, seed: int) -> PageTruth:
     )
     others = [f"/image/cache/catalog/demo/lens_{seed}_{i}-200x200.jpg" for i in range(3)]
     originals = tuple(f"/image/catalog/demo/lens_{seed}_{i}.jpg" for i in range(3))
-    related = _related(
+    related = related_cards(
         writer,
         others,
         '<div class="row">',
@@ -119,18 +119,20 @@ def opencart(writer: _Writer, seed: int) -> PageTruth:
         f'<button type="button" id="button-cart" class="btn btn-primary btn-lg btn-block">Add to Cart</button>'
         f"</div></div><h3>Related Products</h3>{related}</div></div></div>"
     )
-    return _page(writer, f"/index.php?route=product/product&product_id={seed}", f"Camera {seed}", "", body)
+    return chrome_page(
+        writer, f"/index.php?route=product/product&product_id={seed}", f"Camera {seed}", "", body
+    )
 
 
-def _webflow_variants(writer: _Writer, stem: str, role: str, seed: int) -> list[str]:
+def _webflow_variants(writer: SiteWriter, stem: str, role: str, seed: int) -> list[str]:
     """A Webflow CDN image: the upload and its responsive `-p-500` / `-p-800` copies."""
     upload = f"/64f1c0ffee{seed:04d}/{stem}.jpg"
     files = {f"/64f1c0ffee{seed:04d}/{stem}-p-500.jpg": 500, f"/64f1c0ffee{seed:04d}/{stem}-p-800.jpg": 800}
     files[upload] = None
-    return _photo(writer, stem, role, seed, files)
+    return add_photo(writer, stem, role, seed, files)
 
 
-def webflow(writer: _Writer, seed: int) -> PageTruth:
+def webflow(writer: SiteWriter, seed: int) -> PageTruth:
     """Webflow Ecommerce: the main image bound to the SKU with a `-p-500`/`-p-800` srcset, more images in a
     collection list of lightbox links whose full image is only in their `w-json` script, and a
     "You might also like" collection list of other products."""
@@ -150,7 +152,7 @@ def webflow(writer: _Writer, seed: int) -> PageTruth:
         f"{json.dumps({'items': [{'url': v[2], 'type': 'image'}], 'group': 'Product images'})}</script></a></div>"
         for v in views[1:]
     )
-    related = _related(
+    related = related_cards(
         writer,
         [f"/64f1c0ffee{seed:04d}/65b{seed}{i}_espresso-cup-{i}-p-500.jpg" for i in range(3)],
         '<div role="list" class="related-list w-dyn-items">',
@@ -168,4 +170,4 @@ def webflow(writer: _Writer, seed: int) -> PageTruth:
     head = (
         f'<meta content="{hero[2]}" property="og:image"><meta content="{hero[2]}" property="twitter:image">'
     )
-    return _page(writer, f"/product/ceramic-mug-{seed}", "Ceramic mug", head, body)
+    return chrome_page(writer, f"/product/ceramic-mug-{seed}", "Ceramic mug", head, body)

@@ -7,15 +7,15 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw
 
-from tests.shopsite import (
+from tests.shopsite.site import (
     CHROME_JUNK,
     PageTruth,
     Photo,
-    _html,
-    _Writer,
+    SiteWriter,
     encode,
     jpeg,
     lifestyle_photo,
+    page_html,
     product_photo,
     resized,
 )
@@ -23,31 +23,31 @@ from tests.shopsite import (
 __all__ = [
     "MASTER_SIDE",
     "PageBuilder",
-    "_junk_file",
-    "_junk_photos",
-    "_page",
-    "_photo",
-    "_photos",
-    "_picture",
-    "_related",
-    "_state_only_junk",
+    "add_junk_file",
+    "add_junk_photos",
+    "add_photo",
+    "add_photos",
+    "add_state_only_junk",
+    "chrome_page",
+    "master_picture",
+    "related_cards",
     "size_chart",
 ]
 
 
 MASTER_SIDE = 1000
-PageBuilder = Callable[[_Writer, int], PageTruth]
+PageBuilder = Callable[[SiteWriter, int], PageTruth]
 
 
 @lru_cache(maxsize=8)
-def _picture(seed: int, role: str) -> Image.Image:
+def master_picture(seed: int, role: str) -> Image.Image:
     if role == "lifestyle":
         return lifestyle_photo(seed, (MASTER_SIDE, MASTER_SIDE * 2 // 3))
     return product_photo(seed, (MASTER_SIDE, MASTER_SIDE))
 
 
-def _photo(
-    writer: _Writer,
+def add_photo(
+    writer: SiteWriter,
     name: str,
     role: str,
     seed: int,
@@ -56,7 +56,7 @@ def _photo(
 ) -> list[str]:
     """One photo written under several URLs ({url: long side, None = full size}); all of them and
     `aliases` (URLs the server answers with one of those files) show this photo in the truth."""
-    picture = _picture(seed, role)
+    picture = master_picture(seed, role)
     for url, side in files.items():
         image = picture if side is None else resized(picture, side)
         writer.file(url, jpeg(image, quality=90 if side is None else 80))
@@ -64,16 +64,18 @@ def _photo(
     return list(files)
 
 
-def _photos(writer: _Writer, paths: list[str], first_seed: int, roles: tuple[str, ...] = ()) -> list[str]:
+def add_photos(
+    writer: SiteWriter, paths: list[str], first_seed: int, roles: tuple[str, ...] = ()
+) -> list[str]:
     """One photo per path, each served at full size from that path alone (seeds `first_seed`, +1, …): the
     first is the hero and the others product shots, unless `roles` names each one's role."""
     for index, path in enumerate(paths):
         role = roles[index] if roles else ("hero" if index == 0 else "product")
-        _photo(writer, path, role, first_seed + index, {path: None})
+        add_photo(writer, path, role, first_seed + index, {path: None})
     return paths
 
 
-def _state_only_junk(writer: _Writer, paths: list[str]) -> None:
+def add_state_only_junk(writer: SiteWriter, paths: list[str]) -> None:
     """Other products' images that only an app state names: junk, found only if the state reader strays."""
     for path in paths:
         writer.junk[path] = "related_product"
@@ -86,8 +88,8 @@ def _card_in_link(link: str, path: str, index: int) -> str:
     )
 
 
-def _related(
-    writer: _Writer,
+def related_cards(
+    writer: SiteWriter,
     paths: list[str],
     wrapper: str,
     originals: tuple[str, ...] = (),
@@ -126,22 +128,25 @@ def size_chart(seed: int) -> Image.Image:
     return chart
 
 
-def _junk_file(writer: _Writer, path: str, kind: str, image: Image.Image, image_format: str = "PNG") -> str:
+def add_junk_file(
+    writer: SiteWriter, path: str, kind: str, image: Image.Image, image_format: str = "PNG"
+) -> str:
     writer.file(path, encode(image, image_format))
     writer.junk[path] = kind
     return path
 
 
-def _junk_photos(
-    writer: _Writer, paths: list[str], kind: str, seed: int, size: tuple[int, int] = (500, 500)
+def add_junk_photos(
+    writer: SiteWriter, paths: list[str], kind: str, seed: int, size: tuple[int, int] = (500, 500)
 ) -> list[str]:
     """Real-looking photos that are junk of `kind` on this page (a social feed, review pictures), one per path."""
     return [
-        _junk_file(writer, path, kind, lifestyle_photo(seed + index, size), "JPEG")
+        add_junk_file(writer, path, kind, lifestyle_photo(seed + index, size), "JPEG")
         for index, path in enumerate(paths)
     ]
 
 
-def _page(writer: _Writer, path: str, title: str, head: str, body: str) -> PageTruth:
+def chrome_page(writer: SiteWriter, path: str, title: str, head: str, body: str) -> PageTruth:
+    """Writes the page at `path` inside the shop's chrome, whose images join the page's junk."""
     writer.junk.update(CHROME_JUNK)
-    return writer.page(path, _html(title, head, body))
+    return writer.page(path, page_html(title, head, body))

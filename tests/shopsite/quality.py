@@ -1,7 +1,7 @@
 """Score run_pipeline against a generated site's ground truth: precision, recall, hero top-1, main photo kept.
 
 `evaluate_site(manifest, base_url, settings)` runs the pipeline on every page of a
-`SiteManifest` (tests/shopsite.py, tests/shoppages.py) and returns a `SiteScore`:
+`SiteManifest` (tests/shopsite/site.py, tests/shopsite/platforms/) and returns a `SiteScore`:
 - precision: kept images that show one of the page's real photos / kept images;
 - recall: real photos with at least one kept URL / real photos;
 - hero_top1: pages whose first-ranked image shows the main (hero) photo / pages with one;
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from backend.settings import Settings
-from tests.shopsite import PageTruth, SiteManifest, site_path
+from tests.shopsite.site import PageTruth, SiteManifest, site_path
 from worker.pipeline import run_pipeline
 from worker.pipeline.types import PipelineResult
 

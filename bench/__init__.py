@@ -1,0 +1,1 @@
+"""Speed and accuracy benchmarks, each a module run from the repository root: `python -m bench.speed`."""
