@@ -36,18 +36,35 @@ def make_engine(settings: Settings) -> Engine:
         }
     return create_engine(
         url,
-        connect_args={
-            "connect_timeout": settings.db_connect_timeout,
-            "application_name": f"image-scraper:{os.getpid()}",
-            # Keepalives notice a silently dropped connection (NAT, pooler restart)
-            # within ~1 minute instead of a TCP timeout of hours.
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-        },
+        connect_args=_postgres_connect_args(settings.db_connect_timeout),
         **pool_options,
     )
+
+
+def make_command_engine(url: str | URL, connect_timeout: int = 5) -> Engine:
+    """A NullPool engine for a one-off command (migrate, verify_migrations): every connect bounded.
+
+    libpq's connect_timeout covers the whole handshake, so a server that accepts the TCP
+    connection and never answers fails the connect instead of hanging the command.
+    """
+    url = make_url(url)
+    ensure_sqlite_directory(url)
+    if url.get_backend_name() != "postgresql":
+        return create_engine(url, poolclass=NullPool)
+    return create_engine(url, poolclass=NullPool, connect_args=_postgres_connect_args(connect_timeout))
+
+
+def _postgres_connect_args(connect_timeout: int) -> dict[str, Any]:
+    return {
+        "connect_timeout": connect_timeout,
+        "application_name": f"image-scraper:{os.getpid()}",
+        # Keepalives notice a silently dropped connection (NAT, pooler restart)
+        # within ~1 minute instead of a TCP timeout of hours.
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
 
 
 def ensure_sqlite_directory(url: str | URL) -> None:

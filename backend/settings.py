@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
 
     database_url: str | None = None
+    # Migrations and verify_migrations use this when set: the database's direct address
+    # when DATABASE_URL points at a transaction pooler (Railway's PgBouncer, Supabase :6543).
+    database_direct_url: str | None = None
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
     db_pool_recycle: int = Field(default=300, ge=-1)
@@ -132,6 +135,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return _normalise_postgres_scheme(self.database_url)
         return f"sqlite:///{(self.var_dir / 'scraper.db').resolve()}"
+
+    @property
+    def migration_database_url(self) -> str:
+        """Where migrate and verify_migrations connect: DATABASE_DIRECT_URL if set, else the database URL."""
+        if self.database_direct_url:
+            return _normalise_postgres_scheme(self.database_direct_url)
+        return self.effective_database_url
 
     @property
     def broker_url(self) -> str:

@@ -24,12 +24,12 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
+from backend.db import make_command_engine
 from backend.errors import ConfigError
-from backend.migrate import current_revisions, known_revisions, redact, script_heads
+from backend.migrate import DEFAULT_CONNECT_TIMEOUT, current_revisions, known_revisions, redact, script_heads
 from backend.models import Base
 from backend.settings import get_settings
 
@@ -169,12 +169,19 @@ def _describe_extra(kind: str, diff: tuple[Any, ...]) -> str:
     )
 
 
-def verify(database_url: str | None = None, script_location: Path | None = None) -> Report:
-    """Run the three checks against `database_url` (default: the configured database)."""
-    url = database_url or get_settings().effective_database_url
+def verify(
+    database_url: str | None = None,
+    script_location: Path | None = None,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+) -> Report:
+    """Run the three checks against `database_url` (default: DATABASE_DIRECT_URL, else DATABASE_URL)."""
+    if database_url is None:
+        settings = get_settings()
+        database_url, connect_timeout = settings.migration_database_url, settings.db_connect_timeout
+    url = database_url
     report = Report(database=redact(url))
     check_heads(report, script_location)
-    engine = create_engine(url, poolclass=NullPool)
+    engine = make_command_engine(url, connect_timeout)
     try:
         with engine.connect() as connection:
             check_revision(report, connection, script_location)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -295,3 +296,12 @@ def start_pgbouncer(
         )
         raise RuntimeError(f"pgbouncer did not start:\n{log}") from None
     return PgBouncer(port=port, workdir=workdir, process=process)
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[int]:
+    """A loopback port whose TCP connections are accepted (by the kernel's backlog) and never answered."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield int(sock.getsockname()[1])

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from backend.migrate import worst_case_start_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
+# Time from gunicorn's exec to a first answer on /health (imports, fork, first checks).
+GUNICORN_START_SECONDS = 15
 SCRIPTS = [ROOT / "railway-worker-entrypoint.sh", ROOT / "scripts" / "web-start.sh"]
 
 
@@ -60,3 +64,10 @@ def test_scripts_pass_shellcheck():
     """The start scripts pass shellcheck with no findings."""
     result = subprocess.run(["shellcheck", *map(str, SCRIPTS)], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_migration_runner_gives_up_before_the_web_health_check_window():
+    """Every connect timing out, then the whole lock wait, still ends the start before Railway's healthcheckTimeout."""
+    window = railway("web")["deploy"]["healthcheckTimeout"]
+    assert worst_case_start_seconds() + GUNICORN_START_SECONDS < window
+    assert worst_case_start_seconds(lock_wait_seconds=600) > window, "the bound is what the default buys"
