@@ -72,6 +72,15 @@ def on_starting(_server: Any) -> None:
     import_app_code()
 
 
+def when_ready(server: Any) -> None:
+    """Master, once bound: log the web processes' worst-case Postgres connections and check them against the server."""
+    from backend.connection_budget import announce, web_budget  # noqa: PLC0415
+    from backend.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()
+    announce(settings, web_budget(settings, server.cfg.workers, server.cfg.threads))
+
+
 def pre_fork(_server: Any, _worker: Any) -> None:
     """Master, before each fork: move everything it holds out of the collector's reach (gc.freeze).
 

@@ -34,11 +34,35 @@ def make_engine(settings: Settings) -> Engine:
             "pool_timeout": settings.db_pool_timeout,
             "pool_pre_ping": True,
         }
-    return create_engine(
-        url,
-        connect_args=_postgres_connect_args(settings.db_connect_timeout),
-        **pool_options,
+    engine = create_engine(
+        url, connect_args=_postgres_connect_args(settings.db_connect_timeout), **pool_options
     )
+    if not settings.db_nullpool and settings.db_idle_timeout:
+        _close_when_idle(engine, settings.db_idle_timeout)
+    return engine
+
+
+# idle_session_timeout exists from Postgres 14 on.
+IDLE_SESSION_TIMEOUT_SINCE = 140000
+
+
+def _close_when_idle(engine: Engine, seconds: int) -> None:
+    """Have the server end a pooled connection left idle for `seconds` (idle_session_timeout).
+
+    A pool keeps its connections open for ever otherwise: after a burst, idle connections of
+    every process held the server's slots. The next checkout's pre-ping finds a connection the
+    server ended and opens a fresh one. Not with NullPool: a transaction pooler would keep the
+    setting on its server connection.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _set_idle_timeout(dbapi_connection: Any, _record: Any) -> None:
+        if getattr(dbapi_connection, "server_version", 0) < IDLE_SESSION_TIMEOUT_SINCE:
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET idle_session_timeout = {int(seconds) * 1000}")
+        cursor.close()
+        dbapi_connection.commit()  # a rolled-back SET would be undone
 
 
 def make_command_engine(url: str | URL, connect_timeout: int = 5) -> Engine:

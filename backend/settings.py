@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
     db_pool_recycle: int = Field(default=300, ge=-1)
+    db_idle_timeout: int = Field(default=60, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=1, le=120)
     db_nullpool: bool = False

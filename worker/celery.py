@@ -5,8 +5,9 @@ from __future__ import annotations
 import gc
 import sys
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
 
+from backend.connection_budget import Budget, announce, worker_budget
 from backend.errors import ConfigError
 from backend.logging import configure_logging
 from backend.runtime import reset_runtime
@@ -36,3 +37,14 @@ def _fresh_resources_after_fork(**_kwargs: object) -> None:
     # Everything inherited from the parent is long-lived (modules, the app, settings): frozen, a
     # collection here never writes to it, so its pages stay shared with the parent.
     gc.freeze()
+
+
+@celeryd_after_setup.connect
+def _announce_connection_budget(instance: object, **_kwargs: object) -> None:
+    # The main process, logging set up, before it forks its pool: the pool processes' worst case.
+    announce(settings, worker_budget(settings, int(getattr(instance, "concurrency", 1) or 1)))
+
+
+@beat_init.connect
+def _announce_beat_budget(**_kwargs: object) -> None:
+    announce(settings, Budget("beat", 1, 0))
