@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, delete, func, inspect, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.errors import NotFoundError, StorageError
 from backend.models import Campaign, ImageType, Job, ScrapedImage, utcnow
@@ -204,14 +205,33 @@ def delete_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID
     return keys
 
 
-def referenced_keys(session: Session, keys: Sequence[str]) -> set[str]:
+KEY_COLUMNS = (ScrapedImage.storage_key, ScrapedImage.thumbnail_key)
+
+
+def referenced_keys(
+    session: Session, keys: Sequence[str], columns: Sequence[InstrumentedAttribute[Any]] = KEY_COLUMNS
+) -> set[str]:
     """The subset of object keys some image row still points at, as its original or its thumbnail."""
     found: set[str] = set()
     for start in range(0, len(keys), KEY_BATCH):
         batch = list(keys[start : start + KEY_BATCH])
-        for column in (ScrapedImage.storage_key, ScrapedImage.thumbnail_key):
+        for column in columns:
             found.update(session.scalars(select(column).where(column.in_(batch))))
     return found
+
+
+def referenced_keys_in_any_schema(session: Session, keys: Sequence[str]) -> set[str]:
+    """referenced_keys on a database whose schema may not be the models' (behind): the key columns it has.
+
+    A column (or table) the database lacks holds no reference, so asking only the others is
+    exact; the cleanup after a job that failed on a schema error can then still run.
+    """
+    table = ScrapedImage.__tablename__
+    inspector = inspect(session.connection())
+    if not inspector.has_table(table):
+        return set()
+    present = {column["name"] for column in inspector.get_columns(table)}
+    return referenced_keys(session, keys, [column for column in KEY_COLUMNS if column.key in present])
 
 
 def release_objects(session: Session, store: ImageStore, keys: Iterable[str]) -> int:

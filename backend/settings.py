@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     job_time_limit_grace_seconds: int = Field(default=60, ge=1, le=3600)
     job_retry_backoff_seconds: float = Field(default=10.0, gt=0, le=300)
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    schema_wait_seconds: float = Field(default=300.0, ge=0, le=3600)
 
     worker_heartbeat_file: Path | None = None
     worker_heartbeat_interval: float = Field(default=10.0, gt=0, le=300)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 
 from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
@@ -11,9 +12,17 @@ from backend.connection_budget import Budget, announce, worker_budget
 from backend.errors import ConfigError
 from backend.logging import configure_logging
 from backend.runtime import reset_runtime
+from backend.schema_state import SchemaHeadsError
 from backend.settings import get_settings
 from worker.allocator import tune_allocator
 from worker.config import make_celery
+from worker.schema_gate import SchemaNotReadyError, wait_for_schema
+
+logger = logging.getLogger(__name__)
+
+# The entrypoint's exit codes (railway-worker-entrypoint.sh, docs/deploy.md).
+EX_UNAVAILABLE = 69
+EX_CONFIG = 78
 
 try:
     settings = get_settings()
@@ -40,8 +49,17 @@ def _fresh_resources_after_fork(**_kwargs: object) -> None:
 
 
 @celeryd_after_setup.connect
-def _announce_connection_budget(instance: object, **_kwargs: object) -> None:
-    # The main process, logging set up, before it forks its pool: the pool processes' worst case.
+def _before_taking_jobs(instance: object, **_kwargs: object) -> None:
+    # The main process, logging set up, before it forks its pool and consumes: the schema
+    # gate (no job against a database behind the code), then the pool processes' worst case.
+    try:
+        wait_for_schema(settings)
+    except SchemaHeadsError as exc:
+        logger.error("worker.schema.refused %s", exc)
+        sys.exit(EX_CONFIG)
+    except SchemaNotReadyError as exc:
+        logger.error("worker.schema.refused %s", exc)
+        sys.exit(EX_UNAVAILABLE)
     announce(settings, worker_budget(settings, int(getattr(instance, "concurrency", 1) or 1)))
 
 

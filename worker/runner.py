@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import requests
+from sqlalchemy.exc import ProgrammingError
 
 from backend.errors import JobCancelledError, JobFailedError
 from backend.models import JobStatus
@@ -150,7 +151,10 @@ def _drop_campaign_duplicates(
 def _remove_orphans(runtime: Runtime, keys: list[str]) -> None:
     """Delete uploaded objects that no row points at (the commit failed or the job was cancelled)."""
     try:
-        referenced = lifecycle.referenced_keys(runtime.db, keys)
+        try:
+            referenced = lifecycle.referenced_keys(runtime.db, keys)
+        except ProgrammingError:  # the commit failed on the schema (behind): ask what it has
+            referenced = lifecycle.referenced_keys_in_any_schema(runtime.db, keys)
         for key in set(keys) - referenced:
             runtime.store.delete(key)
     except Exception:
