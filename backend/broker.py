@@ -32,6 +32,7 @@ SWEEP_TASK = "scraper.sweep_stuck_jobs"
 CALLBACK_TASK = "scraper.deliver_callback"
 TIMED_OUT_TASK = "scraper.fail_timed_out_job"
 ANALYZE_TASK = "scraper.analyze"
+DELETE_OBJECTS_TASK = "scraper.delete_objects"
 
 # Redis keeps one list per step and a worker takes from the lowest step first (0 is served
 # first). Housekeeping (the sweep, callbacks, timed-out jobs) is sent without a priority, so
@@ -78,6 +79,14 @@ def enqueue_analyze(app: Celery, reply_id: str, url: str, max_images: int, setti
 def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
     """Queue the delivery of a finished job's callback; a broker failure is logged, not raised."""
     _send_or_log(app, CALLBACK_TASK, job_id, "callback.enqueue_failed")
+
+
+def enqueue_object_deletes(app: Celery) -> None:
+    """Ask a worker to remove the objects just recorded for deletion; a broker failure is logged (beat retries)."""
+    try:
+        app.send_task(DELETE_OBJECTS_TASK)
+    except (KombuOperationalError, OSError) as exc:
+        logger.warning("objects.enqueue_failed error=%s", type(exc).__name__)
 
 
 def enqueue_timed_out(app: Celery, job_id: uuid.UUID | str) -> None:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     r2_secret_access_key: SecretStr | None = None
     r2_bucket: str | None = None
     r2_public_base_url: str | None = None
+    storage_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    storage_read_timeout: float = Field(default=10.0, gt=0, le=300)
+    storage_max_attempts: int = Field(default=2, ge=1, le=10)
 
     scraper_user_agent: str = (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -213,6 +215,47 @@ def start_s3(bucket: str = "scraper-test") -> S3Server:
     port = free_port()
     s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=_spawn_moto(port))
     s3.client().create_bucket(Bucket=bucket)
+    return s3
+
+
+@dataclass
+class MotoProcess:
+    """moto's S3 server in a process of its own, so a test can SIGSTOP it (a hung R2) without stopping itself."""
+
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted by the kernel, and never answered."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.resume()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_s3_process(bucket: str = "scraper-stoppable") -> S3Server:
+    """An S3Server whose moto runs in a child process (`S3Server.server` is its MotoProcess)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=MotoProcess(process))
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        s3.client().create_bucket(Bucket=bucket)
+    except Exception:
+        s3.stop()
+        raise
     return s3
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 import requests
 from sqlalchemy.exc import ProgrammingError
 
+from backend import object_deletes
 from backend.errors import JobCancelledError, JobFailedError
 from backend.models import JobStatus
 from backend.runtime import Runtime
@@ -158,4 +159,7 @@ def _remove_orphans(runtime: Runtime, keys: list[str]) -> None:
         for key in set(keys) - referenced:
             runtime.store.delete(key)
     except Exception:
-        logger.warning("job.orphan_cleanup_failed keys=%d", len(keys), exc_info=True)
+        # Storage (or the database) refused the cleanup: the worker's object deletes take
+        # the keys over, so they go without anyone running prune-orphans.
+        recorded = object_deletes.record_for_later(runtime.db, keys)
+        logger.warning("job.orphan_cleanup_failed keys=%d recorded=%s", len(keys), recorded, exc_info=True)
