@@ -26,6 +26,10 @@ fails the job at once with its code.
 
 from __future__ import annotations
 
+# Process exit codes (sysexits.h), the same in every start script and command.
+EX_CONFIG = 78  # a setting that can never work: restarting will not help
+EX_UNAVAILABLE = 69  # a dependency did not come up in time: a restart may
+
 
 class ScraperError(Exception):
     """Base of every error this service raises on purpose."""

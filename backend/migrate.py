@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from backend.db import make_command_engine
-from backend.errors import ConfigError
+from backend.errors import EX_CONFIG, ConfigError
 from backend.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_to_head(attempts=args.attempts, lock_wait_seconds=args.lock_wait)
     except ConfigError as exc:
         logger.error("migrate.failed config error: %s", exc)
-        return 1
+        return EX_CONFIG
     except OperationalError as exc:
         # Unreachable after every retry: one line says why; a traceback would bury it.
         first_line = str(exc.orig or exc).strip().splitlines()[0]

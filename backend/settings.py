@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from backend.errors import ConfigError
 
@@ -102,6 +104,18 @@ class Settings(BaseSettings):
     rate_limit_unauthenticated: str = "30 per minute"
     rate_limit_storage_url: str | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
+    @field_validator("database_url", "database_direct_url")
+    @classmethod
+    def _parse_database_url(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                backend = make_url(_normalise_postgres_scheme(value)).get_backend_name()
+            except ArgumentError:
+                backend = None
+            if backend not in ("postgresql", "sqlite"):
+                raise ValueError("is not a database URL such as postgresql://user:password@host:5432/name")
+        return value
 
     @field_validator("rate_limit", "rate_limit_analyze", "rate_limit_unauthenticated")
     @classmethod

@@ -218,10 +218,10 @@ def test_runner_exits_non_zero_when_database_unreachable():
 
 
 def test_runner_refuses_bad_production_config():
-    """In production without DATABASE_URL the runner stops with one line naming the variable."""
+    """In production without DATABASE_URL the runner stops with one line naming the variable (exit 78)."""
     env = {"APP_ENV": "production", "DATABASE_URL": "", "REDIS_URL": "", "STORAGE_BACKEND": "local"}
     result = run_migrate(env)
-    assert result.returncode == 1
+    assert result.returncode == 78
     failed = [line for line in result.stdout.splitlines() if "migrate.failed" in line]
     assert len(failed) == 1
     assert "DATABASE_URL" in failed[0]

@@ -9,7 +9,7 @@ import sys
 from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
 
 from backend.connection_budget import Budget, announce, worker_budget
-from backend.errors import ConfigError
+from backend.errors import EX_CONFIG, EX_UNAVAILABLE, ConfigError
 from backend.logging import configure_logging
 from backend.runtime import reset_runtime
 from backend.schema_state import SchemaHeadsError
@@ -19,10 +19,6 @@ from worker.config import make_celery
 from worker.schema_gate import SchemaNotReadyError, wait_for_schema
 
 logger = logging.getLogger(__name__)
-
-# The entrypoint's exit codes (railway-worker-entrypoint.sh, docs/deploy.md).
-EX_UNAVAILABLE = 69
-EX_CONFIG = 78
 
 try:
     settings = get_settings()
