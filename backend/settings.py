@@ -168,8 +168,12 @@ class Settings(BaseSettings):
         url = self.celery_broker_url or self.redis_url
         if url is None:
             return "filesystem://"
+        return self._with_tls(url)
+
+    def _with_tls(self, url: str) -> str:
+        """REDIS_TLS=true turns a redis:// URL into rediss://, for every Redis client alike."""
         if self.redis_tls and url.startswith("redis://"):
-            url = "rediss://" + url.removeprefix("redis://")
+            return "rediss://" + url.removeprefix("redis://")
         return url
 
     @property
@@ -180,7 +184,8 @@ class Settings(BaseSettings):
     @property
     def rate_limit_storage(self) -> str:
         """Where the API's rate-limit counters live: the explicit URL, else Redis, else process memory."""
-        return self.rate_limit_storage_url or self.redis_url or "memory://"
+        url = self.rate_limit_storage_url or self.redis_url
+        return self._with_tls(url) if url else "memory://"
 
     @property
     def analyze_queue(self) -> str:

@@ -165,6 +165,41 @@ def start_redis(*, private: bool = False) -> RedisServer:
 
 
 @dataclass
+class TlsRedis:
+    """A private redis-server speaking only TLS, with a self-signed certificate (`cert`) no CA vouches for."""
+
+    port: int
+    cert: Path
+    process: subprocess.Popen[bytes]
+
+    def url(self, db: int, scheme: str = "rediss") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_tls_redis(workdir: Path) -> TlsRedis:
+    """redis-server on a free loopback port with TLS only, its certificate made here by openssl."""
+    cert, key = workdir / "redis-cert.pem", workdir / "redis-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    binary = shutil.which("redis-server") or "redis-server"
+    process = subprocess.Popen(
+        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--tls-cert-file", str(cert),
+         "--tls-key-file", str(key), "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", port)
+    return TlsRedis(port=port, cert=cert, process=process)
+
+
+@dataclass
 class S3Server:
     endpoint: str
     bucket: str
