@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=1, le=120)
     db_nullpool: bool = False
+    api_statement_timeout: float = Field(default=5.0, gt=0, le=300)
 
     redis_url: str | None = None
     redis_tls: bool = False
