@@ -1,8 +1,8 @@
 """Object deletes still to do: written with the deleting transaction, carried out by the worker.
 
 Revision ID: 3f1c9a7e2b10
-Revises: dd06a3e9addd
-Create Date: 2026-12-07 23:59:00+00:00
+Revises: b7c41e2d9a15
+Create Date: 2026-12-08 00:50:00+00:00
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3f1c9a7e2b10"
-down_revision: str | None = "dd06a3e9addd"
+down_revision: str | None = "b7c41e2d9a15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
