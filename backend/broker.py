@@ -74,7 +74,7 @@ def enqueue_analyze(app: Celery, reply_id: str, url: str, max_images: int, setti
             expires=settings.analyze_timeout,
         )
     except (KombuOperationalError, OSError) as exc:
-        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+        raise broker_error(exc) from exc
 
 
 def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
