@@ -52,16 +52,18 @@ logconfig_dict = {
 
 
 def _configure_logging() -> None:
-    from backend.errors import ConfigError  # noqa: PLC0415 - gunicorn imports this file before the app
+    from backend.check_settings import checked_settings  # noqa: PLC0415 - gunicorn imports this file before the app
+    from backend.errors import EX_CONFIG, ConfigError  # noqa: PLC0415
     from backend.logging import configure_logging  # noqa: PLC0415
-    from backend.settings import get_settings  # noqa: PLC0415
 
     try:
-        configure_logging(get_settings())
+        # The broker settings are checked too (ssl_cert_reqs=none is refused), so a bad one
+        # stops the master with one line instead of every worker failing to boot (exit 3).
+        configure_logging(checked_settings())
     except ConfigError as exc:
         # Refuse to start with one clear line instead of a traceback per worker.
         print(f"web: configuration error: {exc}", file=sys.stderr, flush=True)  # noqa: T201
-        sys.exit(78)
+        sys.exit(EX_CONFIG)
 
 
 def on_starting(_server: Any) -> None:
@@ -70,6 +72,15 @@ def on_starting(_server: Any) -> None:
     from backend import import_app_code  # noqa: PLC0415
 
     import_app_code()
+
+
+def when_ready(server: Any) -> None:
+    """Master, once bound: log the web processes' worst-case Postgres connections and check them against the server."""
+    from backend.connection_budget import announce, web_budget  # noqa: PLC0415
+    from backend.settings import get_settings  # noqa: PLC0415
+
+    settings = get_settings()
+    announce(settings, web_budget(settings, server.cfg.workers, server.cfg.threads))
 
 
 def pre_fork(_server: Any, _worker: Any) -> None:

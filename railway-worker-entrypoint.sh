@@ -36,21 +36,22 @@ import random
 import sys
 import time
 
-from backend.errors import ConfigError
+from backend.errors import EX_CONFIG, EX_UNAVAILABLE, ConfigError
 from backend.settings import load_settings
+from worker.config import make_celery
 
 try:
     settings = load_settings()
+    celery_app = make_celery(settings)  # refuses a broker URL that can never work (ssl_cert_reqs=none)
 except ConfigError as exc:
     print(f"worker: configuration error: {exc}", file=sys.stderr, flush=True)
-    sys.exit(78)
+    sys.exit(EX_CONFIG)
 
 # Imported only once the settings are known good.
 from sqlalchemy import text
 
 from backend.broker import ping_broker
 from backend.db import make_engine
-from worker.config import make_celery
 
 deadline = time.monotonic() + float(sys.argv[1])
 
@@ -65,7 +66,7 @@ def check_database():
 
 
 def check_broker():
-    ping_broker(make_celery(settings), timeout=5.0)
+    ping_broker(celery_app, timeout=5.0)
 
 
 def wait_for(name, check):
@@ -78,7 +79,7 @@ def wait_for(name, check):
             reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             if time.monotonic() + delay > deadline:
                 print(f"worker: gave up waiting for {name} after {attempt} attempts ({reason})", file=sys.stderr, flush=True)
-                sys.exit(69)
+                sys.exit(EX_UNAVAILABLE)
             print(f"worker: waiting for {name} (attempt {attempt}, retry in {delay:.1f}s): {reason}", flush=True)
             time.sleep(delay + random.uniform(0, delay / 2))
             delay = min(delay * 2, 10.0)

@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import json
 import logging
+import ssl
 import time
 import uuid
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from backend.errors import BrokerUnavailableError
+from backend.errors import BrokerCertificateError, BrokerUnavailableError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -32,6 +33,7 @@ SWEEP_TASK = "scraper.sweep_stuck_jobs"
 CALLBACK_TASK = "scraper.deliver_callback"
 TIMED_OUT_TASK = "scraper.fail_timed_out_job"
 ANALYZE_TASK = "scraper.analyze"
+DELETE_OBJECTS_TASK = "scraper.delete_objects"
 
 # Redis keeps one list per step and a worker takes from the lowest step first (0 is served
 # first). Housekeeping (the sweep, callbacks, timed-out jobs) is sent without a priority, so
@@ -56,7 +58,7 @@ def enqueue_run_job(app: Celery, job_id: uuid.UUID, *, ahead: int = 0) -> None:
     try:
         app.send_task(RUN_JOB_TASK, args=[str(job_id)], **options)
     except (KombuOperationalError, OSError) as exc:
-        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+        raise broker_error(exc) from exc
 
 
 def enqueue_analyze(app: Celery, reply_id: str, url: str, max_images: int, settings: Settings) -> None:
@@ -72,12 +74,20 @@ def enqueue_analyze(app: Celery, reply_id: str, url: str, max_images: int, setti
             expires=settings.analyze_timeout,
         )
     except (KombuOperationalError, OSError) as exc:
-        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+        raise broker_error(exc) from exc
 
 
 def enqueue_callback(app: Celery, job_id: uuid.UUID | str) -> None:
     """Queue the delivery of a finished job's callback; a broker failure is logged, not raised."""
     _send_or_log(app, CALLBACK_TASK, job_id, "callback.enqueue_failed")
+
+
+def enqueue_object_deletes(app: Celery) -> None:
+    """Ask a worker to remove the objects just recorded for deletion; a broker failure is logged (beat retries)."""
+    try:
+        app.send_task(DELETE_OBJECTS_TASK)
+    except (KombuOperationalError, OSError) as exc:
+        logger.warning("objects.enqueue_failed error=%s", type(exc).__name__)
 
 
 def enqueue_timed_out(app: Celery, job_id: uuid.UUID | str) -> None:
@@ -111,12 +121,30 @@ def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:
 
 
 def ping_broker(app: Celery, timeout: float = 2.0) -> None:
-    """Raise BrokerUnavailableError unless the broker accepts a connection now."""
+    """Raise BrokerUnavailableError unless the broker accepts a connection now (BrokerCertificateError for TLS)."""
     try:
         with app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=1, timeout=timeout)
     except (KombuOperationalError, OSError) as exc:
-        raise BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}") from exc
+        raise broker_error(exc) from exc
+
+
+def broker_error(exc: BaseException) -> BrokerUnavailableError:
+    """The error to raise for a failed broker call, naming an untrusted TLS certificate when that was the cause.
+
+    kombu and redis-py wrap the ssl error twice over, so it otherwise showed as OperationalError only.
+    """
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return BrokerCertificateError(
+                f"broker TLS certificate not trusted: {cause.verify_message or cause.reason} "
+                "(a certificate from a CA this machine trusts is needed; set SSL_CERT_FILE for a private CA)"
+            )
+        cause = cause.__cause__ or cause.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return BrokerCertificateError(f"broker TLS certificate not trusted: {str(exc).splitlines()[0]}")
+    return BrokerUnavailableError(f"broker unavailable: {type(exc).__name__}")
 
 
 def held_job_ids(app: Celery, queue: str, timeout: float = 2.0) -> set[uuid.UUID] | None:

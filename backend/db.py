@@ -34,20 +34,61 @@ def make_engine(settings: Settings) -> Engine:
             "pool_timeout": settings.db_pool_timeout,
             "pool_pre_ping": True,
         }
-    return create_engine(
-        url,
-        connect_args={
-            "connect_timeout": settings.db_connect_timeout,
-            "application_name": f"image-scraper:{os.getpid()}",
-            # Keepalives notice a silently dropped connection (NAT, pooler restart)
-            # within ~1 minute instead of a TCP timeout of hours.
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-        },
-        **pool_options,
+    engine = create_engine(
+        url, connect_args=_postgres_connect_args(settings.db_connect_timeout), **pool_options
     )
+    if not settings.db_nullpool and settings.db_idle_timeout:
+        _close_when_idle(engine, settings.db_idle_timeout)
+    return engine
+
+
+# idle_session_timeout exists from Postgres 14 on.
+IDLE_SESSION_TIMEOUT_SINCE = 140000
+
+
+def _close_when_idle(engine: Engine, seconds: int) -> None:
+    """Have the server end a pooled connection left idle for `seconds` (idle_session_timeout).
+
+    A pool keeps its connections open for ever otherwise: after a burst, idle connections of
+    every process held the server's slots. The next checkout's pre-ping finds a connection the
+    server ended and opens a fresh one. Not with NullPool: a transaction pooler would keep the
+    setting on its server connection.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _set_idle_timeout(dbapi_connection: Any, _record: Any) -> None:
+        if getattr(dbapi_connection, "server_version", 0) < IDLE_SESSION_TIMEOUT_SINCE:
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET idle_session_timeout = {int(seconds) * 1000}")
+        cursor.close()
+        dbapi_connection.commit()  # a rolled-back SET would be undone
+
+
+def make_command_engine(url: str | URL, connect_timeout: int = 5) -> Engine:
+    """A NullPool engine for a one-off command (migrate, verify_migrations): every connect bounded.
+
+    libpq's connect_timeout covers the whole handshake, so a server that accepts the TCP
+    connection and never answers fails the connect instead of hanging the command.
+    """
+    url = make_url(url)
+    ensure_sqlite_directory(url)
+    if url.get_backend_name() != "postgresql":
+        return create_engine(url, poolclass=NullPool)
+    return create_engine(url, poolclass=NullPool, connect_args=_postgres_connect_args(connect_timeout))
+
+
+def _postgres_connect_args(connect_timeout: int) -> dict[str, Any]:
+    return {
+        "connect_timeout": connect_timeout,
+        "application_name": f"image-scraper:{os.getpid()}",
+        # Keepalives notice a silently dropped connection (NAT, pooler restart)
+        # within ~1 minute instead of a TCP timeout of hours.
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
 
 
 def ensure_sqlite_directory(url: str | URL) -> None:

@@ -14,6 +14,7 @@
     ├── TransientError              infrastructure hiccup: retry the job later
     │   ├── StorageError            object storage unreachable or refused the call
     │   └── BrokerUnavailableError  the task could not be handed to the broker
+    │       └── BrokerCertificateError  … because its TLS certificate is not trusted
     ├── JobCancelledError           the job was cancelled while it ran
     ├── NotFoundError               an id that is unknown or belongs to someone else
     ├── ConflictError               the request contradicts the resource's current state
@@ -25,6 +26,10 @@ fails the job at once with its code.
 """
 
 from __future__ import annotations
+
+# Process exit codes (sysexits.h), the same in every start script and command.
+EX_CONFIG = 78  # a setting that can never work: restarting will not help
+EX_UNAVAILABLE = 69  # a dependency did not come up in time: a restart may
 
 
 class ScraperError(Exception):
@@ -97,6 +102,10 @@ class StorageError(TransientError):
 
 class BrokerUnavailableError(TransientError):
     """The broker (Redis) did not take the message; the job row stays queued for the sweep."""
+
+
+class BrokerCertificateError(BrokerUnavailableError):
+    """The broker's TLS certificate failed verification (self-signed, wrong CA, wrong host name)."""
 
 
 class JobCancelledError(ScraperError):

@@ -1,27 +1,25 @@
 """Image service: ranked listing, stats, mark used, delete an image or a whole campaign with its objects.
 
 Functions take a Session and the caller's user id and never commit. Deletes return
-the storage keys they freed (each image's original and its thumbnail); once the
-caller has committed, `release_objects` removes the objects no remaining row points at. Row first, object second: a crash
-in between leaves an unreferenced object, never a row pointing at nothing.
+the storage keys they freed (each image's original and its thumbnail); the caller
+records them in the same transaction (`backend.object_deletes.defer`) and the worker
+removes the objects no remaining row points at. Row first, object second: never a row
+pointing at nothing, and no storage call inside the request.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, delete, func, inspect, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from backend.errors import NotFoundError, StorageError
+from backend.errors import NotFoundError
 from backend.models import Campaign, ImageType, Job, ScrapedImage, utcnow
-from backend.storage import ImageStore
-
-logger = logging.getLogger(__name__)
 
 # Bound the IN (...) list of the "still referenced?" query.
 KEY_BATCH = 500
@@ -182,7 +180,7 @@ def mark_used(
 def delete_image(
     session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID, image_id: uuid.UUID
 ) -> list[str]:
-    """Delete the image row; return its object keys (original, thumbnail) for `release_objects`."""
+    """Delete the image row; return its object keys (original, thumbnail) for `object_deletes.defer`."""
     image = _own_image(session, user_id, campaign_id, image_id)
     session.execute(delete(ScrapedImage).where(ScrapedImage.id == image.id))
     return [key for key in (image.storage_key, image.thumbnail_key) if key]
@@ -204,32 +202,30 @@ def delete_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID
     return keys
 
 
-def referenced_keys(session: Session, keys: Sequence[str]) -> set[str]:
+KEY_COLUMNS = (ScrapedImage.storage_key, ScrapedImage.thumbnail_key)
+
+
+def referenced_keys(
+    session: Session, keys: Sequence[str], columns: Sequence[InstrumentedAttribute[Any]] = KEY_COLUMNS
+) -> set[str]:
     """The subset of object keys some image row still points at, as its original or its thumbnail."""
     found: set[str] = set()
     for start in range(0, len(keys), KEY_BATCH):
         batch = list(keys[start : start + KEY_BATCH])
-        for column in (ScrapedImage.storage_key, ScrapedImage.thumbnail_key):
+        for column in columns:
             found.update(session.scalars(select(column).where(column.in_(batch))))
     return found
 
 
-def release_objects(session: Session, store: ImageStore, keys: Iterable[str]) -> int:
-    """After the deleting commit: remove each object no remaining row references; return how many.
+def referenced_keys_in_any_schema(session: Session, keys: Sequence[str]) -> set[str]:
+    """referenced_keys on a database whose schema may not be the models' (behind): the key columns it has.
 
-    A storage failure is logged, not raised: the rows are already gone, and an
-    unreferenced object is harmless garbage rather than a broken image.
+    A column (or table) the database lacks holds no reference, so asking only the others is
+    exact; the cleanup after a job that failed on a schema error can then still run.
     """
-    unique = sorted(set(keys))
-    if not unique:
-        return 0
-    removed = 0
-    for key in sorted(set(unique) - referenced_keys(session, unique)):
-        try:
-            store.delete(key)
-            removed += 1
-        except StorageError as exc:
-            logger.error(
-                "image.object_delete_failed key=%s error=%s", key, type(exc.__cause__ or exc).__name__
-            )
-    return removed
+    table = ScrapedImage.__tablename__
+    inspector = inspect(session.connection())
+    if not inspector.has_table(table):
+        return set()
+    present = {column["name"] for column in inspector.get_columns(table)}
+    return referenced_keys(session, keys, [column for column in KEY_COLUMNS if column.key in present])

@@ -24,14 +24,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from backend.db import ensure_sqlite_directory
-from backend.errors import ConfigError
+from backend.db import make_command_engine
+from backend.errors import EX_CONFIG, ConfigError
 from backend.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,15 @@ SCRIPT_LOCATION = ROOT / "migrations"
 MIGRATION_LOCK_ID = 727_001_315
 LOCK_POLL_SECONDS = 1.0
 LOCK_LOG_EVERY_SECONDS = 10.0
-DEFAULT_LOCK_WAIT_SECONDS = 600.0
+# Shorter than Railway's web healthcheckTimeout (180 s in railway.web.json) together with the
+# connect retries (see `worst_case_start_seconds`): a deploy stuck behind another migrator
+# fails its own start with a clear line before the platform gives up on it silently.
+DEFAULT_LOCK_WAIT_SECONDS = 60.0
+DEFAULT_ATTEMPTS = 8
+DEFAULT_CONNECT_TIMEOUT = 5
+RETRY_WAIT_MULTIPLIER = 0.5
+RETRY_WAIT_MAX = 10.0
+RETRY_WAIT_JITTER = 1.0
 
 
 class MigrationLockTimeoutError(RuntimeError):
@@ -82,17 +89,20 @@ def redact(url: str) -> str:
 
 
 def _acquire_lock(connection: Connection, wait_seconds: float) -> None:
-    # pg_try_advisory_lock in a loop rather than pg_advisory_lock: we can say that
-    # we are waiting, and give up after a bound instead of hanging a deploy forever.
+    # pg_try_advisory_xact_lock in a loop rather than pg_advisory_xact_lock: we can say that
+    # we are waiting, and give up after a bound instead of hanging a deploy forever. Between
+    # tries the transaction is rolled back, so a waiting runner pins no pooler server connection.
     started = time.monotonic()
     next_log = started
     while True:
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID}).scalar()
-        connection.commit()
+        got = connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+        ).scalar()
         waited = time.monotonic() - started
         if got:
             logger.info("migrate.lock.acquired waited=%.1fs", waited)
             return
+        connection.rollback()
         if waited >= wait_seconds:
             raise MigrationLockTimeoutError(
                 f"another process held the migration lock for {wait_seconds:.0f}s; giving up"
@@ -103,52 +113,51 @@ def _acquire_lock(connection: Connection, wait_seconds: float) -> None:
         time.sleep(LOCK_POLL_SECONDS)
 
 
-def _release_lock(connection: Connection) -> None:
-    # If the connection died the server has released the lock already.
-    with contextlib.suppress(Exception):
-        connection.rollback()
-        connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
-        connection.commit()
+@contextlib.contextmanager
+def migration_lock(connection: Connection, wait_seconds: float) -> Iterator[None]:
+    """The migration's one transaction, holding the lock that serialises migrations; committed on success.
+
+    On Postgres the lock is transaction-scoped (pg_try_advisory_xact_lock): the commit or
+    rollback of this transaction releases it, and so does the server if the connection dies.
+    It cannot outlive the transaction, not even behind a transaction pooler (PgBouncer), where
+    a session lock stays with whichever server connection happened to take it. Elsewhere
+    (SQLite, one writer at a time) it is just the transaction.
+    """
+    is_postgres = connection.dialect.name == "postgresql"
+    if is_postgres:
+        _acquire_lock(connection, wait_seconds)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # a dead connection has rolled back already
+            connection.rollback()
+        if is_postgres:
+            logger.info("migrate.lock.released (rolled back)")
+        raise
+    connection.commit()
+    if is_postgres:
         logger.info("migrate.lock.released")
 
 
-def _upgrade(connection: Connection, config: Config, target: str) -> None:
-    before = current_revisions(connection)
-    logger.info("migrate.current revision=%s target=%s", ",".join(before) or "<empty>", target)
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
-    connection.commit()
-    after = current_revisions(connection)
-    connection.commit()
-    if before == after:
-        logger.info("migrate.up_to_date revision=%s", ",".join(after))
-    else:
-        logger.info("migrate.upgraded from=%s to=%s", ",".join(before) or "<empty>", ",".join(after))
-
-
-@contextlib.contextmanager
-def migration_lock(connection: Connection, wait_seconds: float) -> Iterator[None]:
-    """Hold the Postgres advisory lock that serialises migrations (a no-op elsewhere)."""
-    if connection.dialect.name != "postgresql":
-        yield
-        return
-    _acquire_lock(connection, wait_seconds)
-    try:
-        yield
-    finally:
-        _release_lock(connection)
-
-
-def _upgrade_once(url: str, config: Config, target: str, lock_wait_seconds: float) -> None:
-    ensure_sqlite_directory(url)
-    engine = create_engine(url, poolclass=NullPool)
+def _upgrade_once(
+    url: str, config: Config, target: str, lock_wait_seconds: float, connect_timeout: int
+) -> None:
+    engine = make_command_engine(url, connect_timeout)
     try:
         with engine.connect() as connection:
             logger.info("migrate.connected dialect=%s", connection.dialect.name)
             with migration_lock(connection, lock_wait_seconds):
-                _upgrade(connection, config, target)
+                before = current_revisions(connection)
+                logger.info("migrate.current revision=%s target=%s", ",".join(before) or "<empty>", target)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                after = current_revisions(connection)
     finally:
         engine.dispose()
+    if before == after:
+        logger.info("migrate.up_to_date revision=%s", ",".join(after))
+    else:
+        logger.info("migrate.upgraded from=%s to=%s", ",".join(before) or "<empty>", ",".join(after))
 
 
 def _log_retry(state: object) -> None:
@@ -166,12 +175,19 @@ def _log_retry(state: object) -> None:
 def upgrade_to_head(
     database_url: str | None = None,
     *,
-    attempts: int = 8,
+    attempts: int = DEFAULT_ATTEMPTS,
     script_location: Path | None = None,
     lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
 ) -> None:
-    """Upgrade the database to head; retry while it is unreachable; raise on any other failure."""
-    url = database_url or get_settings().effective_database_url
+    """Upgrade the database to head; retry while it is unreachable; raise on any other failure.
+
+    Without `database_url`: DATABASE_DIRECT_URL if set, else DATABASE_URL, with DB_CONNECT_TIMEOUT.
+    """
+    if database_url is None:
+        settings = get_settings()
+        database_url, connect_timeout = settings.migration_database_url, settings.db_connect_timeout
+    url = database_url
     config = alembic_config(url, script_location)
     heads = script_heads(script_location)
     if len(heads) != 1:
@@ -180,12 +196,27 @@ def upgrade_to_head(
     for attempt in Retrying(
         retry=retry_if_exception_type(OperationalError),
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(multiplier=0.5, max=10),
+        wait=wait_exponential_jitter(
+            multiplier=RETRY_WAIT_MULTIPLIER, max=RETRY_WAIT_MAX, jitter=RETRY_WAIT_JITTER
+        ),
         reraise=True,
         before_sleep=_log_retry,
     ):
         with attempt:
-            _upgrade_once(url, config, heads[0], lock_wait_seconds)
+            _upgrade_once(url, config, heads[0], lock_wait_seconds, connect_timeout)
+
+
+def worst_case_start_seconds(
+    attempts: int = DEFAULT_ATTEMPTS,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+) -> float:
+    """The longest the runner can take before it migrates or fails: every connect times out, then the lock waits."""
+    waits = sum(
+        min(RETRY_WAIT_MULTIPLIER * 2**retry + RETRY_WAIT_JITTER, RETRY_WAIT_MAX)
+        for retry in range(attempts - 1)
+    )
+    return attempts * connect_timeout + waits + lock_wait_seconds + LOCK_POLL_SECONDS
 
 
 def drop_alembic_chatter(record: logging.LogRecord) -> bool:
@@ -204,7 +235,9 @@ def configure_step_logging() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.migrate", description=__doc__.splitlines()[0])
-    parser.add_argument("--attempts", type=int, default=8, help="connection attempts before giving up")
+    parser.add_argument(
+        "--attempts", type=int, default=DEFAULT_ATTEMPTS, help="connection attempts before giving up"
+    )
     parser.add_argument(
         "--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, help="seconds to wait for the lock"
     )
@@ -214,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_to_head(attempts=args.attempts, lock_wait_seconds=args.lock_wait)
     except ConfigError as exc:
         logger.error("migrate.failed config error: %s", exc)
-        return 1
+        return EX_CONFIG
     except OperationalError as exc:
         # Unreachable after every retry: one line says why; a traceback would bury it.
         first_line = str(exc.orig or exc).strip().splitlines()[0]

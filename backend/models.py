@@ -1,4 +1,4 @@
-"""The tables: users, API keys, campaigns, jobs and scraped images."""
+"""The tables: users, API keys, campaigns, jobs, scraped images and the object deletes still to do."""
 
 from __future__ import annotations
 
@@ -205,3 +205,19 @@ Index(
     ScrapedImage.campaign_id,
     ScrapedImage.quality_score.desc(),
 )
+
+
+class PendingObjectDelete(Base):
+    """A stored object to remove once nothing references it: written in the deleting transaction.
+
+    The API records the keys of the images it deletes here instead of calling storage inside
+    the request; the worker removes them (backend.object_deletes). A job whose final commit
+    failed and whose own cleanup failed too records its uploads here as well.
+    """
+
+    __tablename__ = "pending_object_deletes"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -1,9 +1,8 @@
 """Find and remove stored objects no image row points at: the garbage failed jobs and failed deletes leave.
 
 Uploads happen before a job's rows are committed, so a job that then fails for good (storage
-went down mid-upload, the hard time limit struck) leaves objects behind; so does a deleted
-image or campaign whose object could not be removed at the time (`images.release_objects`
-logs that and goes on). Keys are `campaigns/<campaign id>/…`, so the store is read one
+went down mid-upload, the hard time limit struck) leaves objects behind when its cleanup could
+not record them for `backend.object_deletes` (the database was down too). Keys are `campaigns/<campaign id>/…`, so the store is read one
 campaign at a time, in key order, and each campaign's keys are checked against its rows.
 
 An object is removed only when all of these hold:

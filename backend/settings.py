@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from backend.errors import ConfigError
 
@@ -28,12 +30,17 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
 
     database_url: str | None = None
+    # Migrations and verify_migrations use this when set: the database's direct address
+    # when DATABASE_URL points at a transaction pooler (Railway's PgBouncer, Supabase :6543).
+    database_direct_url: str | None = None
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
     db_pool_recycle: int = Field(default=300, ge=-1)
+    db_idle_timeout: int = Field(default=60, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     db_connect_timeout: int = Field(default=5, ge=1, le=120)
     db_nullpool: bool = False
+    api_statement_timeout: float = Field(default=5.0, gt=0, le=300)
 
     redis_url: str | None = None
     redis_tls: bool = False
@@ -50,6 +57,9 @@ class Settings(BaseSettings):
     r2_secret_access_key: SecretStr | None = None
     r2_bucket: str | None = None
     r2_public_base_url: str | None = None
+    storage_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    storage_read_timeout: float = Field(default=10.0, gt=0, le=300)
+    storage_max_attempts: int = Field(default=2, ge=1, le=10)
 
     scraper_user_agent: str = (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -75,6 +85,7 @@ class Settings(BaseSettings):
     job_time_limit_grace_seconds: int = Field(default=60, ge=1, le=3600)
     job_retry_backoff_seconds: float = Field(default=10.0, gt=0, le=300)
     sweep_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    schema_wait_seconds: float = Field(default=300.0, ge=0, le=3600)
 
     worker_heartbeat_file: Path | None = None
     worker_heartbeat_interval: float = Field(default=10.0, gt=0, le=300)
@@ -94,6 +105,18 @@ class Settings(BaseSettings):
     rate_limit_unauthenticated: str = "30 per minute"
     rate_limit_storage_url: str | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
+    @field_validator("database_url", "database_direct_url")
+    @classmethod
+    def _parse_database_url(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                backend = make_url(_normalise_postgres_scheme(value)).get_backend_name()
+            except ArgumentError:
+                backend = None
+            if backend not in ("postgresql", "sqlite"):
+                raise ValueError("is not a database URL such as postgresql://user:password@host:5432/name")
+        return value
 
     @field_validator("rate_limit", "rate_limit_analyze", "rate_limit_unauthenticated")
     @classmethod
@@ -134,13 +157,24 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.var_dir / 'scraper.db').resolve()}"
 
     @property
+    def migration_database_url(self) -> str:
+        """Where migrate and verify_migrations connect: DATABASE_DIRECT_URL if set, else the database URL."""
+        if self.database_direct_url:
+            return _normalise_postgres_scheme(self.database_direct_url)
+        return self.effective_database_url
+
+    @property
     def broker_url(self) -> str:
         """Where Celery sends tasks: explicit broker, else Redis, else the filesystem."""
         url = self.celery_broker_url or self.redis_url
         if url is None:
             return "filesystem://"
+        return self._with_tls(url)
+
+    def _with_tls(self, url: str) -> str:
+        """REDIS_TLS=true turns a redis:// URL into rediss://, for every Redis client alike."""
         if self.redis_tls and url.startswith("redis://"):
-            url = "rediss://" + url.removeprefix("redis://")
+            return "rediss://" + url.removeprefix("redis://")
         return url
 
     @property
@@ -151,7 +185,8 @@ class Settings(BaseSettings):
     @property
     def rate_limit_storage(self) -> str:
         """Where the API's rate-limit counters live: the explicit URL, else Redis, else process memory."""
-        return self.rate_limit_storage_url or self.redis_url or "memory://"
+        url = self.rate_limit_storage_url or self.redis_url
+        return self._with_tls(url) if url else "memory://"
 
     @property
     def analyze_queue(self) -> str:

@@ -56,6 +56,21 @@ class ImageStore(Protocol):
         ...
 
 
+def storage_config(settings: Settings) -> Config:
+    """boto3's client config: every call bounded (connect, each read, a few attempts), so a hung R2 cannot hang us.
+
+    A call waits at most about STORAGE_MAX_ATTEMPTS × (STORAGE_CONNECT_TIMEOUT +
+    STORAGE_READ_TIMEOUT) plus botocore's short backoff between attempts.
+    """
+    return Config(
+        signature_version="s3v4",
+        connect_timeout=settings.storage_connect_timeout,
+        read_timeout=settings.storage_read_timeout,
+        retries={"total_max_attempts": settings.storage_max_attempts, "mode": "standard"},
+        max_pool_connections=32,
+    )
+
+
 class S3Store:
     """Cloudflare R2 or any S3-protocol server, through one boto3 client per process."""
 
@@ -70,13 +85,7 @@ class S3Store:
             aws_access_key_id=settings.r2_access_key_id.get_secret_value(),
             aws_secret_access_key=settings.r2_secret_access_key.get_secret_value(),
             region_name="auto",
-            config=Config(
-                signature_version="s3v4",
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
-                max_pool_connections=32,
-            ),
+            config=storage_config(settings),
         )
 
     def put(self, key: str, data: bytes, content_type: str) -> None:

@@ -8,7 +8,9 @@ Three checks, each naming what is wrong:
    live schema finds nothing missing or different: every table, column, index,
    unique and foreign-key constraint the models declare is there. Objects the
    database has but the models do not (a hand-made index, say) are reported as
-   warnings and do not fail the check.
+   warnings and do not fail the check. Autogenerate does not compare CHECK
+   constraints, so they are compared here: each one the models declare must exist
+   by name and allow the same quoted values (an enum's list of statuses, say).
 
 Exit 0 when healthy, 1 otherwise; `--json` prints the same report as one object.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,12 +27,12 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import CheckConstraint, Connection, inspect
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
+from backend.db import make_command_engine
 from backend.errors import ConfigError
-from backend.migrate import current_revisions, known_revisions, redact, script_heads
+from backend.migrate import DEFAULT_CONNECT_TIMEOUT, current_revisions, known_revisions, redact, script_heads
 from backend.models import Base
 from backend.settings import get_settings
 
@@ -106,6 +109,35 @@ def check_schema(report: Report, connection: Connection) -> None:
         (report.problems if is_problem else report.warnings).append(message)
 
 
+QUOTED = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _quoted_values(sql: str) -> set[str]:
+    return set(QUOTED.findall(sql))
+
+
+def check_check_constraints(report: Report, connection: Connection) -> None:
+    """Every CHECK constraint of the models exists by name, with the same quoted values."""
+    inspector = inspect(connection)
+    for table in Base.metadata.sorted_tables:
+        declared = [c for c in table.constraints if isinstance(c, CheckConstraint) and c.name]
+        if not declared or not inspector.has_table(table.name):
+            continue  # a missing table is reported by check_schema
+        live = {item["name"]: item["sqltext"] for item in inspector.get_check_constraints(table.name)}
+        for constraint in declared:
+            name = str(constraint.name)
+            if name not in live:
+                report.problems.append(f"missing check constraint {name} on {table.name}")
+                continue
+            wanted = str(
+                constraint.sqltext.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            )
+            if _quoted_values(live[name]) != _quoted_values(wanted):
+                report.problems.append(
+                    f"check constraint {name} on {table.name} differs: database {live[name]!r}, models {wanted!r}"
+                )
+
+
 def _flatten(diffs: list[Any]) -> list[tuple[Any, ...]]:
     # Column modifications come grouped in a list per column; everything else is a tuple.
     flat: list[tuple[Any, ...]] = []
@@ -169,16 +201,24 @@ def _describe_extra(kind: str, diff: tuple[Any, ...]) -> str:
     )
 
 
-def verify(database_url: str | None = None, script_location: Path | None = None) -> Report:
-    """Run the three checks against `database_url` (default: the configured database)."""
-    url = database_url or get_settings().effective_database_url
+def verify(
+    database_url: str | None = None,
+    script_location: Path | None = None,
+    connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+) -> Report:
+    """Run the three checks against `database_url` (default: DATABASE_DIRECT_URL, else DATABASE_URL)."""
+    if database_url is None:
+        settings = get_settings()
+        database_url, connect_timeout = settings.migration_database_url, settings.db_connect_timeout
+    url = database_url
     report = Report(database=redact(url))
     check_heads(report, script_location)
-    engine = create_engine(url, poolclass=NullPool)
+    engine = make_command_engine(url, connect_timeout)
     try:
         with engine.connect() as connection:
             check_revision(report, connection, script_location)
             check_schema(report, connection)
+            check_check_constraints(report, connection)
     except SQLAlchemyError as exc:
         first_line = str(exc).strip().splitlines()[0]
         report.problems.append(f"cannot inspect the database: {first_line}")

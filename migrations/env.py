@@ -5,9 +5,9 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import Connection, create_engine, pool, text
+from sqlalchemy import Connection, text
 
-from backend.db import ensure_sqlite_directory
+from backend.db import make_command_engine
 from backend.migrate import DEFAULT_LOCK_WAIT_SECONDS, migration_lock
 from backend.models import Base
 from backend.settings import get_settings
@@ -20,7 +20,7 @@ target_metadata = Base.metadata
 
 
 def _database_url() -> str:
-    return config.attributes.get("database_url") or get_settings().effective_database_url
+    return config.attributes.get("database_url") or get_settings().migration_database_url
 
 
 def run_migrations_offline() -> None:
@@ -33,9 +33,10 @@ def _run(connection: Connection) -> None:
     is_sqlite = connection.dialect.name == "sqlite"
     if not is_sqlite:
         # Never queue behind a long transaction holding a lock for minutes, and
-        # never let one statement run unbounded during a deploy.
-        connection.execute(text("SET lock_timeout = '10s'"))
-        connection.execute(text("SET statement_timeout = '5min'"))
+        # never let one statement run unbounded during a deploy. LOCAL: they end with the
+        # migration's transaction, so nothing is left on a pooler's server connection.
+        connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+        connection.execute(text("SET LOCAL statement_timeout = '5min'"))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -51,15 +52,12 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    # Plain `alembic upgrade head`: take the same lock as `python -m backend.migrate`
-    # and commit ourselves (the SETs in _run open the transaction Alembic would own).
-    url = _database_url()
-    ensure_sqlite_directory(url)
-    engine = create_engine(url, poolclass=pool.NullPool)
+    # Plain `alembic upgrade head`: the same bounded connect, lock and one transaction as
+    # `python -m backend.migrate` (migration_lock commits it; the lock goes with the commit).
+    engine = make_command_engine(_database_url())
     try:
         with engine.connect() as conn, migration_lock(conn, DEFAULT_LOCK_WAIT_SECONDS):
             _run(conn)
-            conn.commit()
     finally:
         engine.dispose()
 

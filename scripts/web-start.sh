@@ -6,11 +6,17 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Exit codes: 78 for a setting that can never work (one line naming it, before anything
+# else), 1 when the migrations failed, 3 when gunicorn's workers could not boot.
+python -m backend.check_settings --prefix web || exit $?
+
 if [[ "${MIGRATE_ON_START:-true}" == "true" ]]; then
     echo "web-start: running migrations"
-    if ! python -m backend.migrate --attempts "${MIGRATE_ATTEMPTS:-8}"; then
+    status=0
+    python -m backend.migrate --attempts "${MIGRATE_ATTEMPTS:-8}" || status=$?
+    if [[ "$status" -ne 0 ]]; then
         echo "web-start: migrations failed; not starting the API" >&2
-        exit 1
+        exit "$status"
     fi
 else
     echo "web-start: MIGRATE_ON_START=${MIGRATE_ON_START}; skipping migrations"

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from backend.migrate import SCRIPT_LOCATION, script_heads
+from backend.migrate import SCRIPT_LOCATION, alembic_config, script_heads
 
 REVISION_TEMPLATE = '''"""{message}
 
@@ -66,3 +67,16 @@ def current_head() -> str:
     """The one head of the real migration history."""
     (head,) = script_heads()
     return head
+
+
+def downgrade_one(url: str) -> None:
+    """Take the database one revision back from where it is (a database "behind" the code)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, "-1")
+            conn.commit()
+    finally:
+        engine.dispose()

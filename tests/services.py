@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -162,6 +165,41 @@ def start_redis(*, private: bool = False) -> RedisServer:
 
 
 @dataclass
+class TlsRedis:
+    """A private redis-server speaking only TLS, with a self-signed certificate (`cert`) no CA vouches for."""
+
+    port: int
+    cert: Path
+    process: subprocess.Popen[bytes]
+
+    def url(self, db: int, scheme: str = "rediss") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_tls_redis(workdir: Path) -> TlsRedis:
+    """redis-server on a free loopback port with TLS only, its certificate made here by openssl."""
+    cert, key = workdir / "redis-cert.pem", workdir / "redis-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    binary = shutil.which("redis-server") or "redis-server"
+    process = subprocess.Popen(
+        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--tls-cert-file", str(cert),
+         "--tls-key-file", str(key), "--tls-auth-clients", "no", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", port)
+    return TlsRedis(port=port, cert=cert, process=process)
+
+
+@dataclass
 class S3Server:
     endpoint: str
     bucket: str
@@ -212,6 +250,47 @@ def start_s3(bucket: str = "scraper-test") -> S3Server:
     port = free_port()
     s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=_spawn_moto(port))
     s3.client().create_bucket(Bucket=bucket)
+    return s3
+
+
+@dataclass
+class MotoProcess:
+    """moto's S3 server in a process of its own, so a test can SIGSTOP it (a hung R2) without stopping itself."""
+
+    process: subprocess.Popen[bytes]
+
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted by the kernel, and never answered."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.resume()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_s3_process(bucket: str = "scraper-stoppable") -> S3Server:
+    """An S3Server whose moto runs in a child process (`S3Server.server` is its MotoProcess)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    s3 = S3Server(endpoint=f"http://127.0.0.1:{port}", bucket=bucket, server=MotoProcess(process))
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        s3.client().create_bucket(Bucket=bucket)
+    except Exception:
+        s3.stop()
+        raise
     return s3
 
 
@@ -295,3 +374,12 @@ def start_pgbouncer(
         )
         raise RuntimeError(f"pgbouncer did not start:\n{log}") from None
     return PgBouncer(port=port, workdir=workdir, process=process)
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[int]:
+    """A loopback port whose TCP connections are accepted (by the kernel's backlog) and never answered."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield int(sock.getsockname()[1])

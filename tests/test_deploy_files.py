@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from backend.migrate import worst_case_start_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
+# Time from gunicorn's exec to a first answer on /health (imports, fork, first checks).
+GUNICORN_START_SECONDS = 15
 SCRIPTS = [ROOT / "railway-worker-entrypoint.sh", ROOT / "scripts" / "web-start.sh"]
 
 
@@ -60,3 +66,62 @@ def test_scripts_pass_shellcheck():
     """The start scripts pass shellcheck with no findings."""
     result = subprocess.run(["shellcheck", *map(str, SCRIPTS)], capture_output=True, text=True, check=False)
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_migration_runner_gives_up_before_the_web_health_check_window():
+    """Every connect timing out, then the whole lock wait, still ends the start before Railway's healthcheckTimeout."""
+    window = railway("web")["deploy"]["healthcheckTimeout"]
+    assert worst_case_start_seconds() + GUNICORN_START_SECONDS < window
+    assert worst_case_start_seconds(lock_wait_seconds=600) > window, "the bound is what the default buys"
+
+
+def image_files(dockerfile: str, into: Path) -> Path:
+    """Copy what `dockerfile` COPYs into its WORKDIR to `into`: the image's file list, as Docker lays it out."""
+    for line in (ROOT / dockerfile).read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0] != "COPY" or parts[-1].startswith("/"):
+            continue  # requirements.txt goes to /tmp, outside the app
+        *sources, destination = parts[1:]
+        for source in (ROOT / name for name in sources):
+            if destination.endswith("/") or destination in (".", "./"):
+                # A directory destination: a folder's contents, or a file by its own name.
+                target = into / destination
+                if source.is_dir():
+                    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    target.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(source, target / source.name)
+            else:
+                (into / destination).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, into / destination)
+    return into
+
+
+# Every ops command docs/deploy.md and docs/operations.md run in a container shell.
+OPS_COMMANDS = [
+    ["-m", "backend.verify_migrations"],
+    ["-m", "backend.migrate", "--attempts", "1"],
+    ["-m", "backend.check_settings"],
+    ["-m", "backend.cli", "prune-orphans", "--dry-run"],
+]
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile.web", "Dockerfile.worker"])
+def test_each_ops_command_runs_from_each_images_file_list(dockerfile, tmp_path, database_url, s3_settings):
+    """Only the files the image COPYs: verify_migrations, migrate, check_settings and prune-orphans all work."""
+    app = image_files(dockerfile, tmp_path / "app")
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("DATABASE", "REDIS", "R2_"))
+    } | {"APP_ENV": "development", "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var")}
+    env |= {key.upper(): str(value) for key, value in s3_settings.items()}
+    for command in OPS_COMMANDS:
+        result = subprocess.run(
+            [sys.executable, *command],
+            cwd=app,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, (command, result.stdout[-2000:], result.stderr[-2000:])

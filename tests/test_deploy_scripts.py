@@ -152,3 +152,41 @@ def test_web_refuses_missing_setting_in_one_line():
     assert result.returncode == 78, result.stderr
     assert "web: configuration error: DATABASE_URL is required in production" in result.stderr.splitlines()
     assert "Traceback" not in result.stderr
+
+
+NEVER_WORKS = [
+    pytest.param({"DATABASE_URL": "notaurl"}, "DATABASE_URL: is not a database URL", id="database-url"),
+    pytest.param(
+        {"REDIS_URL": "rediss://127.0.0.1:1/0?ssl_cert_reqs=none"},
+        "REDIS_URL: ssl_cert_reqs=none is refused",
+        id="unverified-tls",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "named"), NEVER_WORKS)
+def test_worker_refuses_a_setting_that_can_never_work_at_once(settings, named):
+    """A malformed DATABASE_URL or an unverified rediss:// exits 78 with one line, without waiting."""
+    values = {"APP_ENV": "development", "REDIS_URL": "redis://127.0.0.1:1/0", "WAIT_TIMEOUT_SECONDS": "120"}
+    result = run_script(ENTRYPOINT, timeout=30, **{**values, **settings})
+    assert result.returncode == 78, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"worker: configuration error: {named}")
+    assert "waiting for" not in result.stdout
+
+
+@pytest.mark.parametrize("migrate_on_start", ["true", "false"])
+@pytest.mark.parametrize(("settings", "named"), NEVER_WORKS)
+def test_web_start_refuses_a_setting_that_can_never_work_with_78(settings, named, migrate_on_start):
+    """web-start exits 78 (as documented) for such a setting, whether it migrates first or not."""
+    values = {
+        "APP_ENV": "development",
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{services.free_port()}/nope",
+        "MIGRATE_ON_START": migrate_on_start,
+        "MIGRATE_ATTEMPTS": "1",
+        "PROMETHEUS_MULTIPROC_DIR": f"/tmp/scraper-prom-{os.getpid()}",
+    }
+    result = run_script(WEB_START, timeout=60, **{**values, **settings})
+    assert result.returncode == 78, result.stdout + result.stderr
+    assert named in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

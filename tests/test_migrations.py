@@ -75,14 +75,18 @@ def downgrade_to_base(url: str) -> None:
 
 
 def run_migrate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return run_module("backend.migrate", env, *args)
+
+
+def run_module(module: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "backend.migrate", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         check=False,
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
     )
 
 
@@ -198,8 +202,8 @@ def test_runner_logs_each_step(pg_url):
         "migrate.connected",
         "migrate.lock.acquired",
         "migrate.current",
-        "migrate.upgraded",
         "migrate.lock.released",
+        "migrate.upgraded",
         "migrate.done",
     ]
 
@@ -214,10 +218,10 @@ def test_runner_exits_non_zero_when_database_unreachable():
 
 
 def test_runner_refuses_bad_production_config():
-    """In production without DATABASE_URL the runner stops with one line naming the variable."""
+    """In production without DATABASE_URL the runner stops with one line naming the variable (exit 78)."""
     env = {"APP_ENV": "production", "DATABASE_URL": "", "REDIS_URL": "", "STORAGE_BACKEND": "local"}
     result = run_migrate(env)
-    assert result.returncode == 1
+    assert result.returncode == 78
     failed = [line for line in result.stdout.splitlines() if "migrate.failed" in line]
     assert len(failed) == 1
     assert "DATABASE_URL" in failed[0]
@@ -251,3 +255,27 @@ def test_images_saved_before_the_rank_column_get_their_jobs_rank(sqlite_url):
     finally:
         engine.dispose()
     assert [ranks[row[0]] for row in rows] == [1, 0, 2, 0]
+
+
+def test_runner_and_verify_use_the_direct_url_when_given(pg_url):
+    """DATABASE_DIRECT_URL wins over DATABASE_URL (a pooler) for migrate and verify_migrations."""
+    nowhere = f"postgresql://postgres@127.0.0.1:{services.free_port()}/nope"
+    env = {"DATABASE_URL": nowhere, "DATABASE_DIRECT_URL": pg_url}
+    result = run_migrate(env, "--attempts", "1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "migrate.upgraded" in result.stdout
+    checked = run_module("backend.verify_migrations", env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_runner_and_verify_give_up_on_a_server_that_never_answers():
+    """A socket that accepts and never answers fails both commands within their connect timeout, not never."""
+    with services.silent_server() as port:
+        env = {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/nope", "DB_CONNECT_TIMEOUT": "1"}
+        result = run_migrate(env, "--attempts", "2")
+        checked = run_module("backend.verify_migrations", env)
+    assert result.returncode == 1
+    assert "migrate.retry attempt=1" in result.stdout
+    assert "timeout" in result.stdout.lower()
+    assert checked.returncode == 1
+    assert "cannot inspect the database" in checked.stdout

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
 
-from backend.errors import ConfigError
+from backend.connection_budget import Budget, announce, worker_budget
+from backend.errors import EX_CONFIG, EX_UNAVAILABLE, ConfigError
 from backend.logging import configure_logging
 from backend.runtime import reset_runtime
+from backend.schema_state import SchemaHeadsError
 from backend.settings import get_settings
 from worker.allocator import tune_allocator
 from worker.config import make_celery
+from worker.schema_gate import SchemaNotReadyError, wait_for_schema
+
+logger = logging.getLogger(__name__)
 
 try:
     settings = get_settings()
@@ -36,3 +42,23 @@ def _fresh_resources_after_fork(**_kwargs: object) -> None:
     # Everything inherited from the parent is long-lived (modules, the app, settings): frozen, a
     # collection here never writes to it, so its pages stay shared with the parent.
     gc.freeze()
+
+
+@celeryd_after_setup.connect
+def _before_taking_jobs(instance: object, **_kwargs: object) -> None:
+    # The main process, logging set up, before it forks its pool and consumes: the schema
+    # gate (no job against a database behind the code), then the pool processes' worst case.
+    try:
+        wait_for_schema(settings)
+    except SchemaHeadsError as exc:
+        logger.error("worker.schema.refused %s", exc)
+        sys.exit(EX_CONFIG)
+    except SchemaNotReadyError as exc:
+        logger.error("worker.schema.refused %s", exc)
+        sys.exit(EX_UNAVAILABLE)
+    announce(settings, worker_budget(settings, int(getattr(instance, "concurrency", 1) or 1)))
+
+
+@beat_init.connect
+def _announce_beat_budget(**_kwargs: object) -> None:
+    announce(settings, Budget("beat", 1, 0))

@@ -13,7 +13,7 @@ from celery import Celery, bootsteps
 from celery.schedules import schedule
 from kombu import Exchange, Queue
 
-from backend.broker import ANALYZE_TASK, PRIORITY_STEPS, SWEEP_TASK
+from backend.broker import ANALYZE_TASK, DELETE_OBJECTS_TASK, PRIORITY_STEPS, SWEEP_TASK
 from backend.errors import ConfigError
 from backend.settings import Settings
 
@@ -75,6 +75,12 @@ def make_celery(settings: Settings) -> Celery:
         # its interval bounds how long such a job waits beyond JOB_STALE_SECONDS.
         beat_schedule={
             "sweep-stuck-jobs": {"task": SWEEP_TASK, "schedule": schedule(settings.sweep_interval_seconds)},
+            # Deleted images' objects (backend.object_deletes): sent after each delete as well;
+            # this run retries what storage refused.
+            "delete-objects": {
+                "task": DELETE_OBJECTS_TASK,
+                "schedule": schedule(settings.sweep_interval_seconds),
+            },
         },
         timezone="UTC",
     )

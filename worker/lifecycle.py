@@ -217,3 +217,11 @@ def referenced_keys(db: Database, keys: Sequence[str]) -> set[str]:
         return set()
     with db.session() as session:
         return images.referenced_keys(session, keys)
+
+
+def referenced_keys_in_any_schema(db: Database, keys: Sequence[str]) -> set[str]:
+    """referenced_keys when the database's schema may not be the models' (after a schema error)."""
+    if not keys:
+        return set()
+    with db.session() as session:
+        return images.referenced_keys_in_any_schema(session, keys)

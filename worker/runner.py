@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import requests
+from sqlalchemy.exc import ProgrammingError
 
+from backend import object_deletes
 from backend.errors import JobCancelledError, JobFailedError
 from backend.models import JobStatus
 from backend.runtime import Runtime
@@ -150,8 +152,14 @@ def _drop_campaign_duplicates(
 def _remove_orphans(runtime: Runtime, keys: list[str]) -> None:
     """Delete uploaded objects that no row points at (the commit failed or the job was cancelled)."""
     try:
-        referenced = lifecycle.referenced_keys(runtime.db, keys)
+        try:
+            referenced = lifecycle.referenced_keys(runtime.db, keys)
+        except ProgrammingError:  # the commit failed on the schema (behind): ask what it has
+            referenced = lifecycle.referenced_keys_in_any_schema(runtime.db, keys)
         for key in set(keys) - referenced:
             runtime.store.delete(key)
     except Exception:
-        logger.warning("job.orphan_cleanup_failed keys=%d", len(keys), exc_info=True)
+        # Storage (or the database) refused the cleanup: the worker's object deletes take
+        # the keys over, so they go without anyone running prune-orphans.
+        recorded = object_deletes.record_for_later(runtime.db, keys)
+        logger.warning("job.orphan_cleanup_failed keys=%d recorded=%s", len(keys), recorded, exc_info=True)

@@ -10,9 +10,11 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from sqlalchemy.exc import DBAPIError
 
+from backend import object_deletes
 from backend.broker import (
     ANALYZE_TASK,
     CALLBACK_TASK,
+    DELETE_OBJECTS_TASK,
     RUN_JOB_TASK,
     SWEEP_TASK,
     TIMED_OUT_TASK,
@@ -148,6 +150,13 @@ def sweep() -> dict[str, int]:
         report.failed,
     )
     return vars(report)
+
+
+@shared_task(name=DELETE_OBJECTS_TASK)
+def delete_objects() -> dict[str, int]:
+    """Remove the objects of deleted images from storage (sent after a delete, and by beat)."""
+    runtime = get_runtime()
+    return vars(object_deletes.drain(runtime.db, runtime.store))
 
 
 @shared_task(name=CALLBACK_TASK, bind=True, max_retries=None)

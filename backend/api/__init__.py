@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
+from sqlalchemy import Connection, event, text
 
 from backend.shapes import API_PREFIX
 
@@ -34,10 +35,23 @@ def services() -> AppServices:
 
 
 def db_session() -> Session:
-    """The request's session, opened on first use and closed when the app context ends."""
+    """The request's session, opened on first use and closed when the app context ends.
+
+    Each of its transactions on Postgres starts with `SET LOCAL statement_timeout`
+    (API_STATEMENT_TIMEOUT): a statement stuck behind a lock or on a struggling server is
+    cancelled and the request answers 503, instead of holding the client and a thread.
+    """
     if "db_session" not in g:
-        g.db_session = services().db.session_factory()
+        session = services().db.session_factory()
+        event.listen(session, "after_begin", _bound_statements)
+        g.db_session = session
     return g.db_session  # type: ignore[no-any-return]
+
+
+def _bound_statements(_session: Session, _transaction: object, connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        milliseconds = int(services().settings.api_statement_timeout * 1000)
+        connection.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
 
 
 def _close_session(_exc: BaseException | None) -> None:

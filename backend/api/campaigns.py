@@ -1,4 +1,4 @@
-"""/api/v1/campaigns/…: validate → images service → commit → serialize (objects removed after commit)."""
+"""/api/v1/campaigns/…: validate → images service → commit → serialize (objects left to the worker to remove)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import uuid
 
 from flask import Blueprint, Response, jsonify
 
-from backend import images
+from backend import images, object_deletes
 from backend.api import db_session, services
 from backend.api.problems import query_args
 from backend.api.schemas import ImageListQuery, image_cursor
 from backend.api.security import current_user_id, require_api_key
+from backend.broker import enqueue_object_deletes
 from backend.shapes import image_to_dict
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,12 @@ def use_image(campaign_id: uuid.UUID, image_id: uuid.UUID) -> Response:
 def delete_image(campaign_id: uuid.UUID, image_id: uuid.UUID) -> Response:
     session = db_session()
     keys = images.delete_image(session, current_user_id(), campaign_id, image_id)
+    object_deletes.defer(session, keys)
     session.commit()
-    images.release_objects(session, services().store, keys)
-    logger.info("image.deleted image_id=%s campaign_id=%s", image_id, campaign_id)
+    enqueue_object_deletes(services().celery)
+    logger.info(
+        "image.deleted image_id=%s campaign_id=%s objects_deferred=%d", image_id, campaign_id, len(keys)
+    )
     return _no_content()
 
 
@@ -75,9 +79,8 @@ def delete_image(campaign_id: uuid.UUID, image_id: uuid.UUID) -> Response:
 def delete_campaign(campaign_id: uuid.UUID) -> Response:
     session = db_session()
     keys = images.delete_campaign(session, current_user_id(), campaign_id)
+    deferred = object_deletes.defer(session, keys)
     session.commit()
-    removed = images.release_objects(session, services().store, keys)
-    logger.info(
-        "campaign.deleted campaign_id=%s images=%d objects_removed=%d", campaign_id, len(keys), removed
-    )
+    enqueue_object_deletes(services().celery)
+    logger.info("campaign.deleted campaign_id=%s objects_deferred=%d", campaign_id, deferred)
     return _no_content()

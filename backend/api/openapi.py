@@ -176,6 +176,10 @@ class Health(_Out):
     database: str
     broker: str
     storage: str
+    schema_: str = Field(
+        alias="schema",
+        description="ok, behind (the database is not at the code's migration head: 503), ahead, or unknown",
+    )
 
 
 class Live(_Out):
@@ -480,7 +484,7 @@ def _other_paths() -> dict[str, Any]:
         "/health": {
             "get": _operation(
                 "readiness",
-                "Readiness: database, broker and storage.",
+                "Readiness: database, broker, storage, and the database schema at the code's head.",
                 {
                     "200": _json("Health", "Ready."),
                     "503": {

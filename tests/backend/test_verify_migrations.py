@@ -146,3 +146,23 @@ def test_unreachable_database_fails():
     result = run_verify(f"postgresql://postgres@127.0.0.1:{services.free_port()}/nope")
     assert result.returncode == 1
     assert "PROBLEM: cannot inspect the database" in result.stdout
+
+
+def test_dropped_check_constraint_is_named(migrated_url):
+    """A CHECK constraint of the models missing from the database fails the check, by name."""
+    execute(migrated_url, "ALTER TABLE jobs DROP CONSTRAINT ck_jobs_job_status")
+    problems = verify(migrated_url).problems
+    assert problems == ["missing check constraint ck_jobs_job_status on jobs"]
+
+
+def test_check_constraint_allowing_other_values_is_named(migrated_url):
+    """A CHECK constraint with the same name but a different list of values fails the check."""
+    execute(migrated_url, "ALTER TABLE scraped_images DROP CONSTRAINT ck_scraped_images_image_type")
+    execute(
+        migrated_url,
+        "ALTER TABLE scraped_images ADD CONSTRAINT ck_scraped_images_image_type "
+        "CHECK (image_type IN ('hero', 'product'))",
+    )
+    (problem,) = verify(migrated_url).problems
+    assert problem.startswith("check constraint ck_scraped_images_image_type on scraped_images differs")
+    assert "'lifestyle'" in problem

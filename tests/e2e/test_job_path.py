@@ -66,7 +66,10 @@ def test_submit_poll_list_delete_with_objects_in_s3(system, shop, s3_server):
 
     victim = items[-1]
     assert system.delete(f"/api/v1/campaigns/{campaign_id}/images/{victim['id']}").status_code == 204
-    assert victim["storage_key"] not in s3_server.object_keys()
+    # The API records the object's key; the worker removes it (the task sent after the delete).
+    wait_until(
+        lambda: victim["storage_key"] not in s3_server.object_keys(), timeout=30, what="the object removed"
+    )
     remaining = system.get(f"/api/v1/campaigns/{campaign_id}/images").json()["items"]
     assert [item["id"] for item in remaining] == [item["id"] for item in items[:-1]]
     assert system.get(f"/api/v1/campaigns/{campaign_id}/images/stats").json()["total_count"] == len(items) - 1

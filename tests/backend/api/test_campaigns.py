@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.models import Campaign, ImageType, Job, JobStatus, ScrapedImage
+from backend.object_deletes import drain, pending_keys
 
 IMAGE_FIELDS = [
     "id",
@@ -182,7 +183,7 @@ def test_use_counts_every_call_and_stamps_last_used(api, make_campaign, make_ima
 
 
 def test_delete_image_removes_the_row_and_the_s3_object(api, make_campaign, make_image, store, s3_server, db):
-    """DELETE answers 204; the row and the object on the S3 server are both gone."""
+    """DELETE answers 204 with the row gone and its key recorded; the worker's drain then removes the object."""
     campaign = make_campaign(api)
     image = make_image(campaign)
     keep = make_image(campaign)
@@ -194,12 +195,15 @@ def test_delete_image_removes_the_row_and_the_s3_object(api, make_campaign, make
     assert response.status_code == 204
     assert response.get_data() == b""
     assert count(db, ScrapedImage, id=image.id) == 0
+    assert pending_keys(db) == [image.storage_key]
+    assert drain(db, store).removed == 1
     assert s3_server.object_keys() == [keep.storage_key]
+    assert pending_keys(db) == []
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 404
 
 
 def test_delete_image_keeps_an_object_another_row_still_uses(
-    api, make_campaign, make_image, store, s3_server
+    api, make_campaign, make_image, store, s3_server, db
 ):
     """If another row references the same storage key, the object stays."""
     campaign = make_campaign(api)
@@ -209,8 +213,11 @@ def test_delete_image_keeps_an_object_another_row_still_uses(
     store.put(image.storage_key, b"jpeg-bytes", "image/jpeg")
 
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 204
+    report = drain(db, store)
 
+    assert (report.removed, report.still_referenced) == (0, 1)
     assert s3_server.object_keys() == [sharer.storage_key]
+    assert pending_keys(db) == []
 
 
 def test_delete_campaign_cascades_to_jobs_images_and_objects(
@@ -232,6 +239,7 @@ def test_delete_campaign_cascades_to_jobs_images_and_objects(
     assert count(db, Job, campaign_id=campaign) == 0
     assert count(db, ScrapedImage, campaign_id=campaign) == 0
     assert count(db, ScrapedImage, campaign_id=survivor_campaign) == 1
+    assert drain(db, store).removed == 3
     assert s3_server.object_keys() == [survivor.storage_key]
     assert api.get(f"/api/v1/campaigns/{campaign}/images").status_code == 404
 

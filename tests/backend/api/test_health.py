@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from backend import create_app
+from backend.migrate import upgrade_to_head
 from tests.backend.api.conftest import shutdown_app
+from tests.migration_tools import downgrade_one, fresh_database
 from tests.services import free_port
 
 
@@ -20,7 +22,13 @@ def test_health_is_200_when_everything_answers(client):
     response = client.get("/health")
 
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "storage": "ok",
+        "schema": "ok",
+    }
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -40,6 +48,7 @@ def test_health_is_503_when_the_database_is_unreachable(make_settings, redis_url
         "database": "error: OperationalError",
         "broker": "ok",
         "storage": "ok",
+        "schema": "unknown",
     }
 
 
@@ -88,3 +97,25 @@ def test_liveness_touches_nothing(make_settings, s3_settings):
 
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_health_is_503_when_the_schema_is_behind(
+    make_settings, postgres_server, redis_url, s3_settings, s3_server
+):
+    """A database one revision behind the code's head: `schema: behind` and 503, though every ping answers."""
+    with fresh_database(postgres_server.admin_url, prefix="scraper_behind") as url:
+        upgrade_to_head(url)
+        downgrade_one(url)
+        response = health_of(make_settings(database_url=url, redis_url=redis_url, **s3_settings))
+        upgrade_to_head(url)
+        again = health_of(make_settings(database_url=url, redis_url=redis_url, **s3_settings))
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "ok",
+        "storage": "ok",
+        "schema": "behind",
+    }
+    assert (again.status_code, again.get_json()["schema"]) == (200, "ok")

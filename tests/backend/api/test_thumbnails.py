@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.images import referenced_keys
+from backend.object_deletes import drain
 
 
 def with_thumbnail(make_image, store, campaign):
@@ -32,18 +33,19 @@ def test_image_json_carries_the_thumbnail_url(api, make_campaign, make_image, st
     assert list(by_id.values()) == [None]
 
 
-def test_delete_image_removes_its_thumbnail_object(api, make_campaign, make_image, store, s3_server):
+def test_delete_image_removes_its_thumbnail_object(api, make_campaign, make_image, store, s3_server, db):
     """DELETE of an image takes both its original and its thumbnail off the S3 server."""
     campaign = make_campaign(api)
     image = with_thumbnail(make_image, store, campaign)
     keep = with_thumbnail(make_image, store, campaign)
 
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 204
+    drain(db, store)
 
     assert sorted(s3_server.object_keys()) == sorted([keep.storage_key, keep.thumbnail_key])
 
 
-def test_delete_campaign_removes_every_thumbnail(api, make_campaign, make_image, store, s3_server):
+def test_delete_campaign_removes_every_thumbnail(api, make_campaign, make_image, store, s3_server, db):
     """Deleting a campaign removes its originals and thumbnails, and leaves other campaigns' alone."""
     campaign = make_campaign(api)
     for _ in range(2):
@@ -52,6 +54,7 @@ def test_delete_campaign_removes_every_thumbnail(api, make_campaign, make_image,
     survivor = with_thumbnail(make_image, store, other)
 
     assert api.delete(f"/api/v1/campaigns/{campaign}").status_code == 204
+    drain(db, store)
 
     assert sorted(s3_server.object_keys()) == sorted([survivor.storage_key, survivor.thumbnail_key])
 
@@ -63,6 +66,7 @@ def test_a_thumbnail_another_row_still_uses_is_kept(api, make_campaign, make_ima
     sharer = make_image(make_campaign(api), thumbnail_key=image.thumbnail_key)
 
     assert api.delete(f"/api/v1/campaigns/{campaign}/images/{image.id}").status_code == 204
+    drain(db, store)
 
     assert s3_server.object_keys() == [sharer.thumbnail_key]
     with db.session() as session:
