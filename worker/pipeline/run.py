@@ -34,7 +34,7 @@ from backend.urlguard import Resolver, make_pinned_session
 from backend.urlguard.deadline import Deadline
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.download import download_image
-from worker.pipeline.extract import extract_candidates
+from worker.pipeline.extract.candidates import extract_candidates
 from worker.pipeline.fetch import fetch_page
 from worker.pipeline.measure import MeasureMemo
 from worker.pipeline.score import (

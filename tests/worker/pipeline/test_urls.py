@@ -1,4 +1,4 @@
-"""URL resolution, normalization, srcset parsing (worker.pipeline.srcset) and the SSRF guard."""
+"""URL resolution, normalization, srcset parsing (worker.pipeline.extract.srcset) and the SSRF guard."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 
 from backend.errors import BlockedUrlError, InvalidUrlError
 from backend.urlguard import check_url, normalize_url
-from worker.pipeline.srcset import (
+from worker.pipeline.extract.srcset import (
     SrcsetEntry,
     _simple_srcset,
     largest_srcset_entry,
     parse_srcset,
     parse_srcset_standard,
 )
-from worker.pipeline.urls import PageUrls, clean_url_text, resolve_url
+from worker.pipeline.extract.urls import PageUrls, clean_url_text, resolve_url
 
 PAGE = "https://shop.example.com/products/mug.html"
 

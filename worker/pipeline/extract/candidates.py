@@ -6,8 +6,8 @@ attribute of an `<img>` naming an image file, `<picture><source>` of a decodable
 zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-image`, Etsy
 `data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
 files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
-preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
-page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract/structured.py), the
+page's own product in a web app's state (extract/state.py), and `url()` in inline styles. A
 picture inside a link to a sibling product page is a product card, hint `other_product`
 (links.py), and so is one in a small repeated box beside such a link, or whose microdata item
 is at a sibling page (cards.py). A CDN URL asking for a resized copy also yields the full-size
@@ -37,19 +37,9 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
-from worker.pipeline.cards import CardFinder
-from worker.pipeline.cdn import largest_variant
-from worker.pipeline.extract_state import state_images
-from worker.pipeline.extract_structured import (
-    PlatformImage,
-    dynamic_image_url,
-    load_lenient_json,
-    magento_data_images,
-    product_image_urls,
-    script_images,
-    woocommerce_variation_images,
-)
-from worker.pipeline.hints import (
+from worker.pipeline.extract.cards import CardFinder
+from worker.pipeline.extract.cdn import largest_variant
+from worker.pipeline.extract.hints import (
     HEADING_CLASS_TOKENS,
     NAMING_HEADING_TAGS,
     AncestorCache,
@@ -60,10 +50,20 @@ from worker.pipeline.hints import (
     tokens_of,
     url_hints,
 )
-from worker.pipeline.links import SiblingPages, route_key
-from worker.pipeline.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
+from worker.pipeline.extract.links import SiblingPages, route_key
+from worker.pipeline.extract.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
+from worker.pipeline.extract.state import state_images
+from worker.pipeline.extract.structured import (
+    PlatformImage,
+    dynamic_image_url,
+    load_lenient_json,
+    magento_data_images,
+    product_image_urls,
+    script_images,
+    woocommerce_variation_images,
+)
+from worker.pipeline.extract.urls import PageUrls, resolve_url
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, resolve_url
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -602,7 +602,7 @@ def collect_anchor(element: Any, collector: CandidateCollector) -> None:
 
 
 def collect_script(element: Any, collector: CandidateCollector) -> None:
-    """JSON-LD Product images, the product JSON shop platforms embed (extract_structured.py), app state."""
+    """JSON-LD Product images, the product JSON shop platforms embed (extract/structured.py), app state."""
     script_type = (element.get("type") or "").strip().lower()
     text = element.text or ""
     if script_type == "application/ld+json":
@@ -612,7 +612,7 @@ def collect_script(element: Any, collector: CandidateCollector) -> None:
     platform: list[PlatformImage] = []
     if script_type not in ("", "text/javascript", "module") or "BCData" in text:
         platform = list(script_images(script_type, dict(element.attrib), text))
-    # A platform's own shape, else the page's product in a web app's state (extract_state.py).
+    # A platform's own shape, else the page's product in a web app's state (extract/state.py).
     devalue = element.get("id") == NUXT_DATA_ID or element.get("data-nuxt-data") is not None
     _add_platform(platform or state_images(script_type, text, collector.page_key, devalue=devalue), collector)
 
