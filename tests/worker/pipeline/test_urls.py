@@ -47,6 +47,18 @@ def test_resolve_url_makes_absolute_normalized_urls(raw, expected):
     assert expected == resolve_url(raw, PAGE)
 
 
+def test_an_image_server_query_is_written_as_a_browser_requests_it():
+    """Spaces in an image server's query are percent-encoded, as a browser serializes img.src (WHATWG URL);
+    brackets and commas stay. original_url is this form, not the page's spelling: a URL with a space is
+    no URL a client can request, and the page's two spellings of one image stay one image."""
+    spelled = "//lp.example.com/prod?set=key[source],value[/model/E00 0459 001.jpg]&call=url[file:/large]"
+    expected = (
+        "https://lp.example.com/prod?set=key[source],value[/model/E00%200459%20001.jpg]&call=url[file:/large]"
+    )
+    assert resolve_url(spelled, PAGE) == expected
+    assert resolve_url(spelled.replace(" ", "%20"), PAGE) == expected
+
+
 @pytest.mark.parametrize(
     "raw", ["", "   ", "#", "#top", "javascript:void(0)", "about:blank", "mailto:a@b.c", "blob:x"]
 )
