@@ -13,7 +13,7 @@ asserted: speed goals live here, not in the test suite.
 With `--profile`, it then runs `extract_candidates` over all pages N more times under
 cProfile and prints the TOP (default 25) functions by own time (tottime).
 
-The memo caches of worker.pipeline.hints (class-name and URL hints) live for the process,
+The memo caches of worker.pipeline.extract.hints (class-name and URL hints) live for the process,
 so the best of N runs measures them warm, as in a worker that has seen a few pages.
 """
 
@@ -31,7 +31,7 @@ import lxml.html
 
 from tests.shopsite import build_site
 from tests.shopsite.platforms import build_platform_site
-from worker.pipeline.extract import extract_candidates
+from worker.pipeline.extract.candidates import extract_candidates
 from worker.pipeline.types import Page
 
 CANDIDATE_LIMIT = 300

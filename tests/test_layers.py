@@ -165,6 +165,28 @@ def test_graph_finds_a_cycle_between_packages(tmp_path):
     assert find_cycle(import_time(package_edges(root))) == ["backend.api", "worker", "backend.api"]
 
 
+def test_a_stage_subpackage_counts_as_its_layer_but_its_module_cycles_do_not_hide(tmp_path):
+    """worker.pipeline.extract using worker.pipeline.types is inside the pipeline; a module cycle still shows."""
+    files = {
+        "backend/__init__.py": "",
+        "worker/__init__.py": "",
+        "worker/pipeline/__init__.py": "",
+        "worker/pipeline/types.py": "",
+        "worker/pipeline/run.py": "from worker.pipeline.extract.candidates import f\n",
+        "worker/pipeline/extract/__init__.py": "",
+        "worker/pipeline/extract/candidates.py": "from worker.pipeline.types import Page\n",
+    }
+    root = _tree(tmp_path, files)
+    assert find_cycle(import_time(package_edges(root))) is None
+    assert find_cycle(import_time(module_edges(root))) is None
+    _tree(tmp_path, {"worker/pipeline/types.py": "from worker.pipeline.extract import candidates\n"})
+    assert find_cycle(import_time(module_edges(root))) == [
+        "worker.pipeline.extract.candidates",
+        "worker.pipeline.types",
+        "worker.pipeline.extract.candidates",
+    ]
+
+
 def test_graph_tells_deferred_imports_and_ignores_type_checking_ones(tmp_path):
     root = _tree(
         tmp_path,

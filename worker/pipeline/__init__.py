@@ -1,7 +1,7 @@
 """The scraping pipeline: `run_pipeline` and the stages callers and tests use, exported lazily.
 
 The orchestration is worker.pipeline.run. Names are loaded on first use, so importing a light
-module of the package (worker.pipeline.types, worker.pipeline.urls) does not pull in numpy,
+module of the package (worker.pipeline.types, worker.pipeline.extract.urls) does not pull in numpy,
 Pillow and lxml with the stages.
 """
 

@@ -28,7 +28,7 @@ import numpy as np
 from worker.pipeline.crops import DecodeCache, RegionHashCache, is_crop_of, same_pixels
 from worker.pipeline.phash import bit_distance, hex_bits
 from worker.pipeline.score import STRONG_SIGNALS, best_first_key
-from worker.pipeline.types import ImageInfo, RankedImage, Skip
+from worker.pipeline.types import Hint, ImageInfo, RankedImage, Skip
 
 NEAR_DUPLICATE_BITS = 10  # of 256
 VERIFY_BITS = 24  # between the two, the pixels decide (crops.same_pixels)
@@ -132,7 +132,7 @@ def absorb_hints(kept: RankedImage, dropped: RankedImage) -> RankedImage:
     A copy the page shows makes the picture more than a meta tag: "meta_only" and "unshown" go.
     """
     hints = kept.candidate.hints | (dropped.candidate.hints & STRONG_SIGNALS)
-    for tag in ("meta_only", "unshown"):
+    for tag in (Hint.META_ONLY, Hint.UNSHOWN):
         if tag not in dropped.candidate.hints:
             hints -= {tag}
     if hints == kept.candidate.hints:

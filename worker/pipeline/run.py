@@ -34,7 +34,7 @@ from backend.urlguard import Resolver, make_pinned_session
 from backend.urlguard.deadline import Deadline
 from worker.pipeline.dedupe import dedupe
 from worker.pipeline.download import download_image
-from worker.pipeline.extract import extract_candidates
+from worker.pipeline.extract.candidates import extract_candidates
 from worker.pipeline.fetch import fetch_page
 from worker.pipeline.measure import MeasureMemo
 from worker.pipeline.score import (
@@ -48,6 +48,7 @@ from worker.pipeline.score import (
 from worker.pipeline.spill import Spill, SpilledBytes
 from worker.pipeline.types import (
     Candidate,
+    Hint,
     ImageInfo,
     PipelineResult,
     Progress,
@@ -245,9 +246,9 @@ def _collect(
 
 def screen_candidate(candidate: Candidate) -> Skip | None:
     """Skip what needs no download: inline data: images, vector images, markup-condemned junk."""
-    if "data_uri" in candidate.hints:
+    if Hint.DATA_URI in candidate.hints:
         return Skip(candidate.url, "data_uri", "inline data: images are not kept")
-    if "svg" in candidate.hints:
+    if Hint.SVG in candidate.hints:
         return Skip(candidate.url, "svg", "vector images are not kept")
     reason = junk_reason(candidate, None)
     if reason is not None:

@@ -61,7 +61,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from backend.models import ImageType
-from worker.pipeline.types import Candidate, ImageInfo, RankedImage
+from worker.pipeline.types import Candidate, Hint, ImageInfo, RankedImage
 
 WEIGHTS = {
     "resolution": 0.30,
@@ -77,16 +77,16 @@ SHARPNESS_REFERENCE = 1500.0
 FLAT_ASPECT, ZERO_ASPECT = 2.0, 4.0
 FORMAT_FACTORS = {"JPEG": 1.0, "PNG": 1.0, "WEBP": 1.0, "GIF": 0.4}
 SIGNAL_BASE = 0.3
-SIGNAL_WEIGHTS = {
-    "og": 0.35,
-    "jsonld_product": 0.35,
-    "microdata": 0.35,
-    "platform": 0.35,
-    "gallery": 0.25,
-    "hero": 0.2,
-    "zoom": 0.15,
-    "linked": 0.1,
-    "chrome": -0.2,
+SIGNAL_WEIGHTS: dict[Hint, float] = {
+    Hint.OG: 0.35,
+    Hint.JSONLD_PRODUCT: 0.35,
+    Hint.MICRODATA: 0.35,
+    Hint.PLATFORM: 0.35,
+    Hint.GALLERY: 0.25,
+    Hint.HERO: 0.2,
+    Hint.ZOOM: 0.15,
+    Hint.LINKED: 0.1,
+    Hint.CHROME: -0.2,
 }
 
 PLAIN_BORDER_SHARE = 0.75
@@ -94,19 +94,19 @@ PLAIN_BORDER_SHARE = 0.75
 # is mid-toned. Fitted on the shared benchmark's shop site: its studio shots' borders measure 177 and
 # up, its scenes' 169 and down; our own scenes' 146 and down.
 BRIGHT_BACKDROP = 175
-STRUCTURED = frozenset({"jsonld_product", "microdata", "platform"})
+STRUCTURED = frozenset({Hint.JSONLD_PRODUCT, Hint.MICRODATA, Hint.PLATFORM})
 # Each tier is (hints any of which qualify, whether an image the page never shows qualifies). An
 # og:image or JSON-LD image that no <img>, srcset, lazy or zoom attribute shows (still `unshown`
 # after dedupe merged its shown copies) is another picture than the one on screen: a share card,
 # another colour, a stock shot. A shown gallery or zoom picture beats it.
-HERO_TIERS: tuple[tuple[frozenset[str], bool], ...] = (
-    (frozenset({"hero"}), True),
-    (frozenset({"priority"}), True),
-    (frozenset({"og"}), False),
+HERO_TIERS: tuple[tuple[frozenset[Hint], bool], ...] = (
+    (frozenset({Hint.HERO}), True),
+    (frozenset({Hint.PRIORITY}), True),
+    (frozenset({Hint.OG}), False),
     (STRUCTURED, False),
-    (frozenset({"gallery", "zoom"}), False),
-    (frozenset({"titled"}), False),
-    (frozenset({"og"}), True),
+    (frozenset({Hint.GALLERY, Hint.ZOOM}), False),
+    (frozenset({Hint.TITLED}), False),
+    (frozenset({Hint.OG}), True),
     (STRUCTURED, True),
 )
 # Within a tier the page's first picture wins (a gallery's first slide, the first og:image), among
@@ -123,34 +123,36 @@ SPRITE_MIN_ASPECT, SPRITE_MAX_SHORT_SIDE = 4.0, 128
 MAX_ASPECT = 4.0
 PLACEHOLDER_MAX_COLORS, PLACEHOLDER_MAX_ENTROPY = 4, 0.5
 GRAPHIC_MAX_COLORS = 64
-STRONG_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform", "gallery", "hero", "zoom"})
+STRONG_SIGNALS = frozenset(
+    {Hint.OG, Hint.JSONLD_PRODUCT, Hint.MICRODATA, Hint.PLATFORM, Hint.GALLERY, Hint.HERO, Hint.ZOOM}
+)
 SHARE_CARD_ASPECT = (1.85, 2.05)  # og:image 1200×630 (1.91) and twitter's large card (2:1)
-PAGE_SIGNALS = frozenset({"og", "jsonld_product", "microdata", "platform"})
+PAGE_SIGNALS = frozenset({Hint.OG, Hint.JSONLD_PRODUCT, Hint.MICRODATA, Hint.PLATFORM})
 # A related block by its words or heading, or a product card: a picture linking to a sibling product page.
-RELATED_HINTS = frozenset({"related", "other_product"})
+RELATED_HINTS = frozenset({Hint.RELATED, Hint.OTHER_PRODUCT})
 SIGNAL_EXEMPT_RULES = frozenset({"extreme_aspect"})  # a wide hero banner the page names is still wanted
 # The page's word that a picture is its product's own (not a gallery thumbnail's): such a picture is
 # kept down to NAMED_MIN_SHORT_SIDE, because a small main photo (a book cover, an old shop's 192 px
 # listing photo) is still the only photo of the product there is.
-NAMED_PRODUCT = frozenset({"hero", "og", "jsonld_product", "microdata", "platform"})
+NAMED_PRODUCT = frozenset({Hint.HERO, Hint.OG, Hint.JSONLD_PRODUCT, Hint.MICRODATA, Hint.PLATFORM})
 NAMED_MIN_SHORT_SIDE = 150
 NAME_JUNK = (
-    ("pixel", "tracking_pixel"),
-    ("placeholder", "placeholder"),
-    ("logo", "logo"),
-    ("icon", "icon"),
-    ("sprite", "sprite"),
-    ("badge", "badge"),
-    ("avatar", "avatar"),
-    ("promo", "promo"),
-    ("social", "social"),
-    ("review", "review_photo"),
+    (Hint.PIXEL, "tracking_pixel"),
+    (Hint.PLACEHOLDER, "placeholder"),
+    (Hint.LOGO, "logo"),
+    (Hint.ICON, "icon"),
+    (Hint.SPRITE, "sprite"),
+    (Hint.BADGE, "badge"),
+    (Hint.AVATAR, "avatar"),
+    (Hint.PROMO, "promo"),
+    (Hint.SOCIAL, "social"),
+    (Hint.REVIEW, "review_photo"),
 )
 # No tier counts a picture the page also calls a logo, icon, badge… (an og:image that is the shop's logo),
 # or one in a popup (an upsell's own "hero" picture, hidden until a click), unless the product's own
 # markup (gallery, zoom, structured data) vouches for it: a word in a class is weak evidence.
-NOT_THE_MAIN_PHOTO = frozenset({hint for hint, _reason in NAME_JUNK} | {"popup"})
-PRODUCT_MARKUP = STRONG_SIGNALS - {"og", "hero"}
+NOT_THE_MAIN_PHOTO = frozenset({hint for hint, _reason in NAME_JUNK} | {Hint.POPUP})
+PRODUCT_MARKUP = STRONG_SIGNALS - {Hint.OG, Hint.HERO}
 
 
 def quality_score(info: ImageInfo, candidate: Candidate) -> float:
@@ -194,7 +196,7 @@ def compression_factor(jpeg_quality: float | None) -> float:
     return _clamp((float(jpeg_quality) - LOW_JPEG_QUALITY) / (HIGH_JPEG_QUALITY - LOW_JPEG_QUALITY))
 
 
-def signal_factor(hints: frozenset[str]) -> float:
+def signal_factor(hints: frozenset[Hint]) -> float:
     return _clamp(SIGNAL_BASE + sum(SIGNAL_WEIGHTS.get(hint, 0.0) for hint in hints))
 
 
@@ -211,7 +213,7 @@ def classify(
 
 def is_lifestyle_shot(info: ImageInfo, candidate: Candidate) -> bool:
     """A scene rather than a studio shot: a busy border, unless the backdrop is transparent or light."""
-    if "lifestyle" in candidate.hints:
+    if Hint.LIFESTYLE in candidate.hints:
         return True
     if float(info.features.get("transparent_fraction", 0.0)) > 0.05:
         return False
@@ -227,7 +229,7 @@ def choose_hero(images: Sequence[RankedImage]) -> int | None:
             index
             for index, image in enumerate(images)
             if image.candidate.hints & tier
-            and (unshown_counts or "unshown" not in image.candidate.hints)
+            and (unshown_counts or Hint.UNSHOWN not in image.candidate.hints)
             and not _named_otherwise(image.candidate.hints)
         ]
         if named:
@@ -238,7 +240,7 @@ def choose_hero(images: Sequence[RankedImage]) -> int | None:
     return max(products, key=lambda index: images[index].quality_score, default=None)
 
 
-def _named_otherwise(hints: frozenset[str]) -> bool:
+def _named_otherwise(hints: frozenset[Hint]) -> bool:
     """A logo/icon/badge… or popup word, and no gallery, zoom or structured data to outweigh it."""
     return not hints.isdisjoint(NOT_THE_MAIN_PHOTO) and hints.isdisjoint(PRODUCT_MARKUP)
 
@@ -255,7 +257,7 @@ def share_card_indexes(images: Sequence[RankedImage]) -> set[int]:
     cards = {
         index
         for index, image in enumerate(images)
-        if "meta_only" in image.candidate.hints
+        if Hint.META_ONLY in image.candidate.hints
         and low <= image.info.width / max(1, image.info.height) <= high
     }
     return cards if len(cards) < len(images) else set()
@@ -279,17 +281,17 @@ def junk_reason(candidate: Candidate, info: ImageInfo | None) -> str | None:
     return reason
 
 
-def markup_junk_reason(hints: frozenset[str]) -> str | None:
+def markup_junk_reason(hints: frozenset[Hint]) -> str | None:
     if not hints.isdisjoint(RELATED_HINTS) and not hints & PAGE_SIGNALS:
         return "related_product"
-    if "image_map" in hints and not hints & PAGE_SIGNALS:
+    if Hint.IMAGE_MAP in hints and not hints & PAGE_SIGNALS:
         return "image_map"  # <img usemap>: a banner or menu with clickable areas, whatever its class says
-    if "chart" in hints:
+    if Hint.CHART in hints:
         return "size_chart"  # apparel shops put the size chart in the gallery and the product JSON too
     if hints & STRONG_SIGNALS:
         return None
     named = next((reason for hint, reason in NAME_JUNK if hint in hints), None)
-    if named is None and "chrome" in hints:
+    if named is None and Hint.CHROME in hints:
         return "page_chrome"  # header/footer/nav pictures: menus, banners, social feeds, not this product
     return named
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from backend.models import ImageType
@@ -11,6 +12,50 @@ from worker.pipeline.spill import SpilledBytes
 
 if TYPE_CHECKING:
     from PIL import Image
+
+
+class Hint(StrEnum):
+    """A signal found around a candidate image. The value is the name a kept image's metadata lists
+    (`hints`) and docs/scoring.md explains; some values are also a source's or a skip reason's name,
+    which are other vocabularies and stay plain strings."""
+
+    # The page names the picture as its product's (meta tags, structured data, shop platforms).
+    OG = "og"
+    JSONLD_PRODUCT = "jsonld_product"
+    MICRODATA = "microdata"
+    PLATFORM = "platform"
+    # Markup that shows the picture as the product's.
+    GALLERY = "gallery"
+    HERO = "hero"
+    ZOOM = "zoom"
+    PRIORITY = "priority"
+    TITLED = "titled"
+    LINKED = "linked"
+    LIFESTYLE = "lifestyle"
+    # Where it was found or how its URL was made.
+    CSS = "css"
+    UPSIZED = "upsized"
+    META_ONLY = "meta_only"
+    UNSHOWN = "unshown"
+    DATA_URI = "data_uri"
+    SVG = "svg"
+    # Words and places that say it is something else than the product's photo.
+    LOGO = "logo"
+    ICON = "icon"
+    SPRITE = "sprite"
+    BADGE = "badge"
+    AVATAR = "avatar"
+    PLACEHOLDER = "placeholder"
+    PIXEL = "pixel"
+    PROMO = "promo"
+    SOCIAL = "social"
+    REVIEW = "review"
+    POPUP = "popup"
+    CHART = "chart"
+    RELATED = "related"
+    OTHER_PRODUCT = "other_product"
+    CHROME = "chrome"
+    IMAGE_MAP = "image_map"
 
 
 @dataclass(frozen=True)
@@ -33,7 +78,7 @@ class Candidate:
     alt: str | None = None
     width_hint: int | None = None  # from width=/srcset descriptors, if any
     height_hint: int | None = None
-    hints: frozenset[str] = frozenset()  # e.g. {"og", "jsonld_product", "related", "logo"}
+    hints: frozenset[Hint] = frozenset()  # e.g. {Hint.OG, Hint.JSONLD_PRODUCT, Hint.RELATED}
     # Smaller copies of the same picture, tried in order only if `url` cannot be had: an <img>'s
     # src when it is one of its own srcset's smaller entries.
     fallbacks: tuple[str, ...] = ()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import lxml.html
 
-from worker.pipeline.cards import CARD_MAX_ELEMENTS, ITEM_PROPERTY_DEPTH, CardFinder
-from worker.pipeline.extract import extract_candidates
-from worker.pipeline.links import SiblingPages
+from worker.pipeline.extract.candidates import extract_candidates
+from worker.pipeline.extract.cards import CARD_MAX_ELEMENTS, ITEM_PROPERTY_DEPTH, CardFinder
+from worker.pipeline.extract.links import SiblingPages
+from worker.pipeline.extract.urls import resolve_url
 from worker.pipeline.score import junk_reason
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import resolve_url
 
 SHOP = "https://shop.example"
 PAGE = f"{SHOP}/products/mug"

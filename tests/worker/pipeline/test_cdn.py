@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.pipeline.cdn import largest_variant
+from worker.pipeline.extract.cdn import largest_variant
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.pipeline.devalue import MAX_NODES, unflatten
+from worker.pipeline.extract.devalue import MAX_NODES, unflatten
 
 
 def test_indices_are_resolved_and_shared_strings_written_once():

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from worker.pipeline.extract import (
+from worker.pipeline.extract.candidates import (
     MAX_RELATED_HEADINGS,
     extract_candidates,
     int_attr,
@@ -16,7 +16,7 @@ from worker.pipeline.extract import (
     load_lenient_json,
     product_image_urls,
 )
-from worker.pipeline.hints import HINT_KEYWORDS, RELATED_TABLE, URL_TABLE, tokens_of
+from worker.pipeline.extract.hints import HINT_KEYWORDS, RELATED_TABLE, URL_TABLE, tokens_of
 from worker.pipeline.types import Candidate, Page
 
 PAGE_URL = "https://shop.example.com/p/mug.html"

@@ -1,4 +1,4 @@
-"""The page's own product in a web app's state (extract_state.py): found by its name in the route, others left."""
+"""The page's own product in a web app's state (extract/state.py): found by its name in the route, others left."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from tests.worker.pipeline.test_extract import BASE, found
-from worker.pipeline import extract_state
-from worker.pipeline.extract_state import MAX_NODES, page_names, product_gallery, state_images
-from worker.pipeline.links import route_key
+from worker.pipeline.extract import state as extract_state
+from worker.pipeline.extract.links import route_key
+from worker.pipeline.extract.state import MAX_NODES, page_names, product_gallery, state_images
 
 PAGE = f"{BASE}/products/trail-shoe"
 

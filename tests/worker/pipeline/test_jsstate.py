@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from worker.pipeline.jsstate import (
+from worker.pipeline.extract.jsstate import (
     MAX_ASSIGNMENTS,
     MAX_FLIGHT_ROWS,
     assigned_states,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from worker.pipeline.extract import extract_candidates
-from worker.pipeline.links import SiblingPages
+from worker.pipeline.extract.candidates import extract_candidates
+from worker.pipeline.extract.links import SiblingPages
+from worker.pipeline.extract.urls import resolve_url
 from worker.pipeline.score import junk_reason
 from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import resolve_url
 
 SHOP = "https://shop.example"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.settings import load_settings
 from tests.shopsite import jpeg, lifestyle_photo, product_photo
 from worker.pipeline import rank_image, rank_images
-from worker.pipeline.extract import extract_candidates
+from worker.pipeline.extract.candidates import extract_candidates
 from worker.pipeline.measure import measure
 from worker.pipeline.types import Candidate, Page, RankedImage
 

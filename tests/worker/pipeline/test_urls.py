@@ -1,4 +1,4 @@
-"""URL resolution, normalization, srcset parsing (worker.pipeline.srcset) and the SSRF guard."""
+"""URL resolution, normalization, srcset parsing (worker.pipeline.extract.srcset) and the SSRF guard."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pytest
 
 from backend.errors import BlockedUrlError, InvalidUrlError
 from backend.urlguard import check_url, normalize_url
-from worker.pipeline.srcset import (
+from worker.pipeline.extract.srcset import (
     SrcsetEntry,
     _simple_srcset,
     largest_srcset_entry,
     parse_srcset,
     parse_srcset_standard,
 )
-from worker.pipeline.urls import PageUrls, clean_url_text, resolve_url
+from worker.pipeline.extract.urls import PageUrls, clean_url_text, resolve_url
 
 PAGE = "https://shop.example.com/products/mug.html"
 
@@ -45,6 +45,18 @@ PAGE = "https://shop.example.com/products/mug.html"
 def test_resolve_url_makes_absolute_normalized_urls(raw, expected):
     """Relative, protocol-relative, padded and entity-encoded references resolve against the page."""
     assert expected == resolve_url(raw, PAGE)
+
+
+def test_an_image_server_query_is_written_as_a_browser_requests_it():
+    """Spaces in an image server's query are percent-encoded, as a browser serializes img.src (WHATWG URL);
+    brackets and commas stay. original_url is this form, not the page's spelling: a URL with a space is
+    no URL a client can request, and the page's two spellings of one image stay one image."""
+    spelled = "//lp.example.com/prod?set=key[source],value[/model/E00 0459 001.jpg]&call=url[file:/large]"
+    expected = (
+        "https://lp.example.com/prod?set=key[source],value[/model/E00%200459%20001.jpg]&call=url[file:/large]"
+    )
+    assert resolve_url(spelled, PAGE) == expected
+    assert resolve_url(spelled.replace(" ", "%20"), PAGE) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Normalize and resolve URLs found in pages (srcset attributes are parsed by worker.pipeline.srcset).
+"""Normalize and resolve URLs found in pages (srcset attributes are parsed by worker.pipeline.extract.srcset).
 
 Which hosts may be requested is not decided here: backend.urlguard (`check_url`, the SSRF
 guard) does that for the page, every image and every callback.

@@ -6,8 +6,8 @@ attribute of an `<img>` naming an image file, `<picture><source>` of a decodable
 zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-image`, Etsy
 `data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
 files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
-preloads, JSON-LD `Product.image` and shop-platform product JSON (extract_structured.py), the
-page's own product in a web app's state (extract_state.py), and `url()` in inline styles. A
+preloads, JSON-LD `Product.image` and shop-platform product JSON (extract/structured.py), the
+page's own product in a web app's state (extract/state.py), and `url()` in inline styles. A
 picture inside a link to a sibling product page is a product card, hint `other_product`
 (links.py), and so is one in a small repeated box beside such a link, or whose microdata item
 is at a sibling page (cards.py). A CDN URL asking for a resized copy also yields the full-size
@@ -37,19 +37,9 @@ from urllib.parse import urlsplit
 import lxml.html
 from lxml import etree
 
-from worker.pipeline.cards import CardFinder
-from worker.pipeline.cdn import largest_variant
-from worker.pipeline.extract_state import state_images
-from worker.pipeline.extract_structured import (
-    PlatformImage,
-    dynamic_image_url,
-    load_lenient_json,
-    magento_data_images,
-    product_image_urls,
-    script_images,
-    woocommerce_variation_images,
-)
-from worker.pipeline.hints import (
+from worker.pipeline.extract.cards import CardFinder
+from worker.pipeline.extract.cdn import largest_variant
+from worker.pipeline.extract.hints import (
     HEADING_CLASS_TOKENS,
     NAMING_HEADING_TAGS,
     AncestorCache,
@@ -60,10 +50,20 @@ from worker.pipeline.hints import (
     tokens_of,
     url_hints,
 )
-from worker.pipeline.links import SiblingPages, route_key
-from worker.pipeline.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
-from worker.pipeline.types import Candidate, Page
-from worker.pipeline.urls import PageUrls, resolve_url
+from worker.pipeline.extract.links import SiblingPages, route_key
+from worker.pipeline.extract.srcset import SrcsetEntry, largest_srcset_entry, parse_srcset
+from worker.pipeline.extract.state import state_images
+from worker.pipeline.extract.structured import (
+    PlatformImage,
+    dynamic_image_url,
+    load_lenient_json,
+    magento_data_images,
+    product_image_urls,
+    script_images,
+    woocommerce_variation_images,
+)
+from worker.pipeline.extract.urls import PageUrls, resolve_url
+from worker.pipeline.types import Candidate, Hint, Page
 
 __all__ = ["extract_candidates", "keyword_hints", "load_lenient_json", "product_image_urls"]
 
@@ -155,14 +155,14 @@ NAMING_SOURCES = frozenset({*META_SOURCES, "jsonld", "microdata", "platform"})
 MAX_RELATED_HEADINGS = 16
 HEADING_ATTRS = frozenset({"role", "class"})
 PLACEHOLDER_WORDS = frozenset({"placeholder", "blank", "spacer", "loading", "loader", "lazy", "transparent"})
-NO_HINTS: frozenset[str] = frozenset()
-OTHER_PRODUCT = frozenset({"other_product"})
-MICRODATA = frozenset({"microdata"})
+NO_HINTS: frozenset[Hint] = frozenset()
+OTHER_PRODUCT = frozenset({Hint.OTHER_PRODUCT})
+MICRODATA = frozenset({Hint.MICRODATA})
 # <img usemap>: a picture with clickable areas, a banner or a menu drawn as one image, never a product photo.
-IMAGE_MAP = frozenset({"image_map"})
-TITLED = frozenset({"titled"})
+IMAGE_MAP = frozenset({Hint.IMAGE_MAP})
+TITLED = frozenset({Hint.TITLED})
 PRIORITY = frozenset(
-    {"priority"}
+    {Hint.PRIORITY}
 )  # fetchpriority="high": the first screen's main picture, by its author's word
 NUXT_DATA_ID = "__NUXT_DATA__"  # Nuxt 3's payload script; several apps on a page mark theirs data-nuxt-data
 
@@ -193,9 +193,9 @@ class Found:
         self.in_page = self.in_page or source not in META_SOURCES
         self.shown = self.shown or source not in NAMING_SOURCES
 
-    def tags(self) -> frozenset[str]:
+    def tags(self) -> frozenset[Hint]:
         """Its hints, with `meta_only` / `unshown` when no find was in the page / showed it."""
-        extra = (() if self.in_page else ("meta_only",)) + (() if self.shown else ("unshown",))
+        extra = (() if self.in_page else (Hint.META_ONLY,)) + (() if self.shown else (Hint.UNSHOWN,))
         return frozenset(self.hints.union(extra)) if extra else frozenset(self.hints)
 
 
@@ -230,12 +230,12 @@ class CandidateCollector:
         """Whether `href` (as the page writes it) is a sibling page: another product (links.py)."""
         return self.siblings.is_sibling(href, self.urls.resolve)
 
-    def microdata_hints(self, element: Any) -> frozenset[str]:
+    def microdata_hints(self, element: Any) -> frozenset[Hint]:
         """For an `itemprop=image`: `microdata` (the page vouches for it), or `other_product` when its
         item is a product at a sibling page (cards.py)."""
         return OTHER_PRODUCT if self.cards.item_elsewhere(element) else MICRODATA
 
-    def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[str]:
+    def card_hints(self, element: Any, tags: AbstractSet[Hint]) -> frozenset[Hint]:
         """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
         one (cards.py); `tags` are its ancestors'."""
         if "a" not in tags:
@@ -266,7 +266,9 @@ class CandidateCollector:
         all_hints = hints | url_hints(url)
         larger = largest_variant(url) if not url.startswith("data:") else None
         if larger is not None:  # the full-size copy first; the original stays as the fallback
-            self.put(larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {"upsized"})
+            self.put(
+                larger, source, alt=alt or None, width=None, height=None, hints=all_hints | {Hint.UPSIZED}
+            )
             upsized = self.found.get(larger)
             if upsized is not None and upsized.upsized_from is None:
                 upsized.upsized_from = url
@@ -440,14 +442,16 @@ def collect_img(element: Any, collector: CandidateCollector) -> None:
         collect_srcset(attrs.get("srcset"), "srcset", hints, alt, collector)
     for name in () if ZOOM_ATTR_NAMES.isdisjoint(attrs) else ZOOM_ATTRS:
         if attrs.get(name):
-            collector.add(attrs[name], "zoom", hints | {"zoom"}, alt=alt)
+            collector.add(attrs[name], "zoom", hints | {Hint.ZOOM}, alt=alt)
     dynamic = attrs.get("data-a-dynamic-image")
     largest = dynamic_image_url(dynamic) if dynamic else None
     if largest is not None:
-        collector.add(largest[0], "lazy", hints | {"zoom"}, alt=alt, width=largest[1])
+        collector.add(largest[0], "lazy", hints | {Hint.ZOOM}, alt=alt, width=largest[1])
 
 
-def img_attribute_hints(element: Any, attrs: dict[str, str], collector: CandidateCollector) -> frozenset[str]:
+def img_attribute_hints(
+    element: Any, attrs: dict[str, str], collector: CandidateCollector
+) -> frozenset[Hint]:
     """What an `<img>`'s own attributes say: itemprop=image, fetchpriority=high, usemap, and `titled` when its
     alt or title is the product's name as the page's h1 writes it (the photo a person would call the product's)."""
     hints = NO_HINTS
@@ -534,7 +538,7 @@ def _source_entries(element: Any) -> Iterator[SrcsetEntry]:
 
 
 def collect_srcset(
-    srcset: str | None, source: str, hints: frozenset[str], alt: str | None, collector: CandidateCollector
+    srcset: str | None, source: str, hints: frozenset[Hint], alt: str | None, collector: CandidateCollector
 ) -> None:
     entry = largest_srcset_entry(srcset) if srcset else None
     if entry is not None:
@@ -576,7 +580,7 @@ def collect_meta(element: Any, collector: CandidateCollector) -> None:
     """`og:image`, `twitter:image` and `itemprop=image` meta tags."""
     name = (element.get("property") or element.get("name") or "").strip().lower()
     if name in META_IMAGE_NAMES:
-        collector.add(element.get("content"), "twitter" if name.startswith("twitter") else "og", {"og"})
+        collector.add(element.get("content"), "twitter" if name.startswith("twitter") else "og", {Hint.OG})
     elif (element.get("itemprop") or "").strip().lower() == "image":
         collector.add(element.get("content"), "microdata", collector.microdata_hints(element))
 
@@ -585,7 +589,7 @@ def collect_link(element: Any, collector: CandidateCollector) -> None:
     """`<link rel=image_src>`, `<link rel=preload as=image>` and `<link itemprop=image>`."""
     rel = (element.get("rel") or "").lower().split()
     if "image_src" in rel:
-        collector.add(element.get("href"), "link", {"og"})
+        collector.add(element.get("href"), "link", {Hint.OG})
     elif "preload" in rel and (element.get("as") or "").lower() == "image":
         hints = PRIORITY if (element.get("fetchpriority") or "").strip().lower() == "high" else NO_HINTS
         collector.add(element.get("href"), "preload", hints)
@@ -598,21 +602,21 @@ def collect_anchor(element: Any, collector: CandidateCollector) -> None:
     """`<a href="…/large.jpg">`: a link to an image file, often the full-size version of a thumbnail."""
     href = element.get("href") or ""
     if IMAGE_EXTENSION_IN.search(href) and urlsplit(href.strip()).path.lower().endswith(IMAGE_EXTENSIONS):
-        collector.add(href, "anchor", element_hints(element, collector.ancestors) | {"linked"})
+        collector.add(href, "anchor", element_hints(element, collector.ancestors) | {Hint.LINKED})
 
 
 def collect_script(element: Any, collector: CandidateCollector) -> None:
-    """JSON-LD Product images, the product JSON shop platforms embed (extract_structured.py), app state."""
+    """JSON-LD Product images, the product JSON shop platforms embed (extract/structured.py), app state."""
     script_type = (element.get("type") or "").strip().lower()
     text = element.text or ""
     if script_type == "application/ld+json":
         for url in product_image_urls(text, elsewhere=collector.names_sibling):
-            collector.add(url, "jsonld", {"jsonld_product"})
+            collector.add(url, "jsonld", {Hint.JSONLD_PRODUCT})
         return
     platform: list[PlatformImage] = []
     if script_type not in ("", "text/javascript", "module") or "BCData" in text:
         platform = list(script_images(script_type, dict(element.attrib), text))
-    # A platform's own shape, else the page's product in a web app's state (extract_state.py).
+    # A platform's own shape, else the page's product in a web app's state (extract/state.py).
     devalue = element.get("id") == NUXT_DATA_ID or element.get("data-nuxt-data") is not None
     _add_platform(platform or state_images(script_type, text, collector.page_key, devalue=devalue), collector)
 
@@ -655,13 +659,13 @@ def collect_platform_attributes(element: Any, name: str, collector: CandidateCol
     elif name == "data-gallery" and "{" in value:
         _add_platform(magento_data_images(load_lenient_json(value)), collector, hints)
     elif name == "data-image-gallery-new-image-url":
-        collector.add(value, "platform", hints | {"gallery"})
+        collector.add(value, "platform", hints | {Hint.GALLERY})
     else:
-        collector.add(value, "zoom", hints | {"zoom"})
+        collector.add(value, "zoom", hints | {Hint.ZOOM})
 
 
 def _add_platform(
-    images: Iterable[PlatformImage], collector: CandidateCollector, hints: frozenset[str] = frozenset()
+    images: Iterable[PlatformImage], collector: CandidateCollector, hints: frozenset[Hint] = frozenset()
 ) -> None:
     for url, platform_hints in images:
         collector.add(url, "platform", hints | platform_hints)
@@ -681,7 +685,7 @@ def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) 
         urls = [_largest_url(BGSET_MEDIA.sub("", part)) for part in value.split("|")]
     else:
         urls = [value]
-    hints = element_hints(element, collector.ancestors) | {"css"}
+    hints = element_hints(element, collector.ancestors) | {Hint.CSS}
     hints |= collector.card_hints(element, lineage_of(element, collector.ancestors).tags)
     for url in urls:
         collector.add(url, "css", hints)
@@ -734,7 +738,7 @@ def int_attr(value: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _declared_pixel(width: int | None, height: int | None) -> frozenset[str]:
+def _declared_pixel(width: int | None, height: int | None) -> frozenset[Hint]:
     if width is not None and height is not None and width <= 2 and height <= 2:
-        return frozenset({"pixel"})
+        return frozenset({Hint.PIXEL})
     return frozenset()

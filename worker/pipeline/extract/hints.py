@@ -17,6 +17,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
+from worker.pipeline.types import Hint
+
 NEAR_ANCESTORS = 4  # how far up class/id still describe this image rather than the page section
 SHORT_ALT_WORDS = 4  # "Acme logo" names a logo; "Mug with our logo printed" describes a product
 CHROME_TAGS = frozenset({"header", "footer", "nav"})
@@ -24,23 +26,23 @@ CONTENT_TAGS = frozenset({"main", "article"})
 
 # hint -> comma-separated phrases matched against the tokens of class, id, short alt text and
 # (for URL_HINTS only) the URL path.
-HINT_PHRASES: dict[str, str] = {
-    "logo": "logo, logos, site logo, brand logo",
-    "icon": "icon, icons, ico, favicon, glyph, emoji",
-    "sprite": "sprite, sprites",
-    "badge": "badge, badges, payment, payments, pay, trust, seal, visa, mastercard, paypal, amex, rating, stars, flag, flags, award",
-    "avatar": "avatar, avatars, gravatar, reviewer, author photo, user photo, profile photo",
-    "placeholder": "placeholder, spacer, spinner, loader, no image, noimage, coming soon",
-    "pixel": "pixel, tracking, tracker, beacon, 1x1",
-    "promo": "promo, promotion, advert, advertisement, sponsored",
-    "gallery": "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
-    "hero": "hero, main image, primary image, featured image, main photo, landing image, featured media, wp post image",
-    "zoom": "zoom, zoomable, lightbox, fullsize, full size, large image",
-    "lifestyle": "lifestyle, in use, scene, lookbook",
-    "social": "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
-    "review": "review, reviews, review photos, customer photos, customer images, jdgm, yotpo, stamped, okendo, loox",
-    "popup": "popup, popups, pop up",
-    "chart": "size chart, size charts, size guide, sizing chart, sizing guide, size table, measurement chart, fit guide, sizechart, sizeguide",
+HINT_PHRASES: dict[Hint, str] = {
+    Hint.LOGO: "logo, logos, site logo, brand logo",
+    Hint.ICON: "icon, icons, ico, favicon, glyph, emoji",
+    Hint.SPRITE: "sprite, sprites",
+    Hint.BADGE: "badge, badges, payment, payments, pay, trust, seal, visa, mastercard, paypal, amex, rating, stars, flag, flags, award",
+    Hint.AVATAR: "avatar, avatars, gravatar, reviewer, author photo, user photo, profile photo",
+    Hint.PLACEHOLDER: "placeholder, spacer, spinner, loader, no image, noimage, coming soon",
+    Hint.PIXEL: "pixel, tracking, tracker, beacon, 1x1",
+    Hint.PROMO: "promo, promotion, advert, advertisement, sponsored",
+    Hint.GALLERY: "gallery, product image, product images, product media, product photo, product photos, slideshow, media gallery",
+    Hint.HERO: "hero, main image, primary image, featured image, main photo, landing image, featured media, wp post image",
+    Hint.ZOOM: "zoom, zoomable, lightbox, fullsize, full size, large image",
+    Hint.LIFESTYLE: "lifestyle, in use, scene, lookbook",
+    Hint.SOCIAL: "instagram, instagram feed, social feed, ugc, follow us, shop our instagram",
+    Hint.REVIEW: "review, reviews, review photos, customer photos, customer images, jdgm, yotpo, stamped, okendo, loox",
+    Hint.POPUP: "popup, popups, pop up",
+    Hint.CHART: "size chart, size charts, size guide, sizing chart, sizing guide, size table, measurement chart, fit guide, sizechart, sizeguide",
 }
 RELATED_PHRASES_TEXT = (
     "related, recommended, recommendations, recommendation, upsell, upsells, up sell, cross sell, "
@@ -77,18 +79,21 @@ PAGE_LEVEL_TAGS = frozenset({"main", "article", "body", "html", "form"})
 MAX_HEADING_CHARS = 80
 
 
+HintTable = dict[Hint, tuple[str, ...]]  # a hint -> the phrases that give it
+
+
 def _phrases(text: str) -> tuple[str, ...]:
     return tuple(phrase.strip() for phrase in text.split(","))
 
 
-HINT_KEYWORDS = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
+HINT_KEYWORDS: HintTable = {hint: _phrases(phrases) for hint, phrases in HINT_PHRASES.items()}
 RELATED_PHRASES = _phrases(RELATED_PHRASES_TEXT)
-RELATED_TABLE = {"related": RELATED_PHRASES}
-RELATED_HEADING_TABLE = {"related": _phrases(RELATED_HEADINGS_TEXT)}
-RELATED = frozenset({"related"})
+RELATED_TABLE = {Hint.RELATED: RELATED_PHRASES}
+RELATED_HEADING_TABLE = {Hint.RELATED: _phrases(RELATED_HEADINGS_TEXT)}
+RELATED = frozenset({Hint.RELATED})
 # Only unambiguous words count when they appear in a file name ("blank-notebook.jpg" is a product).
-URL_HINTS = ("logo", "icon", "sprite", "placeholder", "pixel", "avatar", "chart")
-URL_TABLE = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
+URL_HINTS = (Hint.LOGO, Hint.ICON, Hint.SPRITE, Hint.PLACEHOLDER, Hint.PIXEL, Hint.AVATAR, Hint.CHART)
+URL_TABLE: HintTable = {hint: HINT_KEYWORDS[hint] for hint in URL_HINTS}
 TRACKING_HOST_WORDS = frozenset({"doubleclick", "analytics", "pixel", "tracking", "beacon"})
 
 
@@ -109,7 +114,7 @@ AncestorCache = dict[Any, Lineage]
 ROOT_LINEAGE = Lineage(near=(), tags=frozenset(), related=False, chrome=False, content=False)
 
 
-def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset[str]:
+def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset[Hint]:
     """Hints from the element's own class/id/short alt and its ancestors' class/id and tags.
 
     `cache` (one per document) remembers each ancestor's lineage, so siblings share the walk.
@@ -124,13 +129,13 @@ def element_hints(element: Any, cache: AncestorCache | None = None) -> frozenset
 
 
 @lru_cache(maxsize=4096)
-def lineage_hints(lineage: Lineage) -> frozenset[str]:
+def lineage_hints(lineage: Lineage) -> frozenset[Hint]:
     """The hints an element takes from its ancestors: their nearest descriptions, related block, page chrome."""
     hints = text_hints(" ".join(lineage.near))
     if lineage.related:
         hints |= RELATED
     if lineage.chrome and not lineage.content:
-        hints |= {"chrome"}
+        hints |= {Hint.CHROME}
     return hints
 
 
@@ -157,7 +162,7 @@ def _lineage(node: Any, cache: AncestorCache) -> Lineage:
 
 
 @lru_cache(maxsize=4096)
-def text_hints(text: str) -> frozenset[str]:
+def text_hints(text: str) -> frozenset[Hint]:
     """keyword_hints over HINT_KEYWORDS, memoized: class names repeat across a page and across pages."""
     return frozenset(keyword_hints(text, HINT_KEYWORDS))
 
@@ -273,13 +278,13 @@ def tokens_of(text: str) -> list[str]:
     return WORD.findall(CAMEL_BOUNDARY.sub(" ", text).lower())
 
 
-def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
+def keyword_hints(text: str, table: HintTable) -> set[Hint]:
     """The hints whose phrases occur as whole tokens in `text` ("icon32" counts as "icon")."""
     tokens = tokens_of(text)
     if not tokens:
         return set()
     singles, multi = _compiled(table)
-    found: set[str] = set()
+    found: set[Hint] = set()
     joined = ""
     for token in set(tokens):
         for word in (token, token.rstrip("0123456789")) if token[-1].isdigit() else (token,):
@@ -292,17 +297,17 @@ def keyword_hints(text: str, table: dict[str, tuple[str, ...]]) -> set[str]:
 
 
 # One-word phrase -> its hints; first word of a multi-word phrase -> (phrase padded with spaces, hint).
-PhraseIndex = tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]
-_COMPILED: dict[int, tuple[dict[str, tuple[str, ...]], PhraseIndex]] = {}
+PhraseIndex = tuple[dict[str, tuple[Hint, ...]], dict[str, tuple[tuple[str, Hint], ...]]]
+_COMPILED: dict[int, tuple[HintTable, PhraseIndex]] = {}
 
 
-def _compiled(table: dict[str, tuple[str, ...]]) -> PhraseIndex:
+def _compiled(table: HintTable) -> PhraseIndex:
     """The phrase index of a hint table; up to 64 tables are kept (with the table, so its id stays its own)."""
     cached = _COMPILED.get(id(table))
     if cached is not None and cached[0] is table:
         return cached[1]
-    singles: dict[str, list[str]] = {}
-    multi: dict[str, list[tuple[str, str]]] = {}
+    singles: dict[str, list[Hint]] = {}
+    multi: dict[str, list[tuple[str, Hint]]] = {}
     for hint, phrases in table.items():
         for phrase in phrases:
             if " " in phrase:
@@ -319,14 +324,16 @@ def _compiled(table: dict[str, tuple[str, ...]]) -> PhraseIndex:
 
 
 @lru_cache(maxsize=4096)
-def url_hints(url: str) -> frozenset[str]:
+def url_hints(url: str) -> frozenset[Hint]:
     """Hints read from the URL: unambiguous file-name words, tracking hosts, SVG and data: URIs."""
     if url.startswith("data:"):
-        return frozenset({"data_uri", "svg"} if url.lower().startswith("data:image/svg") else {"data_uri"})
+        return frozenset(
+            {Hint.DATA_URI, Hint.SVG} if url.lower().startswith("data:image/svg") else {Hint.DATA_URI}
+        )
     parts = urlsplit(url)
     hints = keyword_hints(parts.path, URL_TABLE)
     if set(tokens_of(parts.hostname or "")) & TRACKING_HOST_WORDS:
-        hints.add("pixel")
+        hints.add(Hint.PIXEL)
     if parts.path.lower().endswith((".svg", ".svgz")):
-        hints.add("svg")
+        hints.add(Hint.SVG)
     return frozenset(hints)

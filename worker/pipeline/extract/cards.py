@@ -32,8 +32,8 @@ from collections.abc import Callable
 from itertools import islice
 from typing import Any
 
-from worker.pipeline.hints import PAGE_LEVEL_TAGS
-from worker.pipeline.links import SiblingPages, route_key
+from worker.pipeline.extract.hints import PAGE_LEVEL_TAGS
+from worker.pipeline.extract.links import SiblingPages, route_key
 
 CARD_LEVELS = 6  # Dawn: img → div.media → div.card__media → div.card__inner → div.card (with the link)
 CARD_MAX_ELEMENTS = 120  # a Dawn card with its quick-add form and price is about 40

@@ -1,4 +1,4 @@
-"""The state a page's JavaScript hands its app, read into Python values for extract_state to walk.
+"""The state a page's JavaScript hands its app, read into Python values for extract/state.py to walk.
 
 Where a script assigns it (`window.X = …`, `window["X"] = …`, `var|let|const X = …`):
 
@@ -11,7 +11,7 @@ Where a script assigns it (`window.X = …`, `window["X"] = …`, `var|let|const
   used twice once, as an argument of that call, and the returned object names it by its
   parameter; the object is read with every string that is a parameter's name replaced by its
   argument (a one-letter string that really was one stays replaced: the galleries and names
-  extract_state reads are URLs and slugs, never that short).
+  extract/state.py reads are URLs and slugs, never that short).
 
 Next.js's App Router hands no state over: it streams its React Server Components payload as
 `self.__next_f.push([1,"…"])` scripts, each a string of rows `<id>:<JSON>` (the rendered tree,
@@ -34,7 +34,7 @@ from typing import Any
 
 import chompjs
 
-from worker.pipeline.extract_structured import LENIENT_DECODER, load_lenient_json
+from worker.pipeline.extract.structured import LENIENT_DECODER, load_lenient_json
 
 STATE_ASSIGNMENT = re.compile(
     r"(?:\bwindow\s*(?:\.\s*[A-Za-z_$][\w$]*|\[\s*[\"'][^\"']{1,64}[\"']\s*\])"  # window.X, window["X"]

@@ -34,10 +34,12 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-PlatformImage = tuple[str, frozenset[str]]
+from worker.pipeline.types import Hint
 
-GALLERY = frozenset({"platform", "gallery"})
-HERO = frozenset({"platform", "gallery", "hero"})
+PlatformImage = tuple[str, frozenset[Hint]]
+
+GALLERY = frozenset({Hint.PLATFORM, Hint.GALLERY})
+HERO = frozenset({Hint.PLATFORM, Hint.GALLERY, Hint.HERO})
 MAX_SCRIPT_CHARS = 2_000_000  # larger inline blobs are app state, not a product's images
 BCDATA = re.compile(r"\bBCData\s*=\s*(\{.*?\})\s*;\s*(?:</script>|$|\n)", re.DOTALL)
 PRODUCT_TYPES = frozenset({"product", "productgroup", "productmodel", "individualproduct"})

@@ -31,8 +31,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from worker.pipeline.devalue import unflatten
-from worker.pipeline.extract_structured import (
+from worker.pipeline.extract.devalue import unflatten
+from worker.pipeline.extract.jsstate import assigned_states
+from worker.pipeline.extract.links import route_key
+from worker.pipeline.extract.structured import (
     GALLERY,
     HERO,
     JSONLD_MAX_IMAGES,
@@ -41,8 +43,6 @@ from worker.pipeline.extract_structured import (
     connection_nodes,
     load_lenient_json,
 )
-from worker.pipeline.jsstate import assigned_states
-from worker.pipeline.links import route_key
 
 IMAGE_FILE_IN = re.compile(r"\.(?:jpe?g|png|webp|gif|avif)\b", re.IGNORECASE)
 # The id a slug may end with; five characters or more, so a model number ("x500") or a year is not one.
