@@ -116,9 +116,10 @@ class TextFormatter(ProcessorFormatter):
 
 
 def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
-    """Route the root logger to stderr in the format the environment wants."""
+    """Route the root logger to stderr as LOG_FORMAT says: by default JSON in production, text elsewhere."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.app_env == "production" else TextFormatter())
+    json_lines = (settings.log_format or ("json" if settings.app_env == "production" else "text")) == "json"
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import json
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -19,40 +18,16 @@ from backend.logging import (
     unbind_log_context,
 )
 from backend.settings import load_settings
+from tests.logcapture import Captured, capture_log
 
 LOGGER = "tests.logging"
 
 
-class Captured:
-    """The lines one formatter wrote for the `tests.logging` logger."""
-
-    def __init__(self, stream: io.StringIO) -> None:
-        self.stream = stream
-
-    def lines(self) -> list[str]:
-        return self.stream.getvalue().splitlines()
-
-    def entries(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.lines()]
-
-
 @pytest.fixture
-def capture() -> Iterator[object]:
+def capture() -> Iterator[Callable[[logging.Formatter], Captured]]:
     """capture(formatter) routes the `tests.logging` logger to a string through that formatter."""
-    logger = logging.getLogger(LOGGER)
-    saved = logger.handlers[:], logger.level, logger.propagate
-
-    def route(formatter: logging.Formatter) -> Captured:
-        stream = io.StringIO()
-        handler = logging.StreamHandler(stream)
-        handler.setFormatter(formatter)
-        logger.handlers[:] = [handler]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        return Captured(stream)
-
-    yield route
-    logger.handlers[:], logger.level, logger.propagate = saved
+    with contextlib.ExitStack() as stack:
+        yield lambda formatter: stack.enter_context(capture_log(LOGGER, formatter))
 
 
 def test_json_line_is_the_event_name_plus_fields_and_the_bound_context(capture):
@@ -129,7 +104,7 @@ def test_levels_below_the_logger_level_are_dropped(capture):
 
 
 def test_production_logs_json_development_logs_text():
-    """configure_logging picks JSON for APP_ENV=production and text otherwise."""
+    """configure_logging picks JSON for APP_ENV=production and text otherwise, unless LOG_FORMAT says."""
     production = load_settings(
         app_env="production",
         database_url="postgresql://app@db.internal:5432/scraper",
@@ -147,8 +122,11 @@ def test_production_logs_json_development_logs_text():
         production_formatter = root.handlers[0].formatter
         configure_logging(load_settings(app_env="development"))
         development_formatter = root.handlers[0].formatter
+        configure_logging(load_settings(app_env="development", log_format="json"))
+        chosen_formatter = root.handlers[0].formatter
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
     assert isinstance(production_formatter, JsonFormatter)
     assert isinstance(development_formatter, TextFormatter)
+    assert isinstance(chosen_formatter, JsonFormatter)
