@@ -49,7 +49,7 @@ _BARE_VALUE = re.compile(r'[^\s"=]+')
 
 def get_logger(name: str) -> BoundLogger:
     """The logger of module `name`: `get_logger(__name__).info("event.name", field=value)`."""
-    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.stdlib.get_logger(name)
 
 
 def bind_log_context(**fields: object) -> Mapping[str, Token[Any]]:

@@ -19,7 +19,7 @@ from backend.logging import bind_log_context, unbind_log_context
 _bound: dict[str, Mapping[str, Token[Any]]] = {}
 
 
-def bind_task(task_id: str, task: Task, **_signal: object) -> None:
+def bind_task(task_id: str, task: Task[Any, Any], **_signal: object) -> None:
     """task_prerun: bind task_id and task to this task's log lines."""
     _bound[task_id] = bind_log_context(task_id=task_id, task=task.name)
 
