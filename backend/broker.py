@@ -87,7 +87,7 @@ def enqueue_object_deletes(app: Celery) -> None:
     try:
         app.send_task(DELETE_OBJECTS_TASK)
     except (KombuOperationalError, OSError) as exc:
-        logger.warning("objects.enqueue_failed error=%s", type(exc).__name__)
+        logger.warning("objects.enqueue_failed", error=type(exc).__name__)
 
 
 def enqueue_timed_out(app: Celery, job_id: uuid.UUID | str) -> None:

@@ -135,7 +135,7 @@ def migration_lock(connection: Connection, wait_seconds: float) -> Iterator[None
         with contextlib.suppress(Exception):  # a dead connection has rolled back already
             connection.rollback()
         if is_postgres:
-            logger.info("migrate.lock.released (rolled back)")
+            logger.info("migrate.lock.released", rolled_back=True)
         raise
     connection.commit()
     if is_postgres:
@@ -151,16 +151,18 @@ def _upgrade_once(
             logger.info("migrate.connected", dialect=connection.dialect.name)
             with migration_lock(connection, lock_wait_seconds):
                 before = current_revisions(connection)
-                logger.info("migrate.current revision=%s target=%s", ",".join(before) or "<empty>", target)
+                logger.info("migrate.current", revision=",".join(before) or "<empty>", target=target)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 after = current_revisions(connection)
     finally:
         engine.dispose()
     if before == after:
-        logger.info("migrate.up_to_date revision=%s", ",".join(after))
+        logger.info("migrate.up_to_date", revision=",".join(after))
     else:
-        logger.info("migrate.upgraded from=%s to=%s", ",".join(before) or "<empty>", ",".join(after))
+        logger.info(
+            "migrate.upgraded", revision_from=",".join(before) or "<empty>", revision_to=",".join(after)
+        )
 
 
 def _log_retry(state: object) -> None:
