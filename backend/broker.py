@@ -11,7 +11,6 @@ import base64
 import binascii
 import contextlib
 import json
-import logging
 import ssl
 import time
 import uuid
@@ -22,6 +21,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from backend.errors import BrokerCertificateError, BrokerUnavailableError
+from backend.logging import get_logger
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -42,7 +42,7 @@ DELETE_OBJECTS_TASK = "scraper.delete_objects"
 PRIORITY_STEPS = (0, 3, 6, 9)
 JOB_PRIORITIES = PRIORITY_STEPS[1:]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def job_priority(ahead: int) -> int:
@@ -87,7 +87,7 @@ def enqueue_object_deletes(app: Celery) -> None:
     try:
         app.send_task(DELETE_OBJECTS_TASK)
     except (KombuOperationalError, OSError) as exc:
-        logger.warning("objects.enqueue_failed error=%s", type(exc).__name__)
+        logger.warning("objects.enqueue_failed", error=type(exc).__name__)
 
 
 def enqueue_timed_out(app: Celery, job_id: uuid.UUID | str) -> None:
@@ -103,7 +103,7 @@ def _send_or_log(app: Celery, task_name: str, job_id: uuid.UUID | str, failure_e
     try:
         app.send_task(task_name, args=[str(job_id)])
     except (KombuOperationalError, OSError) as exc:
-        logger.warning("%s job_id=%s error=%s", failure_event, job_id, type(exc).__name__)
+        logger.warning(failure_event, job_id=str(job_id), error=type(exc).__name__)
 
 
 def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:
@@ -168,7 +168,7 @@ def held_job_ids(app: Celery, queue: str, timeout: float = 2.0) -> set[uuid.UUID
             ]
             raw += client.hvals(channel.unacked_key)
     except (KombuOperationalError, OSError, RedisError) as exc:
-        logger.warning("broker.listing_failed error=%s", type(exc).__name__)
+        logger.warning("broker.listing_failed", error=type(exc).__name__)
         return None
     return {job_id for item in raw if (job_id := _run_job_id(item)) is not None}
 

@@ -11,16 +11,16 @@ operator's call, and the pools still bound what each process takes.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from backend.db import make_command_engine
+from backend.logging import get_logger
 from backend.settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # With NullPool, the database users of one worker pool process at once: the job and its heartbeat thread.
 WORKER_NULLPOOL_CONNECTIONS = 2
@@ -122,12 +122,12 @@ def judge(budget: Budget, room: ServerRoom) -> str | None:
 def announce(settings: Settings, budget: Budget) -> str | None:
     """Log the budget; check it against the server where it can be read; return the warning if any."""
     logger.info(
-        "db.budget role=%s processes=%d per_process=%d worst_case=%d%s",
-        budget.role,
-        budget.processes,
-        budget.per_process,
-        budget.total,
-        " (nullpool: per thread)" if settings.db_nullpool else "",
+        "db.budget",
+        role=budget.role,
+        processes=budget.processes,
+        per_process=budget.per_process,
+        worst_case=budget.total,
+        per_thread=settings.db_nullpool,
     )
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() != "postgresql" or budget.total == 0:
@@ -137,15 +137,19 @@ def announce(settings: Settings, budget: Budget) -> str | None:
         with engine.connect() as connection:
             room = read_room(connection)
     except Exception as exc:  # a start must not fail on a check; the service's own waits say more
-        logger.warning("db.budget.unchecked role=%s error=%s", budget.role, type(exc).__name__)
+        logger.warning("db.budget.unchecked", role=budget.role, error=type(exc).__name__)
         return None
     finally:
         engine.dispose()
     warning = judge(budget, room)
     if warning:
-        logger.error(warning)
-    else:
-        logger.info(
-            "db.budget.fits role=%s worst_case=%d available=%d", budget.role, budget.total, room.available
+        logger.error(
+            "db.budget.over",
+            role=budget.role,
+            worst_case=budget.total,
+            available=room.available,
+            advice=warning,
         )
+    else:
+        logger.info("db.budget.fits", role=budget.role, worst_case=budget.total, available=room.available)
     return warning

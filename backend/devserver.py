@@ -36,10 +36,11 @@ from types import FrameType
 from backend.auth import authenticate, issue_api_key
 from backend.db import Database
 from backend.errors import ConfigError
+from backend.logging import TextFormatter, get_logger
 from backend.migrate import drop_alembic_chatter, upgrade_to_head
 from backend.settings import Settings, get_settings
 
-logger = logging.getLogger("devserver")
+logger = get_logger("devserver")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_EMAIL = "dev@localhost"
@@ -138,7 +139,7 @@ class Child:
             start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - the devserver starts no threads of its own
         )
-        logger.info("devserver.started child=%s pid=%d", self.name, self.process.pid)
+        logger.info("devserver.started", child=self.name, pid=self.process.pid)
 
     @property
     def exit_code(self) -> int | None:
@@ -154,12 +155,12 @@ class Child:
             try:
                 self.process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                logger.warning("devserver.kill child=%s (no exit after %.0fs)", self.name, grace)
+                logger.warning("devserver.kill", child=self.name, reason="no exit in time", grace_s=grace)
         # Pool processes, embedded beat, anything it forked and left behind.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-        logger.info("devserver.stopped child=%s code=%s", self.name, self.process.returncode)
+        logger.info("devserver.stopped", child=self.name, code=self.process.returncode)
 
 
 @dataclass
@@ -173,7 +174,11 @@ class Supervisor:
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.signals_seen += 1
         if self.signals_seen > 1:
-            logger.warning("devserver.signal %s again: killing the children now", signal.Signals(signum).name)
+            logger.warning(
+                "devserver.signal_again",
+                signal=signal.Signals(signum).name,
+                action="killing the children now",
+            )
             for child in self.children:
                 if child.process is not None:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -199,7 +204,7 @@ class Supervisor:
         while not self.stop_requested.wait(POLL_SECONDS):
             dead = self.dead_child()
             if dead is not None:
-                logger.error("devserver.child_died child=%s code=%s; stopping", dead.name, dead.exit_code)
+                logger.error("devserver.child_died", child=dead.name, code=dead.exit_code, action="stopping")
                 return 1
         return 0
 
@@ -238,7 +243,7 @@ def serve(settings: Settings, var_dir: Path, key: str) -> int:
             if supervisor.stop_requested.is_set():
                 return 0
             reason = f"{dead.name} exited with code {dead.exit_code}" if dead else "the API did not start"
-            logger.error("devserver.failed %s", reason)
+            logger.error("devserver.failed", reason=reason)
             return 1
         print(f"API: http://127.0.0.1:{settings.port}", flush=True)  # noqa: T201 - the command's output
         print(f"API key: {key}", flush=True)  # noqa: T201
@@ -249,7 +254,7 @@ def serve(settings: Settings, var_dir: Path, key: str) -> int:
 
 def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(drop_alembic_chatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 

@@ -13,7 +13,6 @@ prometheus_client's multiprocess files.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -26,9 +25,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, Float, case, cast, func, select
 
 from backend.db import Database
+from backend.logging import get_logger
 from backend.models import Job, JobStatus
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
@@ -69,7 +69,7 @@ class JobCollector(Collector):
         try:
             families = self._snapshot()
         except Exception as exc:  # a scrape must not fail because Postgres is down; database_up says so
-            logger.warning("metrics.database_failed error=%s", type(exc).__name__, exc_info=True)
+            logger.warning("metrics.database_failed", error=type(exc).__name__, exc_info=True)
             up.add_metric([], 0)
             yield up
             return

@@ -31,9 +31,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from backend.db import make_command_engine
 from backend.errors import EX_CONFIG, ConfigError
+from backend.logging import TextFormatter, get_logger
 from backend.settings import get_settings
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_LOCATION = ROOT / "migrations"
@@ -100,7 +101,7 @@ def _acquire_lock(connection: Connection, wait_seconds: float) -> None:
         ).scalar()
         waited = time.monotonic() - started
         if got:
-            logger.info("migrate.lock.acquired waited=%.1fs", waited)
+            logger.info("migrate.lock.acquired", waited_s=round(waited, 1))
             return
         connection.rollback()
         if waited >= wait_seconds:
@@ -108,7 +109,9 @@ def _acquire_lock(connection: Connection, wait_seconds: float) -> None:
                 f"another process held the migration lock for {wait_seconds:.0f}s; giving up"
             )
         if time.monotonic() >= next_log:
-            logger.info("migrate.lock.waiting waited=%.0fs (another container is migrating)", waited)
+            logger.info(
+                "migrate.lock.waiting", waited_s=round(waited), holder="another container is migrating"
+            )
             next_log += LOCK_LOG_EVERY_SECONDS
         time.sleep(LOCK_POLL_SECONDS)
 
@@ -132,7 +135,7 @@ def migration_lock(connection: Connection, wait_seconds: float) -> Iterator[None
         with contextlib.suppress(Exception):  # a dead connection has rolled back already
             connection.rollback()
         if is_postgres:
-            logger.info("migrate.lock.released (rolled back)")
+            logger.info("migrate.lock.released", rolled_back=True)
         raise
     connection.commit()
     if is_postgres:
@@ -145,19 +148,21 @@ def _upgrade_once(
     engine = make_command_engine(url, connect_timeout)
     try:
         with engine.connect() as connection:
-            logger.info("migrate.connected dialect=%s", connection.dialect.name)
+            logger.info("migrate.connected", dialect=connection.dialect.name)
             with migration_lock(connection, lock_wait_seconds):
                 before = current_revisions(connection)
-                logger.info("migrate.current revision=%s target=%s", ",".join(before) or "<empty>", target)
+                logger.info("migrate.current", revision=",".join(before) or "<empty>", target=target)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
                 after = current_revisions(connection)
     finally:
         engine.dispose()
     if before == after:
-        logger.info("migrate.up_to_date revision=%s", ",".join(after))
+        logger.info("migrate.up_to_date", revision=",".join(after))
     else:
-        logger.info("migrate.upgraded from=%s to=%s", ",".join(before) or "<empty>", ",".join(after))
+        logger.info(
+            "migrate.upgraded", revision_from=",".join(before) or "<empty>", revision_to=",".join(after)
+        )
 
 
 def _log_retry(state: object) -> None:
@@ -165,10 +170,10 @@ def _log_retry(state: object) -> None:
     error = outcome.exception() if outcome is not None else None
     first_line = str(error).strip().splitlines()[0] if error else "?"
     logger.warning(
-        "migrate.retry attempt=%d error=%s: %s",
-        getattr(state, "attempt_number", 0),
-        type(error).__name__,
-        first_line,
+        "migrate.retry",
+        attempt=getattr(state, "attempt_number", 0),
+        error=type(error).__name__,
+        detail=first_line,
     )
 
 
@@ -192,7 +197,7 @@ def upgrade_to_head(
     heads = script_heads(script_location)
     if len(heads) != 1:
         raise RuntimeError(f"the migration history has {len(heads)} heads ({', '.join(heads)}); expected one")
-    logger.info("migrate.start database=%s head=%s", redact(url), heads[0])
+    logger.info("migrate.start", database=redact(url), head=heads[0])
     for attempt in Retrying(
         retry=retry_if_exception_type(OperationalError),
         stop=stop_after_attempt(attempts),
@@ -228,7 +233,7 @@ def configure_step_logging() -> None:
     """One line per step on stdout, written at once (no buffering between steps)."""
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(drop_alembic_chatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
@@ -246,15 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         upgrade_to_head(attempts=args.attempts, lock_wait_seconds=args.lock_wait)
     except ConfigError as exc:
-        logger.error("migrate.failed config error: %s", exc)
+        logger.error("migrate.failed", error="ConfigError", detail=str(exc))
         return EX_CONFIG
     except OperationalError as exc:
         # Unreachable after every retry: one line says why; a traceback would bury it.
         first_line = str(exc.orig or exc).strip().splitlines()[0]
-        logger.error("migrate.failed attempts=%d error=OperationalError: %s", args.attempts, first_line)
+        logger.error("migrate.failed", attempts=args.attempts, error="OperationalError", detail=first_line)
         return 1
     except Exception as exc:
-        logger.exception("migrate.failed error=%s", type(exc).__name__)
+        logger.exception("migrate.failed", error=type(exc).__name__)
         return 1
     logger.info("migrate.done")
     return 0

@@ -15,7 +15,6 @@ failure is counted on the key and ends the run (storage is down: try again next 
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,10 +26,11 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.errors import StorageError
 from backend.images import referenced_keys
+from backend.logging import get_logger
 from backend.models import Job, JobStatus, PendingObjectDelete
 from backend.storage import ImageStore
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 BATCH = 200
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -112,11 +112,11 @@ def drain(db: Database, store: ImageStore, *, batch: int = BATCH) -> DrainReport
         session.commit()
     if report.removed or report.failed:
         logger.info(
-            "objects.drained removed=%d still_referenced=%d campaign_busy=%d failed=%d",
-            report.removed,
-            report.still_referenced,
-            report.campaign_busy,
-            report.failed,
+            "objects.drained",
+            removed=report.removed,
+            still_referenced=report.still_referenced,
+            campaign_busy=report.campaign_busy,
+            failed=report.failed,
         )
     return report
 
@@ -128,9 +128,7 @@ def _remove(store: ImageStore, row: PendingObjectDelete, report: DrainReport) ->
         report.failed += 1
         row.attempts += 1
         row.last_error = f"{type(exc.__cause__ or exc).__name__}: {exc}"[:200]
-        logger.warning(
-            "objects.delete_failed key=%s attempts=%d error=%s", row.key, row.attempts, row.last_error
-        )
+        logger.warning("objects.delete_failed", key=row.key, attempts=row.attempts, error=row.last_error)
         return False
     report.removed += 1
     return True

@@ -19,7 +19,6 @@ An object is removed only when all of these hold:
 from __future__ import annotations
 
 import itertools
-import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,10 +30,11 @@ from sqlalchemy.orm import Session
 from backend.db import Database
 from backend.errors import StorageError
 from backend.images import referenced_keys
+from backend.logging import get_logger
 from backend.models import Job, JobStatus, utcnow
 from backend.storage import ImageStore, StoredObject
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CAMPAIGNS_PREFIX = "campaigns/"
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -80,7 +80,7 @@ def prune_orphans(
                 report.campaign_busy += len(orphans) - done  # a job started meanwhile: leave the rest
                 break
             _remove(store, orphan, report)
-    logger.info("orphans.pruned %s", " ".join(f"{name}={value}" for name, value in report.as_dict().items()))
+    logger.info("orphans.pruned", **report.as_dict())
     return report
 
 
@@ -130,9 +130,7 @@ def _remove(store: ImageStore, orphan: StoredObject, report: PruneReport) -> Non
             store.delete(orphan.key)
         except StorageError as exc:
             report.failed += 1
-            logger.error(
-                "orphans.delete_failed key=%s error=%s", orphan.key, type(exc.__cause__ or exc).__name__
-            )
+            logger.error("orphans.delete_failed", key=orphan.key, error=type(exc.__cause__ or exc).__name__)
             return
     report.removed += 1
     report.removed_bytes += orphan.size

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,7 +17,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-logger = logging.getLogger(__name__)
+from backend.logging import get_logger
+
+logger = get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -58,9 +59,7 @@ def is_transient_db_error(exc: BaseException) -> bool:
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     logger.warning(
-        "safe_commit.retry attempt=%d error=%s",
-        state.attempt_number,
-        type(exc).__name__ if exc else "?",
+        "safe_commit.retry", attempt=state.attempt_number, error=type(exc).__name__ if exc else "?"
     )
 
 

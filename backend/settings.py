@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     app_env: Literal["development", "test", "production"] = "development"
+    log_format: Literal["json", "text"] | None = None  # None: json in production, text elsewhere
     port: int = Field(default=5000, ge=1, le=65535)
     var_dir: Path = Path("var")
 

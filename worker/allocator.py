@@ -19,11 +19,12 @@ Pictures up to the block size are one heap block each, as before.
 from __future__ import annotations
 
 import ctypes
-import logging
 
 from PIL import Image
 
-logger = logging.getLogger(__name__)
+from backend.logging import get_logger
+
+logger = get_logger(__name__)
 
 # mallopt(3) parameters, from glibc's <malloc.h>.
 M_TRIM_THRESHOLD = -1

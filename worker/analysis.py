@@ -8,18 +8,18 @@ the API turns back into the same 422 problem.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from typing import Any
 
 from backend.errors import FetchTimeoutError, JobCancelledError, JobFailedError
+from backend.logging import get_logger
 from backend.replies import ReplyBox, make_reply_box
 from backend.settings import Settings
 from backend.shapes import analysis_to_dict
 from worker.pipeline import run_pipeline
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def run_analysis(url: str, max_images: int, settings: Settings, *, seconds: float) -> dict[str, Any]:
@@ -39,9 +39,9 @@ def run_analysis(url: str, max_images: int, settings: Settings, *, seconds: floa
     except JobCancelledError:
         return _error(FetchTimeoutError(f"The preview did not finish within {settings.analyze_timeout:g} s."))
     except JobFailedError as exc:
-        logger.info("analyze.failed code=%s", exc.code)
+        logger.info("analyze.failed", code=exc.code)
         return _error(exc)
-    logger.info("analyze.done kept=%d skipped=%d", len(result.kept), len(result.skipped))
+    logger.info("analyze.done", kept=len(result.kept), skipped=len(result.skipped))
     return {"analysis": analysis_to_dict(url, result)}
 
 

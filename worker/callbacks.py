@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import json
-import logging
 import random
 import time
 import uuid
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 import requests
 
 from backend.errors import BlockedUrlError, FetchFailedError, FetchTimeoutError, InvalidUrlError
+from backend.logging import get_logger
 from backend.models import Job
 from backend.runtime import Runtime
 from backend.settings import Settings
@@ -32,7 +32,7 @@ from backend.urlguard.deadline import Deadline
 from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret, sign
 from worker.pipeline.fetch import CONNECT_TIMEOUT_CAP
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Answers worth another try: the receiver is busy, rate-limiting, or broken for now.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -92,18 +92,18 @@ def deliver_callback(
             url = check_url(payload.url, settings.scraper_allow_private, resolver=session_resolver(http))
             status = _post(http, settings, url, payload, attempt)
         except (InvalidUrlError, BlockedUrlError) as exc:
-            logger.warning("callback.refused attempt=%d reason=%s", attempt, exc.code)
+            logger.warning("callback.refused", attempt=attempt, reason=exc.code)
             return Delivery.REFUSED
         except (FetchFailedError, FetchTimeoutError) as exc:  # DNS, connection, deadline: try again later
-            logger.warning("callback.failed attempt=%d error=%s", attempt, exc.code)
+            logger.warning("callback.failed", attempt=attempt, error=exc.code)
             raise CallbackRetryError(exc.code) from None
     if 200 <= status < 300:
-        logger.info("callback.delivered attempt=%d status=%d", attempt, status)
+        logger.info("callback.delivered", attempt=attempt, status=status)
         return Delivery.DELIVERED
     if status in RETRY_STATUSES or status >= 500:
-        logger.warning("callback.failed attempt=%d status=%d", attempt, status)
+        logger.warning("callback.failed", attempt=attempt, status=status)
         raise CallbackRetryError(f"receiver answered {status}")
-    logger.warning("callback.rejected attempt=%d status=%d", attempt, status)
+    logger.warning("callback.rejected", attempt=attempt, status=status)
     return Delivery.REFUSED
 
 

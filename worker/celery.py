@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import gc
-import logging
 import sys
 
 from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
 
 from backend.connection_budget import Budget, announce, worker_budget
 from backend.errors import EX_CONFIG, EX_UNAVAILABLE, ConfigError
-from backend.logging import configure_logging
+from backend.logging import configure_logging, get_logger
 from backend.runtime import reset_runtime
 from backend.schema_state import SchemaHeadsError
 from backend.settings import get_settings
 from worker.allocator import tune_allocator
 from worker.config import make_celery
 from worker.schema_gate import SchemaNotReadyError, wait_for_schema
+from worker.task_logging import connect_task_logging
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 try:
     settings = get_settings()
@@ -27,6 +27,7 @@ except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
 
 app.autodiscover_tasks(["worker"], force=True)
+connect_task_logging()
 
 
 @setup_logging.connect
@@ -51,10 +52,10 @@ def _before_taking_jobs(instance: object, **_kwargs: object) -> None:
     try:
         wait_for_schema(settings)
     except SchemaHeadsError as exc:
-        logger.error("worker.schema.refused %s", exc)
+        logger.error("worker.schema.refused", error=str(exc))
         sys.exit(EX_CONFIG)
     except SchemaNotReadyError as exc:
-        logger.error("worker.schema.refused %s", exc)
+        logger.error("worker.schema.refused", error=str(exc))
         sys.exit(EX_UNAVAILABLE)
     announce(settings, worker_budget(settings, int(getattr(instance, "concurrency", 1) or 1)))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import logging
 import threading
 import time
 import uuid
@@ -16,6 +15,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from backend import object_deletes
 from backend.errors import JobCancelledError, JobFailedError
+from backend.logging import get_logger
 from backend.models import JobStatus
 from backend.runtime import Runtime
 from worker import lifecycle
@@ -24,7 +24,7 @@ from worker.pipeline import run_pipeline
 from worker.pipeline.store import StoredImage, image_row, upload_images
 from worker.pipeline.types import PipelineResult, Progress, RankedImage
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PROGRESS_INTERVAL_SECONDS = 1.0
 
@@ -67,7 +67,8 @@ def _heartbeat(runtime: Runtime, job_id: uuid.UUID) -> Iterator[None]:
             try:
                 lifecycle.beat(runtime.db, job_id)
             except Exception:
-                logger.warning("job.heartbeat_failed", exc_info=True)
+                # A thread of its own: no bound context, so the job id is given.
+                logger.warning("job.heartbeat_failed", job_id=str(job_id), exc_info=True)
 
     thread = threading.Thread(target=loop, name=f"heartbeat-{job_id}", daemon=True)
     thread.start()
@@ -93,7 +94,7 @@ def execute_job(runtime: Runtime, job_id: uuid.UUID, *, http: requests.Session |
     )
     if ticket is None:
         return {Claim.FINISHED: Outcome.SKIPPED, Claim.BUSY: Outcome.BUSY}.get(claim, Outcome.GAVE_UP)
-    logger.info("job.claimed attempt=%d", ticket.attempts)
+    logger.info("job.claimed", attempt=ticket.attempts)
     reporter = _ProgressReporter(runtime, job_id)
     try:
         with _heartbeat(runtime, job_id):
@@ -107,7 +108,7 @@ def execute_job(runtime: Runtime, job_id: uuid.UUID, *, http: requests.Session |
             )
             return _store_and_commit(runtime, ticket, result)
     except JobFailedError as exc:
-        logger.info("job.failed code=%s", exc.code)
+        logger.info("job.failed", code=exc.code)
         lifecycle.fail_job(runtime.db, job_id, exc.code, exc.message)
         return Outcome.FAILED
     except JobCancelledError:
@@ -133,7 +134,7 @@ def _store_and_commit(runtime: Runtime, ticket: JobTicket, result: PipelineResul
     if status != JobStatus.SUCCEEDED:
         _remove_orphans(runtime, [key for item in stored for key in item.keys])
         return Outcome.CANCELLED
-    logger.info("job.succeeded saved=%d", len(stored))
+    logger.info("job.succeeded", saved=len(stored))
     return Outcome.SUCCEEDED
 
 
@@ -162,4 +163,4 @@ def _remove_orphans(runtime: Runtime, keys: list[str]) -> None:
         # Storage (or the database) refused the cleanup: the worker's object deletes take
         # the keys over, so they go without anyone running prune-orphans.
         recorded = object_deletes.record_for_later(runtime.db, keys)
-        logger.warning("job.orphan_cleanup_failed keys=%d recorded=%s", len(keys), recorded, exc_info=True)
+        logger.warning("job.orphan_cleanup_failed", keys=len(keys), recorded=recorded, exc_info=True)

@@ -10,15 +10,15 @@ scripts is refused at once.
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 
 from backend.db import make_command_engine
+from backend.logging import get_logger
 from backend.schema_state import SERVABLE, code_head, schema_state
 from backend.settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 POLL_SECONDS = 2.0
 LOG_EVERY_SECONDS = 10.0
@@ -49,7 +49,7 @@ def wait_for_schema(settings: Settings, script_location: Path | None = None) -> 
         except Exception as exc:  # unreachable for a moment: the same wait, the reason logged
             state = f"unreadable ({type(exc).__name__})"
         if state in SERVABLE:
-            logger.info("worker.schema state=%s head=%s", state, head)
+            logger.info("worker.schema", state=state, head=head)
             return state
         now = time.monotonic()
         if now >= deadline:
@@ -58,8 +58,6 @@ def wait_for_schema(settings: Settings, script_location: Path | None = None) -> 
                 "run the migrations (python -m backend.migrate)"
             )
         if now >= next_log:
-            logger.warning(
-                "worker.schema.waiting state=%s head=%s (taking no jobs until migrated)", state, head
-            )
+            logger.warning("worker.schema.waiting", state=state, head=head, jobs="none until migrated")
             next_log = now + LOG_EVERY_SECONDS
         time.sleep(POLL_SECONDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from backend import job_transitions
 from backend.errors import BrokerUnavailableError
+from backend.logging import get_logger
 from backend.models import Job, JobStatus, utcnow
 from backend.runtime import Runtime
 from backend.safe_commit import safe_commit
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def _some_job_waited(runtime: Runtime, queued_before: datetime) -> bool:
@@ -110,7 +110,7 @@ def sweep_stuck_jobs(
             enqueue(job_id)
         except BrokerUnavailableError:
             # They stay queued; the next sweep tries again once the broker is back.
-            logger.warning("sweep.enqueue_failed remaining=%d", len(revived) + len(waiting))
+            logger.warning("sweep.enqueue_failed", remaining=len(revived) + len(waiting))
             break
     if on_failed is not None:
         for job_id in failed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 
@@ -25,13 +24,13 @@ from backend.broker import (
     queue_backlog,
 )
 from backend.errors import TransientError
-from backend.logging import log_context
+from backend.logging import get_logger, log_context
 from backend.runtime import Runtime, get_runtime
 from worker import analysis, callbacks, lifecycle
 from worker.runner import Outcome, execute_job
 from worker.sweep import sweep_stuck_jobs
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 BUSY_RETRIES = 20
 # Outcomes after which this worker ended the job, so it owes the job's callback
@@ -58,7 +57,7 @@ class JobTask(Task):
         # time limit (one wedged in native code, or stopped, never saw the soft limit). That
         # process holds no database connection of its own, so it hands the job to a pool process.
         if isinstance(exc, TimeLimitExceeded) and args:
-            logger.error("job.hard_time_limit job_id=%s task_id=%s", args[0], task_id)
+            logger.error("job.hard_time_limit", job_id=str(args[0]), task_id=task_id)
             enqueue_timed_out(self.app, str(args[0]))
 
 
@@ -67,7 +66,7 @@ def run_job(self: Task, job_id: str) -> str:
     """Run one scrape job; safe to deliver twice (the job row's state decides)."""
     runtime = get_runtime()
     job_uuid = uuid.UUID(job_id)
-    with log_context(job_id=job_id, task_id=str(self.request.id)):
+    with log_context(job_id=job_id):
         try:
             outcome = execute_job(runtime, job_uuid)
         except SoftTimeLimitExceeded:
@@ -102,7 +101,7 @@ def _announce(task: Task, runtime: Runtime, job_id: uuid.UUID) -> None:
 def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Exception) -> str:
     """Hand the job back and retry it later with backoff; fail it with the error once out of attempts."""
     settings = runtime.settings
-    logger.warning("job.transient_error error=%s retries=%d", type(exc).__name__, task.request.retries)
+    logger.warning("job.transient_error", error=type(exc).__name__, retries=task.request.retries)
     reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
     try:
         released = lifecycle.release_job(runtime.db, job_id, reason, max_attempts=settings.job_max_attempts)
@@ -110,7 +109,7 @@ def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Excep
         logger.warning("job.release_failed")  # the sweep finds it once its heartbeat is stale
         released = True
     if not released:
-        logger.warning("job.gave_up error=%s", type(exc).__name__)
+        logger.warning("job.gave_up", error=type(exc).__name__)
         return Outcome.FAILED.value
     # claim_job counts attempts and fails the job past the limit, so this cannot loop forever.
     raise task.retry(exc=exc, countdown=_backoff(settings.job_retry_backoff_seconds, task.request.retries))
@@ -123,7 +122,7 @@ def fail_timed_out_job(self: Task, job_id: str) -> str:
     job_uuid = uuid.UUID(job_id)
     limit = runtime.settings.job_hard_time_limit
     message = f"the job ran past its hard time limit ({limit} s) and its worker process was stopped"
-    with log_context(job_id=job_id, task_id=str(self.request.id)):
+    with log_context(job_id=job_id):
         if not lifecycle.fail_job(runtime.db, job_uuid, "timeout", message):
             return Outcome.SKIPPED.value  # it ended meanwhile
         _announce(self, runtime, job_uuid)
@@ -144,10 +143,7 @@ def sweep() -> dict[str, int]:
         on_failed=lambda job_id: enqueue_callback(app, job_id),
     )
     logger.info(
-        "sweep.done stale=%d queued=%d failed=%d",
-        report.requeued_stale,
-        report.requeued_queued,
-        report.failed,
+        "sweep.done", stale=report.requeued_stale, queued=report.requeued_queued, failed=report.failed
     )
     return vars(report)
 
@@ -164,12 +160,12 @@ def deliver_callback(self: Task, job_id: str) -> str:
     """POST a finished job to its callback_url; retried with capped backoff up to CALLBACK_MAX_ATTEMPTS."""
     settings = get_runtime().settings
     attempt = self.request.retries + 1
-    with log_context(job_id=job_id, task_id=str(self.request.id)):
+    with log_context(job_id=job_id):
         try:
             return callbacks.deliver_callback(get_runtime(), uuid.UUID(job_id), attempt).value
         except callbacks.CallbackRetryError:
             if attempt >= settings.callback_max_attempts:
-                logger.error("callback.gave_up attempts=%d", attempt)
+                logger.error("callback.gave_up", attempts=attempt)
                 return "gave_up"
             raise self.retry(countdown=callbacks.retry_delay(settings, attempt)) from None
 

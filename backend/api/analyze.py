@@ -18,7 +18,6 @@ A URL the SSRF guard refuses without a DNS lookup is 422 before anything is queu
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import uuid
 
@@ -31,11 +30,12 @@ from backend.api.schemas import AnalyzeRequest
 from backend.api.security import require_api_key
 from backend.broker import enqueue_analyze
 from backend.errors import FetchFailedError
+from backend.logging import get_logger
 from backend.replies import ReplyBox, make_reply_box
 from backend.settings import Settings
 from backend.urlguard import check_url
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 bp = Blueprint("analyze", __name__)
 
@@ -115,7 +115,7 @@ def analyze() -> Response:
     finally:
         waiting.slots.release()
     if reply is None:
-        logger.warning("analyze.no_answer wait=%g", settings.analyze_wait_seconds)
+        logger.warning("analyze.no_answer", wait_s=settings.analyze_wait_seconds)
         raise ApiProblem(
             504,
             f"No worker answered the preview within {settings.analyze_wait_seconds:g} s; try again shortly.",

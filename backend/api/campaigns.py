@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import uuid
 
 from flask import Blueprint, Response, jsonify
@@ -14,9 +13,10 @@ from backend.api.problems import query_args
 from backend.api.schemas import ImageListQuery, image_cursor
 from backend.api.security import current_user_id, require_api_key
 from backend.broker import enqueue_object_deletes
+from backend.logging import get_logger
 from backend.shapes import image_to_dict
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 bp = Blueprint("campaigns", __name__)
 
@@ -69,7 +69,7 @@ def delete_image(campaign_id: uuid.UUID, image_id: uuid.UUID) -> Response:
     session.commit()
     enqueue_object_deletes(services().celery)
     logger.info(
-        "image.deleted image_id=%s campaign_id=%s objects_deferred=%d", image_id, campaign_id, len(keys)
+        "image.deleted", image_id=str(image_id), campaign_id=str(campaign_id), objects_deferred=len(keys)
     )
     return _no_content()
 
@@ -82,5 +82,5 @@ def delete_campaign(campaign_id: uuid.UUID) -> Response:
     deferred = object_deletes.defer(session, keys)
     session.commit()
     enqueue_object_deletes(services().celery)
-    logger.info("campaign.deleted campaign_id=%s objects_deferred=%d", campaign_id, deferred)
+    logger.info("campaign.deleted", campaign_id=str(campaign_id), objects_deferred=deferred)
     return _no_content()

@@ -7,7 +7,6 @@ API would fail on missing columns), `ahead` (a newer deploy has migrated: report
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +18,10 @@ from sqlalchemy import text
 from backend.api import services
 from backend.broker import ping_broker
 from backend.db import Database
+from backend.logging import get_logger
 from backend.schema_state import SERVABLE, schema_state
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 bp = Blueprint("health", __name__)
 
@@ -88,7 +88,7 @@ def readiness() -> Response:
         value == "ok" for name, value in results.items() if name != "schema"
     )
     if not healthy:
-        logger.warning("health.not_ready %s", " ".join(f"{k}={v!r}" for k, v in results.items()))
+        logger.warning("health.not_ready", **results)
     response = jsonify(status="ok" if healthy else "unavailable", **results)
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"

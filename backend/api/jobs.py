@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,11 +20,12 @@ from backend.errors import (
     InvalidUrlError,
     TooManyJobsError,
 )
+from backend.logging import get_logger
 from backend.models import Job, JobStatus
 from backend.shapes import job_to_dict
 from backend.urlguard import check_url
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 bp = Blueprint("jobs", __name__)
 
@@ -78,7 +78,7 @@ def _enqueue(job: Job, ahead: int) -> None:
     try:
         enqueue_run_job(services().celery, job.id, ahead=ahead)
     except BrokerUnavailableError:
-        logger.warning("job.enqueue_failed job_id=%s", job.id)
+        logger.warning("job.enqueue_failed", job_id=str(job.id))
         problem: ApiProblem = unavailable(
             "The job was saved but could not be queued yet; it will be picked up automatically. "
             "Retry with the same Idempotency-Key, or poll the job."
@@ -115,7 +115,7 @@ def submit_job() -> Response:
         ) from None
     session.commit()
     job = submission.job
-    logger.info("job.submitted job_id=%s created=%s ahead=%d", job.id, submission.created, submission.ahead)
+    logger.info("job.submitted", job_id=str(job.id), created=submission.created, ahead=submission.ahead)
     if job.status == JobStatus.QUEUED:
         _enqueue(job, submission.ahead)
     response = _job_response(job, 202 if submission.created else 200)
@@ -153,7 +153,7 @@ def cancel_job(job_id: uuid.UUID) -> Response:
     session = db_session()
     job = jobs.cancel_job(session, current_user_id(), job_id)
     session.commit()
-    logger.info("job.cancelled job_id=%s", job.id)
+    logger.info("job.cancelled", job_id=str(job.id))
     if job.callback_url:
         enqueue_callback(services().celery, job.id)
     return _job_response(job, 202)

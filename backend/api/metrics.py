@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import logging
 import re
 import time
 import uuid
@@ -13,11 +12,11 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from backend.api import services
 from backend.api.problems import ApiProblem
 from backend.broker import queue_depth
-from backend.logging import bind_log_context, unbind_log_context
+from backend.logging import bind_log_context, get_logger, unbind_log_context
 from backend.metrics import CONTENT_TYPE, HTTP_LATENCY, JobCollector, QueueCollector, render_metrics
 from backend.settings import Settings
 
-logger = logging.getLogger("backend.http")
+logger = get_logger("backend.http")
 
 bp = Blueprint("metrics", __name__)
 
@@ -46,11 +45,11 @@ def _finish(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     # The route template, never the raw path or query string, so no id or token ends up in the log.
     logger.info(
-        "http.request method=%s route=%s status=%d duration_ms=%.1f",
-        request.method,
-        route,
-        response.status_code,
-        elapsed * 1000,
+        "http.request",
+        method=request.method,
+        route=route,
+        status=response.status_code,
+        duration_ms=round(elapsed * 1000, 1),
     )
     return response
 

@@ -8,7 +8,6 @@ errors use `about:blank` with the status phrase as title, as RFC 9457 asks.
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -19,9 +18,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from backend.errors import ConflictError, JobFailedError, NotFoundError, TransientError
+from backend.logging import get_logger
 from backend.safe_commit import is_transient_db_error
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 PROBLEM_MIME = "application/problem+json"
 TYPE_PREFIX = "tag:product-image-scraper,2025:problem:"
@@ -156,13 +156,13 @@ def _job_failed(exc: JobFailedError) -> Response:
 
 
 def _transient(exc: TransientError) -> Response:
-    logger.warning("api.dependency_unavailable error=%s", type(exc).__name__)
+    logger.warning("api.dependency_unavailable", error=type(exc).__name__)
     return unavailable("A backing service is unavailable; retry shortly.").to_response()
 
 
 def _database_error(exc: DBAPIError) -> Response:
     if isinstance(exc, OperationalError) or is_transient_db_error(exc):
-        logger.warning("api.database_unavailable error=%s", type(exc.orig).__name__)
+        logger.warning("api.database_unavailable", error=type(exc.orig).__name__)
         return unavailable("The database is unavailable; retry shortly.").to_response()
     return _internal(exc)
 
@@ -173,7 +173,7 @@ def _pool_timeout(_exc: PoolTimeoutError) -> Response:
 
 
 def _internal(exc: Exception) -> Response:
-    logger.error("api.unhandled_error path=%s", request.path, exc_info=exc)
+    logger.error("api.unhandled_error", path=request.path, exc_info=exc)
     return ApiProblem(500, "An unexpected error occurred.").to_response()
 
 

@@ -2,53 +2,109 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
+
+import pytest
 
 from backend.logging import (
     JsonFormatter,
     TextFormatter,
-    _ContextFilter,
     bind_log_context,
     configure_logging,
+    get_logger,
     log_context,
     unbind_log_context,
 )
 from backend.settings import load_settings
+from tests.logcapture import Captured, capture_log
+
+LOGGER = "tests.logging"
 
 
-def render(formatter: logging.Formatter, message: str, *args: object) -> str:
-    record = logging.LogRecord("worker.runner", logging.INFO, __file__, 1, message, args, None)
-    _ContextFilter().filter(record)
-    return formatter.format(record)
+@pytest.fixture
+def capture() -> Iterator[Callable[[logging.Formatter], Captured]]:
+    """capture(formatter) routes the `tests.logging` logger to a string through that formatter."""
+    with contextlib.ExitStack() as stack:
+        yield lambda formatter: stack.enter_context(capture_log(LOGGER, formatter))
 
 
-def test_json_line_carries_the_bound_job_id():
-    """Inside log_context every JSON line has the job and task ids as fields."""
+def test_json_line_is_the_event_name_plus_fields_and_the_bound_context(capture):
+    """The event stays a constant name; its data and the bound job and task ids are fields."""
+    captured = capture(JsonFormatter())
     with log_context(job_id="j-1", task_id="t-1"):
-        line = render(JsonFormatter(), "job.claimed attempt=%d", 2)
-    entry = json.loads(line)
-    assert (entry["event"], entry["job_id"], entry["task_id"], entry["level"]) == (
-        "job.claimed attempt=2",
+        get_logger(LOGGER).info("job.claimed", attempt=2, duration_ms=12.5)
+    [entry] = captured.entries()
+    assert {key: entry[key] for key in ("event", "attempt", "duration_ms", "job_id", "task_id", "level")} == {
+        "event": "job.claimed",
+        "attempt": 2,
+        "duration_ms": 12.5,
+        "job_id": "j-1",
+        "task_id": "t-1",
+        "level": "info",
+    }
+    assert entry["logger"] == LOGGER and entry["ts"].endswith("+00:00")
+
+
+def test_third_party_records_carry_the_bound_context_too(capture):
+    """A plain stdlib record (Celery's, gunicorn's) is a JSON line with the same context fields."""
+    captured = capture(JsonFormatter())
+    with log_context(job_id="j-1"):
+        logging.getLogger(LOGGER).warning("Task %s succeeded", "scraper.run_job")
+    [entry] = captured.entries()
+    assert (entry["event"], entry["job_id"], entry["level"]) == (
+        "Task scraper.run_job succeeded",
         "j-1",
-        "t-1",
-        "info",
+        "warning",
     )
 
 
-def test_context_ends_with_the_block():
+def test_context_ends_with_the_block(capture):
     """After the block (or unbind) lines no longer carry the ids."""
+    captured = capture(TextFormatter("%(message)s"))
+    logger = get_logger(LOGGER)
     with log_context(job_id="j-1"):
         pass
-    token = bind_log_context(request_id="r-1")
-    bound = render(TextFormatter("%(message)s"), "http.request")
-    unbind_log_context(token)
-    assert bound == "http.request request_id=r-1"
-    assert "job_id" not in json.loads(render(JsonFormatter(), "later"))
+    tokens = bind_log_context(request_id="r-1")
+    logger.info("http.request", status=200)
+    unbind_log_context(tokens)
+    logger.info("later")
+    assert captured.lines() == ["http.request status=200 request_id=r-1", "later"]
+
+
+def test_text_values_cannot_forge_a_line(capture):
+    """A value with a space or a newline is quoted on its one line; plain values stay bare."""
+    captured = capture(TextFormatter("%(message)s"))
+    get_logger(LOGGER).warning("callback.failed", attempt=1, error='bad\nINFO forged line "x"')
+    assert captured.lines() == ['callback.failed attempt=1 error="bad\\nINFO forged line \\"x\\""']
+
+
+def test_exception_traceback_is_a_field(capture):
+    """logger.exception puts the traceback under `exc` (JSON) or after the line (text)."""
+    json_lines = capture(JsonFormatter())
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        get_logger(LOGGER).exception("pipeline.image_error", url="http://shop.test/a.jpg")
+    [entry] = json_lines.entries()
+    assert entry["event"] == "pipeline.image_error" and entry["level"] == "error"
+    assert entry["exc"].startswith("Traceback") and entry["exc"].endswith("ValueError: boom")
+
+    text_lines = capture(TextFormatter("%(message)s"))
+    get_logger(LOGGER).warning("job.heartbeat_failed", exc_info=ValueError("lost"))
+    assert text_lines.lines() == ["job.heartbeat_failed", "ValueError: lost"]
+
+
+def test_levels_below_the_logger_level_are_dropped(capture):
+    """A debug event costs nothing and writes nothing at INFO."""
+    captured = capture(JsonFormatter())
+    get_logger(LOGGER).debug("pipeline.candidate", url="x")
+    assert captured.lines() == []
 
 
 def test_production_logs_json_development_logs_text():
-    """configure_logging picks JSON for APP_ENV=production and text otherwise."""
+    """configure_logging picks JSON for APP_ENV=production and text otherwise, unless LOG_FORMAT says."""
     production = load_settings(
         app_env="production",
         database_url="postgresql://app@db.internal:5432/scraper",
@@ -66,8 +122,11 @@ def test_production_logs_json_development_logs_text():
         production_formatter = root.handlers[0].formatter
         configure_logging(load_settings(app_env="development"))
         development_formatter = root.handlers[0].formatter
+        configure_logging(load_settings(app_env="development", log_format="json"))
+        chosen_formatter = root.handlers[0].formatter
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
     assert isinstance(production_formatter, JsonFormatter)
     assert isinstance(development_formatter, TextFormatter)
+    assert isinstance(chosen_formatter, JsonFormatter)

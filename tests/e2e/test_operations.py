@@ -23,6 +23,7 @@ from tests import processes, services
 from tests.conftest import settings_env
 from tests.e2e.conftest import SLOW_PAGE, start_system
 from tests.processes import ROOT, wait_until
+from tests.test_log_calls import EVENT_NAME
 
 pytestmark = pytest.mark.e2e
 
@@ -235,10 +236,15 @@ def test_gunicorn_sigterm_finishes_the_request_in_flight(
 
 def test_no_secret_reaches_the_logs(make_settings, database_url, redis_url, s3_settings, db, store,
                                     new_api_key, shop, tmp_path: Path):  # fmt: skip
-    """A job and API calls leave the API key, R2 secret, DB password and webhook secret out of every log line."""
+    """A job and API calls write JSON lines of named events with fields, and no secret in any of them.
+
+    The API key, R2 secret, DB password and webhook secret appear nowhere.
+    """
     password = "Db-Pa55-never-logged"
     url_with_password = database_url.replace("postgres@", f"postgres:{password}@", 1)
-    settings = make_settings(database_url=url_with_password, redis_url=redis_url, **s3_settings)
+    settings = make_settings(
+        database_url=url_with_password, redis_url=redis_url, log_format="json", **s3_settings
+    )
     running = start_system(settings, tmp_path, new_api_key)
     try:
         secret = running.get("/api/v1/account/webhook-secret").json()["webhook_secret"]
@@ -254,7 +260,22 @@ def test_no_secret_reaches_the_logs(make_settings, database_url, redis_url, s3_s
         running.worker.stop()
         running.api.stop()
     logs = running.api.log_path.read_text() + running.worker.log_path.read_text()
-    assert f"job_id={job['id']}" in logs, "job lines carry the job id"
-    assert "request_id=" in logs, "API lines carry the request id"
     for value in (new_api_key, services.S3_SECRET_KEY, password, secret):
         assert value not in logs
+    # Celery's banner goes to stdout as plain text; every log line is a JSON object.
+    entries = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    ours = [entry for entry in entries if entry["logger"].startswith(("backend", "worker"))]
+    assert ours and all(EVENT_NAME.match(entry["event"]) for entry in ours), (
+        "events are names, data are fields"
+    )
+    of_job = {entry["event"]: entry for entry in ours if entry.get("job_id") == job["id"]}
+    claimed, done, succeeded = of_job["job.claimed"], of_job["pipeline.done"], of_job["job.succeeded"]
+    assert (claimed["attempt"], claimed["task"], claimed["level"]) == (1, "scraper.run_job", "info")
+    assert claimed["task_id"] == done["task_id"] == succeeded["task_id"], "task_id bound for the whole task"
+    assert isinstance(done["duration_ms"], int) and done["kept"] >= 1 and succeeded["saved"] >= 1
+    submitted = of_job["job.submitted"]
+    requests_logged = [entry for entry in ours if entry["event"] == "http.request"]
+    [submit] = [entry for entry in requests_logged if entry["request_id"] == submitted["request_id"]]
+    assert (submit["method"], submit["route"], submit["status"]) == ("POST", "/api/v1/jobs", 202)
+    assert isinstance(submit["duration_ms"], float)
+    assert {entry["status"] for entry in requests_logged} >= {200, 202, 401}

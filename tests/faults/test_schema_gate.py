@@ -65,7 +65,7 @@ def test_worker_exits_when_the_schema_stays_behind(cluster, behind_url, tmp_path
     assert worker.process is not None
     code = worker.process.wait(timeout=60)
     assert code == 69, worker.log_tail()
-    assert log_has(worker, "worker.schema.refused the database schema is behind")
+    assert log_has(worker, 'worker.schema.refused error="the database schema is behind')
     assert not log_has(worker, " ready.")
 
 

@@ -16,7 +16,6 @@ Limits (all from Settings):
 
 from __future__ import annotations
 
-import logging
 from email.message import Message
 from urllib.parse import urljoin
 
@@ -30,12 +29,13 @@ from backend.errors import (
     NotHtmlError,
     PageTooLargeError,
 )
+from backend.logging import get_logger
 from backend.settings import Settings
 from backend.urlguard import check_url, session_resolver
 from backend.urlguard.deadline import Deadline
 from worker.pipeline.types import Page
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 CONNECT_TIMEOUT_CAP = 10.0
 NO_HTTP_ANSWER = "the server gave no HTTP answer"
@@ -99,10 +99,10 @@ def _get(http: requests.Session, url: str, headers: dict[str, str], deadline: De
     try:
         response = http.get(url, headers=headers, stream=True, allow_redirects=False, timeout=timeouts)
     except requests.Timeout as exc:
-        logger.info("fetch.no_answer error=%s", type(exc).__name__)
+        logger.info("fetch.no_answer", error=type(exc).__name__)
         raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
     except requests.RequestException as exc:
-        logger.info("fetch.no_answer error=%s", type(exc).__name__)
+        logger.info("fetch.no_answer", error=type(exc).__name__)
         if deadline.expired():  # the deadline shut the socket: that is a timeout, not a broken server
             raise FetchTimeoutError(f"no answer within {deadline.seconds:g} s") from None
         raise FetchFailedError(NO_HTTP_ANSWER) from None

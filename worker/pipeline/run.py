@@ -20,8 +20,8 @@ nothing a job started runs on after it.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
-import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 import requests
 
 from backend.errors import ImageRejectedError, JobCancelledError
+from backend.logging import get_logger
 from backend.settings import Settings
 from backend.urlguard import Resolver, make_pinned_session
 from backend.urlguard.deadline import Deadline
@@ -57,7 +58,7 @@ from worker.pipeline.types import (
     Skip,
 )
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 POOLED_HOSTS = 10  # distinct hosts (page, CDNs) whose connections are kept alive
 IMAGE_BUDGET_SHARE = 0.5  # of JOB_SOFT_TIME_LIMIT; the rest is for the page, uploads and the commit
@@ -123,11 +124,12 @@ def run_pipeline(
     `stop_at` (time.monotonic() seconds) ends the images phase then at the latest, its
     unfinished images failing with `timeout` (the /analyze preview's deadline).
     """
+    started = time.monotonic()
     session = http if http is not None else make_http_session(settings)
     try:
         page = fetch_page(url, settings, session)
         candidates = extract_candidates(page, limit=settings.scraper_max_candidates)
-        logger.info("pipeline.page_fetched url=%s candidates=%d", page.url, len(candidates))
+        logger.info("pipeline.page_fetched", url=page.url, candidates=len(candidates))
         tracker = ProgressTracker(Progress(images_found=len(candidates)), on_progress, should_stop)
         tracker.report()
         budget = image_budget_seconds(settings)
@@ -144,7 +146,11 @@ def run_pipeline(
         if http is None:
             session.close()
     logger.info(
-        "pipeline.done url=%s kept=%d skipped=%d", page.url, len(kept), len(skipped) + len(ranked_out)
+        "pipeline.done",
+        url=page.url,
+        kept=len(kept),
+        skipped=len(skipped) + len(ranked_out),
+        duration_ms=round((time.monotonic() - started) * 1000),
     )
     return PipelineResult(
         page_url=page.url, kept=kept, skipped=skipped + ranked_out, progress=tracker.progress
@@ -201,8 +207,19 @@ def download_all(
     memo = MeasureMemo()
     budget = Deadline(budget_seconds)  # its downloads expire with it; cut() below ends them early
     spill = Spill()  # the files live as long as the images that refer to them
+    # Each thread runs in a copy of this context, so its log lines carry the job's job_id and task_id.
     futures = {
-        pool.submit(process_image, item, page_url, settings, http, memo, budget=budget, spill=spill): item
+        pool.submit(
+            contextvars.copy_context().run,
+            process_image,
+            item,
+            page_url,
+            settings,
+            http,
+            memo,
+            budget=budget,
+            spill=spill,
+        ): item
         for item in candidates
     }
     settled: set[Future[RankedImage | Skip]] = set()
@@ -308,7 +325,7 @@ def fetch_and_measure(
     except ImageRejectedError as exc:
         return Skip(candidate.url, exc.reason, exc.detail, failed=exc.failed)
     except Exception as exc:  # one image must never sink the job; the log keeps the traceback
-        logger.exception("pipeline.image_error url=%s", candidate.url)
+        logger.exception("pipeline.image_error", url=candidate.url)
         return Skip(candidate.url, "internal_error", f"{type(exc).__name__}: {exc}"[:200], failed=True)
 
 

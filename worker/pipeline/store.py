@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import contextvars
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,11 +10,12 @@ from io import BytesIO
 
 from PIL import Image, ImageOps
 
+from backend.logging import get_logger
 from backend.storage import ImageStore
 from worker.pipeline.measure import OPENED_FORMATS
 from worker.pipeline.types import RankedImage
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # The gallery shows cards about 300 px wide; 320 px on the long side stays sharp there.
 THUMBNAIL_MAX_SIDE = 320
@@ -104,7 +105,7 @@ def _upload_thumbnail(store: ImageStore, campaign_id: uuid.UUID, image: RankedIm
         thumbnail = thumbnail_of(image)
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         logger.warning(
-            "image.thumbnail_failed content_hash=%s error=%s", image.info.content_hash, type(exc).__name__
+            "image.thumbnail_failed", content_hash=image.info.content_hash, error=type(exc).__name__
         )
         return None
     key = thumbnail_key(campaign_id, image, thumbnail)
@@ -134,8 +135,11 @@ def upload_images(store: ImageStore, campaign_id: uuid.UUID, images: list[Ranked
     """
     if len(images) <= 1:
         return [upload_image(store, campaign_id, image) for image in images]
+    context = contextvars.copy_context()  # a copy per thread: their log lines keep the job's ids
     with ThreadPoolExecutor(max_workers=UPLOAD_THREADS, thread_name_prefix="upload") as pool:
-        return list(pool.map(lambda image: upload_image(store, campaign_id, image), images))
+        return list(
+            pool.map(lambda image: context.copy().run(upload_image, store, campaign_id, image), images)
+        )
 
 
 def image_row(
