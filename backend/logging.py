@@ -13,6 +13,15 @@ from typing import Any
 
 from backend.settings import Settings
 
+# Celery's routine INFO lines: beat ticks, "Task … received/succeeded", "Connected to …", "ready."
+CELERY_ROUTINE_LOGGERS = (
+    "celery.beat",
+    "celery.worker.strategy",
+    "celery.app.trace",
+    "celery.worker.consumer",
+    "celery.apps.worker",
+)
+
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("log_context", default={})  # noqa: B039 - never mutated
 
 
@@ -73,6 +82,11 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     # Third-party chatter that would bury our own events (and may echo URLs with tokens).
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.app_env != "production":
+        # In a terminal, Celery's lines per task and per beat tick (every sweep, every 30 s) drown
+        # the job's own events; production keeps them for the log store.
+        for chatty in CELERY_ROUTINE_LOGGERS:
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def bind_log_context(**fields: str) -> contextvars.Token[dict[str, str]]:

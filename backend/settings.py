@@ -16,6 +16,8 @@ from sqlalchemy.exc import ArgumentError
 from backend.errors import ConfigError
 from backend.origins import origin_of, parse_origins
 
+# kombu warns "No hostname was supplied" for a bare filesystem:// (the transport ignores the host).
+FILESYSTEM_BROKER_URL = "filesystem://localhost/"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - a name to refuse, not a bind
 # A preview's answer travels worker -> Redis (or a file) -> API; this covers that beyond ANALYZE_TIMEOUT.
 ANALYZE_REPLY_GRACE_SECONDS = 3.0
@@ -187,7 +189,7 @@ class Settings(BaseSettings):
         """Where Celery sends tasks: explicit broker, else Redis, else the filesystem."""
         url = self.celery_broker_url or self.redis_url
         if url is None:
-            return "filesystem://"
+            return FILESYSTEM_BROKER_URL
         return self._with_tls(url)
 
     def _with_tls(self, url: str) -> str:

@@ -143,7 +143,10 @@ def sweep() -> dict[str, int]:
         backlog=lambda: queue_backlog(app, runtime.settings.celery_queue),
         on_failed=lambda job_id: enqueue_callback(app, job_id),
     )
-    logger.info(
+    # A sweep that found nothing is routine every SWEEP_INTERVAL_SECONDS; only one that acted is news.
+    acted = report.requeued_stale or report.requeued_queued or report.failed
+    logger.log(
+        logging.INFO if acted else logging.DEBUG,
         "sweep.done stale=%d queued=%d failed=%d",
         report.requeued_stale,
         report.requeued_queued,

@@ -53,7 +53,7 @@ def test_defaults_are_the_embedded_mode(tmp_path):
     assert settings.port == 5000
     assert settings.database_url is None
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'var' / 'scraper.db'}"
-    assert settings.broker_url == "filesystem://"
+    assert settings.broker_url == "filesystem://localhost/"
     assert settings.broker_folder == tmp_path / "var" / "broker"
     assert settings.storage_backend == "local"
     assert settings.storage_dir == tmp_path / "var" / "storage"
@@ -186,7 +186,7 @@ def test_embedded_broker_folders_are_created(tmp_path):
     """The filesystem broker's folders are created under VAR_DIR."""
     app = make_celery(load_settings(var_dir=tmp_path / "state"))
     options = app.conf.broker_transport_options
-    assert app.conf.broker_url == "filesystem://"
+    assert app.conf.broker_url == "filesystem://localhost/"
     assert Path(options["data_folder_in"]) == tmp_path / "state" / "broker" / "queue"
     assert (tmp_path / "state" / "broker" / "queue").is_dir()
 
