@@ -82,9 +82,9 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     # Third-party chatter that would bury our own events (and may echo URLs with tokens).
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.app_env != "production":
+    if settings.app_env == "development":
         # In a terminal, Celery's lines per task and per beat tick (every sweep, every 30 s) drown
-        # the job's own events; production keeps them for the log store.
+        # the job's own events; production keeps them for the log store, tests wait for "ready.".
         for chatty in CELERY_ROUTINE_LOGGERS:
             logging.getLogger(chatty).setLevel(logging.WARNING)
 

@@ -75,7 +75,7 @@ def test_production_logs_json_development_logs_text():
 
 
 def test_celery_routine_lines_are_quiet_outside_production():
-    """Beat ticks and per-task lines stay out of a developer's terminal; production keeps them."""
+    """Beat ticks and per-task lines stay out of a developer's terminal; production (and test) keep them."""
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
