@@ -21,7 +21,7 @@ from backend.migrate import upgrade_to_head
 from backend.models import Job, JobStatus, ScrapedImage
 from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
-from backend.shapes import analysis_to_dict, image_to_dict, job_to_dict
+from backend.shapes import absolute_url, analysis_to_dict, image_to_dict, job_to_dict
 
 CLI_USER_EMAIL = "cli@localhost"
 
@@ -90,6 +90,7 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
         job_id = submit_job(session, user.id, spec).job.id
         session.commit()
     execute_job(runtime, job_id)
+    origin = f"http://127.0.0.1:{runtime.settings.port}"  # where `make run` serves /files/
     with runtime.db.session() as session:
         job = session.get_one(Job, job_id)
         columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id)
@@ -99,22 +100,21 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
             select(ScrapedImage).where(ScrapedImage.job_id == job_id).order_by(*columns)
         ).all()
         if args.json:
-            print(
-                json.dumps({"job": job_to_dict(job), "images": [image_to_dict(i) for i in images]}, indent=2)
-            )
+            listed = [image_to_dict(image, origin=origin) for image in images]
+            print(json.dumps({"job": job_to_dict(job), "images": listed}, indent=2))
         else:
-            _print_job(job, images)
+            _print_job(job, images, origin)
     return 0 if job.status == JobStatus.SUCCEEDED else 1
 
 
-def _print_job(job: Job, images: Sequence[ScrapedImage]) -> None:
+def _print_job(job: Job, images: Sequence[ScrapedImage], origin: str) -> None:
     print(f"job {job.id} {job.status.value}: found {job.images_found}, saved {job.images_saved}, "
           f"skipped {job.images_skipped}, failed {job.images_failed}")  # fmt: skip
     if job.error_code:
         print(f"error {job.error_code}: {job.error_message}", file=sys.stderr)
     for rank, image in enumerate(images, 1):
         print(f"{rank:>3}. {image.quality_score:5.1f} {image.image_type.value:<9} {image.width}x{image.height} "
-              f"{image.format:<4} {image.file_size:>9,} B  {image.cdn_url}")  # fmt: skip
+              f"{image.format:<4} {image.file_size:>9,} B  {absolute_url(image.cdn_url, origin)}")  # fmt: skip
 
 
 def analyze(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from backend.origins import origin_of, parse_origins
 
 # kombu warns "No hostname was supplied" for a bare filesystem:// (the transport ignores the host).
 FILESYSTEM_BROKER_URL = "filesystem://localhost/"
+FILES_PATH = "/files"  # where the API serves local storage (backend/api/files.py)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - a name to refuse, not a bind
 # A preview's answer travels worker -> Redis (or a file) -> API; this covers that beyond ANALYZE_TIMEOUT.
 ANALYZE_REPLY_GRACE_SECONDS = 3.0
@@ -242,7 +243,12 @@ class Settings(BaseSettings):
 
     @property
     def local_public_url(self) -> str:
-        return (self.local_storage_public_url or f"http://127.0.0.1:{self.port}/files").rstrip("/")
+        """Where local images are published: LOCAL_STORAGE_PUBLIC_URL, else the API's own /files path.
+
+        The path is stored as it is and made absolute when answering (with the request's
+        address, or the CLI's PORT), so a stored image survives a change of port.
+        """
+        return (self.local_storage_public_url or FILES_PATH).rstrip("/")
 
 
 def _normalise_postgres_scheme(url: str) -> str:
