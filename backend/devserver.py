@@ -44,7 +44,7 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.auth import authenticate, issue_api_key
+from backend.auth import DEV_USER_EMAIL, authenticate, issue_api_key
 from backend.db import Database
 from backend.demoshop import PRODUCTS
 from backend.errors import ConfigError
@@ -55,7 +55,6 @@ from backend.settings import Settings, get_settings
 logger = logging.getLogger("devserver")
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_EMAIL = "dev@localhost"
 KEY_FILE_NAME = "dev-api-key"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 20.0
@@ -71,7 +70,7 @@ def ensure_dev_key(db: Database, key_file: Path) -> str:
             if authenticate(session, stored) is not None:
                 session.commit()
                 return stored
-        issued = issue_api_key(session, DEV_EMAIL)
+        issued = issue_api_key(session, DEV_USER_EMAIL)
         session.commit()
     write_secret(key_file, issued.plaintext)
     return issued.plaintext
