@@ -23,10 +23,11 @@ dev-venv: $(DEV_STAMP) ## venv plus the test and lint tools (requirements-dev.tx
 
 # The runtime set only (requirements.txt), then this project itself, editable and without
 # dependencies: that installs .venv/bin/scraper ([project.scripts]) and nothing else.
+# --no-compile: Python compiles what it imports anyway; byte-compiling all of botocore costs seconds.
 $(RUN_STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing dependencies into $(VENV) (about a minute the first time)..."
-	@$(PIP) -r requirements.txt
+	@$(PIP) --no-compile -r requirements.txt
 	@$(PIP) --no-deps --no-build-isolation --editable .
 	@touch $@
 
