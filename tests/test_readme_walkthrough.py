@@ -31,12 +31,20 @@ MARKER = "<!-- walkthrough: tests/test_readme_walkthrough.py runs this block as 
 READY_TIMEOUT = 240.0
 
 
-def walkthrough_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    after = readme.split(MARKER, 1)[1]
+PAGINATION_LEAD = "campaigns, ten at a time:"
+
+
+def block_after(text: str) -> str:
+    """The ```sh block that follows `text` in the README."""
+    after = (ROOT / "README.md").read_text().split(text, 1)[1]
     match = re.match(r"\s*```sh\n(.*?)```", after, flags=re.DOTALL)
-    assert match, "the walkthrough block follows its marker"
+    assert match, f"a shell block follows {text!r}"
     return match.group(1)
+
+
+def walkthrough_block() -> str:
+    # The pagination example runs after it, in the same shell (it uses $API and $KEY).
+    return block_after(MARKER) + 'echo "--- pagination"\n' + block_after(PAGINATION_LEAD)
 
 
 def fresh_clone(target: Path) -> Path:
@@ -128,3 +136,6 @@ def test_the_readme_walkthrough_scrapes_the_demo_shop_from_a_fresh_clone(tmp_pat
     assert '"name": "Kettles"' in walk.stdout.replace('":"', '": "')
     assert '"name": "Espresso launch"' in walk.stdout.replace('":"', '": "')
     assert (clone / ".venv/bin/scraper").is_file()
+    listed = walk.stdout.split("--- pagination", 1)[1].strip().splitlines()
+    assert len(listed) == 2
+    assert " Kettles " in listed[0] and " Espresso launch " in listed[1]
