@@ -89,8 +89,10 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
 
     _prepare(runtime)
     name = (args.name or "").strip() or None
-    if name is not None and len(name) > CAMPAIGN_NAME_LENGTH:
-        print(f"error: --name is longer than {CAMPAIGN_NAME_LENGTH} characters", file=sys.stderr)
+    if name is not None and (len(name) > CAMPAIGN_NAME_LENGTH or not name.isprintable()):
+        print(
+            f"error: --name must be printable and at most {CAMPAIGN_NAME_LENGTH} characters", file=sys.stderr
+        )
         return 2
     spec = JobSpec(
         sales_page_url=args.url,

@@ -119,7 +119,7 @@ def test_campaign_name_is_set_when_submitting_and_renames_an_existing_campaign(a
 
 
 def test_a_blank_or_overlong_campaign_name_is_a_422(api):
-    for name in ("   ", "x" * 201):
+    for name in ("   ", "x" * 201, "nul\u0000byte", "line\nbreak"):
         response = api.post(
             "/api/v1/jobs", json={"sales_page_url": "https://shop.example.test/p/1", "campaign_name": name}
         )
