@@ -47,10 +47,29 @@ def product_photo(index: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def product_page(tmp_path: Path) -> Iterator[str]:
-    """A tiny product page with three photos, served on loopback; yields its URL."""
-    site = tmp_path / "site"
+class SlowImagesHandler(QuietHandler):
+    """Pages at once, each photo after IMAGE_DELAY seconds: a job on it stays running a while."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith(".jpg"):
+            time.sleep(IMAGE_DELAY)
+        super().do_GET()
+
+
+IMAGE_DELAY = 4.0
+
+
+def serve_product_page(site: Path, handler: type[SimpleHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def write_product_page(site: Path) -> Path:
     site.mkdir()
     images = []
     for index in range(3):
@@ -61,12 +80,19 @@ def product_page(tmp_path: Path) -> Iterator[str]:
         '<meta property="og:image" content="/espresso-0.jpg"></head>'
         f"<body><h1>Espresso Machine</h1>{''.join(images)}</body></html>"
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
-    server.server_close()
+    return site
+
+
+@pytest.fixture
+def product_page(tmp_path: Path) -> Iterator[str]:
+    """A tiny product page with three photos, served on loopback; yields its URL."""
+    yield from serve_product_page(write_product_page(tmp_path / "site"), QuietHandler)
+
+
+@pytest.fixture
+def slow_product_page(tmp_path: Path) -> Iterator[str]:
+    """The same page, its photos answered only after IMAGE_DELAY seconds."""
+    yield from serve_product_page(write_product_page(tmp_path / "slow-site"), SlowImagesHandler)
 
 
 @dataclass
@@ -96,19 +122,19 @@ class DevServer:
         raise AssertionError(f"no API/key lines; stdout={self.lines}\n{stderr_log.read_text()[-4000:]}")
 
 
-def devserver_env(port: int, var_dir: Path) -> dict[str, str]:
+def devserver_env(port: int, var_dir: Path, **extra: str) -> dict[str, str]:
     """The embedded default: no database, broker or storage settings from the machine running the tests."""
     env = {key: value for key, value in os.environ.items() if key.lower() not in Settings.model_fields}
-    env.update(PORT=str(port), VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
     return env
 
 
-def start_devserver(port: int, var_dir: Path, stderr_log: Path) -> DevServer:
+def start_devserver(port: int, var_dir: Path, stderr_log: Path, **extra_env: str) -> DevServer:
     with stderr_log.open("a") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.devserver"],
             cwd=ROOT,
-            env=devserver_env(port, var_dir),
+            env=devserver_env(port, var_dir, **extra_env),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -314,3 +340,29 @@ def test_devserver_refuses_a_busy_demo_shop_port(tmp_path):
         result.stderr.strip().splitlines()[-1]
         == f"port {shop_port} is already in use; set PORT to a free port"
     )
+
+
+def test_ctrl_c_lets_a_running_job_finish(tmp_path, slow_product_page):
+    """Ctrl-C while a job runs: the worker gets a warm shutdown, the job ends succeeded, exit 0."""
+    port, var_dir, log = free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
+    origin = slow_product_page.rsplit("/", 1)[0]
+    server = start_devserver(port, var_dir, log, SCRAPER_ALLOWED_ORIGINS=origin)
+    try:
+        url, key = server.wait_for_lines(log)
+        headers = {"Authorization": f"Bearer {key}"}
+        job = requests.post(
+            f"{url}/api/v1/jobs", json={"sales_page_url": slow_product_page}, headers=headers, timeout=10
+        ).json()
+        deadline = time.monotonic() + JOB_TIMEOUT
+        job_url = f"{url}/api/v1/jobs/{job['id']}"
+        while requests.get(job_url, headers=headers, timeout=10).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        code = stop(server)
+    assert code == 0, log.read_text()[-4000:]
+    assert "a job is running; letting it finish" in log.read_text()
+    with sqlite3.connect(var_dir / "scraper.db") as db:
+        row = db.execute("SELECT status, images_saved FROM jobs WHERE id = ?", (job["id"].replace("-", ""),))
+        status, saved = row.fetchone()
+    assert (status, saved) == ("succeeded", 3)
