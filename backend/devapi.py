@@ -1,8 +1,8 @@
 """`python -m backend.devapi --port N`: the API on Werkzeug's development server, for `make run`.
 
 What `flask --app backend run` does, minus its start-up banner, its red "development
-server" warning and a line per request: the dev server's terminal keeps the lines that
-matter (what the service logs itself, and anything at WARNING or above).
+server" warning and a line per request (Werkzeug's and backend.http's, as the web page
+polls): the dev server's terminal keeps the lines that matter (what the service logs itself, and anything at WARNING or above).
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     configure_logging(settings)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the banner and the access lines are INFO
+    # The banner and the access lines (Werkzeug's and ours, one per request: the web page polls)
+    # are INFO; what a request does worth telling (job.submitted, errors) is logged by its route.
+    for chatty in ("werkzeug", "backend.http"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     run_simple("127.0.0.1", args.port, create_app(settings), threaded=True)
     return 0
 
