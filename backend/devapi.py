@@ -2,7 +2,8 @@
 
 What `flask --app backend run` does, minus its start-up banner, its red "development
 server" warning and a line per request (Werkzeug's and backend.http's, as the web page
-polls): the dev server's terminal keeps the lines that matter (what the service logs itself, and anything at WARNING or above).
+polls): the dev server's terminal keeps the lines that matter (the service's own events,
+and anything at WARNING or above).
 """
 
 from __future__ import annotations
