@@ -6,7 +6,7 @@ when the API moved to another port. They are now stored as a path (/files/…) a
 absolute when answering; this backfills the rows written before.
 
 Revision ID: 4b7c2e91d0a6
-Revises: dd06a3e9addd
+Revises: b7c41e2d9a15
 Create Date: 2026-12-08 00:05:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4b7c2e91d0a6"
-down_revision: str | None = "dd06a3e9addd"
+down_revision: str | None = "b7c41e2d9a15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

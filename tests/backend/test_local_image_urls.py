@@ -15,7 +15,7 @@ from backend.migrate import alembic_config, upgrade_to_head
 from backend.models import Campaign, ImageType, ScrapedImage
 from tests.backend.api.conftest import shutdown_app
 
-BEFORE = "dd06a3e9addd"  # the last revision that stored local URLs absolute
+BEFORE = "b7c41e2d9a15"  # the revision before the one that turns stored local URLs into paths
 
 
 @pytest.fixture
