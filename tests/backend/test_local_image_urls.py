@@ -15,7 +15,7 @@ from backend.migrate import alembic_config, upgrade_to_head
 from backend.models import Campaign, ImageType, ScrapedImage
 from tests.backend.api.conftest import shutdown_app
 
-BEFORE = "b7c41e2d9a15"  # the revision before the one that turns stored local URLs into paths
+BEFORE = "3f1c9a7e2b10"  # the revision before the one that turns stored local URLs into paths
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ when the API moved to another port. They are now stored as a path (/files/…) a
 absolute when answering; this backfills the rows written before.
 
 Revision ID: 4b7c2e91d0a6
-Revises: b7c41e2d9a15
-Create Date: 2026-12-08 00:05:00.000000+00:00
+Revises: 3f1c9a7e2b10
+Create Date: 2026-12-08 01:05:00.000000+00:00
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4b7c2e91d0a6"
-down_revision: str | None = "b7c41e2d9a15"
+down_revision: str | None = "3f1c9a7e2b10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
