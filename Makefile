@@ -6,33 +6,47 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.requirements-installed
+RUN_STAMP := $(VENV)/.run-requirements-installed
+DEV_STAMP := $(VENV)/.dev-requirements-installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PORT ?= 5000
 
-.PHONY: help venv run test lint fmt migrate verify-migrations worker beat web
+.PHONY: help venv dev-venv run test lint fmt migrate verify-migrations worker beat web
 
 help: ## List the commands
 	@awk 'BEGIN {FS = ":.*## "; print "Usage: make <command>\n"} \
 		/^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(STAMP) ## Create .venv and install the pinned requirements (again only when they change)
+venv: $(RUN_STAMP) ## Create .venv with what running needs, and the `scraper` command (again only on changes)
 
-$(STAMP): requirements.txt requirements-dev.txt
+dev-venv: $(DEV_STAMP) ## venv plus the test and lint tools (requirements-dev.txt)
+
+# The runtime set only (requirements.txt), then this project itself, editable and without
+# dependencies: that installs .venv/bin/scraper ([project.scripts]) and nothing else.
+# --no-compile: Python compiles what it imports anyway; byte-compiling all of botocore costs seconds.
+$(RUN_STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "Installing dependencies into $(VENV) (about a minute the first time)..."
+	@$(PIP) --no-compile -r requirements.txt
+	@$(PIP) --no-deps --no-build-isolation --editable .
 	@touch $@
 
-run: venv ## Run API + worker on the embedded default (SQLite, file broker, local storage) until Ctrl-C
-	$(BIN)/python -m backend.devserver
+$(DEV_STAMP): requirements-dev.txt $(RUN_STAMP)
+	@echo "Installing the test tools into $(VENV) (a few minutes the first time)..."
+	@$(PIP) -r requirements-dev.txt
+	@touch $@
 
-test: venv ## Run the whole test suite (real Postgres/Redis on loopback; see README)
+run: venv ## Run API + worker + demo shop on the embedded default (SQLite, file broker, local storage) until Ctrl-C
+	@$(BIN)/python -m backend.devserver
+
+test: dev-venv ## Run the whole test suite (real Postgres/Redis on loopback; see README)
 	$(BIN)/pytest
 
-lint: venv ## ruff check + ruff format --check
+lint: dev-venv ## ruff check + ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-fmt: venv ## Apply ruff's safe fixes and format the code
+fmt: dev-venv ## Apply ruff's safe fixes and format the code
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 

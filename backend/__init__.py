@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from flask import Flask  # noqa: PLC0415 - keep `import backend` free of Flask
     from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: PLC0415
 
-    from backend import web  # noqa: PLC0415
+    from backend import apidocs, web  # noqa: PLC0415
     from backend.api import AppServices, register  # noqa: PLC0415
     from backend.db import Database  # noqa: PLC0415
     from backend.settings import get_settings  # noqa: PLC0415
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Believe X-Forwarded-For only as far as the configured proxies wrote it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     app.register_blueprint(web.bp)
+    app.register_blueprint(apidocs.bp)
     register(app)
     return app
 
@@ -66,6 +67,7 @@ def import_app_code() -> None:
     importlib.import_module("worker.pipeline.run")
     for name in (
         "backend.web",
+        "backend.apidocs",
         "backend.db",
         "backend.storage",
         "backend.broker",

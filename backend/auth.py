@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from backend.models import ApiKey, User, utcnow
 
 KEY_PREFIX = "pis_"
+# The user `make run`'s dev key belongs to, and whom the `scraper` command acts as by default.
+DEV_USER_EMAIL = "dev@localhost"
 # last_used_at is "when was this key last seen", to the minute: writing it on every request
 # would turn each authenticated read into an UPDATE and a commit.
 LAST_USED_RESOLUTION = timedelta(minutes=1)

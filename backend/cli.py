@@ -1,4 +1,9 @@
-"""`python -m backend.cli`: create-key, scrape, analyze and prune-orphans, each a thin call into the services."""
+"""`scraper` (or `python -m backend.cli`): create-key, scrape, analyze and prune-orphans, thin calls into the services.
+
+`make run` installs it as `.venv/bin/scraper` ([project.scripts] in pyproject.toml). `scrape`
+files its job under the same user as `make run`'s dev key (dev@localhost), so the API and the
+web page show it with that key; `--key KEY` acts as the owner of another key instead.
+"""
 
 from __future__ import annotations
 
@@ -12,24 +17,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.auth import get_or_create_user, issue_api_key
+from backend.auth import DEV_USER_EMAIL, authenticate, get_or_create_user, issue_api_key
 from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
 from backend.images import ImageOrder
 from backend.jobs import JobSpec, submit_job
 from backend.logging import configure_logging
 from backend.migrate import upgrade_to_head
-from backend.models import Job, JobStatus, ScrapedImage
+from backend.models import CAMPAIGN_NAME_LENGTH, Job, JobStatus, ScrapedImage
 from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
-from backend.shapes import analysis_to_dict, image_to_dict, job_to_dict
-
-CLI_USER_EMAIL = "cli@localhost"
+from backend.shapes import absolute_url, analysis_to_dict, image_to_dict, job_to_dict
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m backend.cli", description="Product Image Scraper commands."
-    )
+    parser = argparse.ArgumentParser(prog="scraper", description="Product Image Scraper commands.")
     commands = parser.add_subparsers(dest="command", required=True)
     create_key = commands.add_parser("create-key", help="create a user if needed and print a new API key")
     create_key.add_argument("email")
@@ -39,7 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     scrape.add_argument("url")
     scrape.add_argument("--campaign", type=uuid.UUID, help="campaign UUID (a new one if omitted)")
     scrape.add_argument("--max-images", type=int, default=10, choices=range(1, 101), metavar="N")
-    scrape.add_argument("--email", default=CLI_USER_EMAIL, help="the user who owns the job")
+    scrape.add_argument("--name", help="a name for the campaign (a new one, or renames --campaign)")
+    scrape.add_argument(
+        "--key", help="act as this API key's owner (default: the dev user of `make run`, dev@localhost)"
+    )
     scrape.add_argument(
         "--order",
         choices=[order.value for order in ImageOrder],
@@ -84,12 +88,30 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
     from worker.runner import execute_job  # noqa: PLC0415 - only this command needs the pipeline
 
     _prepare(runtime)
-    spec = JobSpec(sales_page_url=args.url, campaign_id=args.campaign, max_images=args.max_images)
+    name = (args.name or "").strip() or None
+    if name is not None and (len(name) > CAMPAIGN_NAME_LENGTH or not name.isprintable()):
+        print(
+            f"error: --name must be printable and at most {CAMPAIGN_NAME_LENGTH} characters", file=sys.stderr
+        )
+        return 2
+    spec = JobSpec(
+        sales_page_url=args.url,
+        campaign_id=args.campaign,
+        max_images=args.max_images,
+        campaign_name=name,
+    )
     with runtime.db.session() as session:
-        user = get_or_create_user(session, args.email)
+        if args.key is None:
+            user = get_or_create_user(session, DEV_USER_EMAIL)
+        else:
+            user = authenticate(session, args.key)  # type: ignore[assignment]
+            if user is None:
+                print("error: --key is not a valid API key here", file=sys.stderr)
+                return 2
         job_id = submit_job(session, user.id, spec).job.id
         session.commit()
     execute_job(runtime, job_id)
+    origin = f"http://127.0.0.1:{runtime.settings.port}"  # where `make run` serves /files/
     with runtime.db.session() as session:
         job = session.get_one(Job, job_id)
         columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id)
@@ -99,22 +121,21 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
             select(ScrapedImage).where(ScrapedImage.job_id == job_id).order_by(*columns)
         ).all()
         if args.json:
-            print(
-                json.dumps({"job": job_to_dict(job), "images": [image_to_dict(i) for i in images]}, indent=2)
-            )
+            listed = [image_to_dict(image, origin=origin) for image in images]
+            print(json.dumps({"job": job_to_dict(job), "images": listed}, indent=2))
         else:
-            _print_job(job, images)
+            _print_job(job, images, origin)
     return 0 if job.status == JobStatus.SUCCEEDED else 1
 
 
-def _print_job(job: Job, images: Sequence[ScrapedImage]) -> None:
+def _print_job(job: Job, images: Sequence[ScrapedImage], origin: str) -> None:
     print(f"job {job.id} {job.status.value}: found {job.images_found}, saved {job.images_saved}, "
           f"skipped {job.images_skipped}, failed {job.images_failed}")  # fmt: skip
     if job.error_code:
         print(f"error {job.error_code}: {job.error_message}", file=sys.stderr)
     for rank, image in enumerate(images, 1):
         print(f"{rank:>3}. {image.quality_score:5.1f} {image.image_type.value:<9} {image.width}x{image.height} "
-              f"{image.format:<4} {image.file_size:>9,} B  {image.cdn_url}")  # fmt: skip
+              f"{image.format:<4} {image.file_size:>9,} B  {absolute_url(image.cdn_url, origin)}")  # fmt: skip
 
 
 def analyze(runtime: Runtime, args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ class JobSpec:
     campaign_id: uuid.UUID | None = None
     max_images: int = 10
     callback_url: str | None = None
+    campaign_name: str | None = None  # names the campaign (a new one, or renames the one given)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def get_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
 
 
 def _claim_campaign(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
-    """The caller's campaign, created on first use; someone else's is NotFoundError."""
+    """The caller's campaign, created on first use (unnamed; the caller names it); someone else's is NotFoundError."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         try:
@@ -123,10 +124,12 @@ def _insert_job(session: Session, user_id: uuid.UUID, spec: JobSpec, idempotency
 def _add_job(session: Session, user_id: uuid.UUID, spec: JobSpec, idempotency_key: str | None) -> Job:
     if spec.campaign_id is None:
         # A campaign id we just drew cannot exist yet: no lookup, no savepoint for a race.
-        campaign = Campaign(id=uuid.uuid4(), user_id=user_id)
+        campaign = Campaign(id=uuid.uuid4(), user_id=user_id, name=spec.campaign_name)
         session.add(campaign)
     else:
         campaign = _claim_campaign(session, user_id, spec.campaign_id)
+        if spec.campaign_name is not None:
+            campaign.name = spec.campaign_name
     job = Job(
         user_id=user_id,
         campaign_id=campaign.id,

@@ -41,6 +41,15 @@ structlog.configure(
 # Binds fields (job_id, task_id…) to every line written inside the with-block.
 log_context = bound_contextvars
 
+# Celery's routine INFO lines: beat ticks, "Task … received/succeeded", "Connected to …", "ready."
+CELERY_ROUTINE_LOGGERS = (
+    "celery.beat",
+    "celery.worker.strategy",
+    "celery.app.trace",
+    "celery.worker.consumer",
+    "celery.apps.worker",
+)
+
 TEXT_LAYOUT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # A text value is written bare when it has no space, quote or `=`, else JSON-quoted: a value with a
 # newline (an exception message, a header) cannot forge a second line.
@@ -126,3 +135,8 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     # Third-party chatter that would bury our own events (and may echo URLs with tokens).
     for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.app_env == "development":
+        # In a terminal, Celery's lines per task and per beat tick (every sweep, every 30 s) drown
+        # the job's own events; production keeps them for the log store, tests wait for "ready.".
+        for chatty in CELERY_ROUTINE_LOGGERS:
+            logging.getLogger(chatty).setLevel(logging.WARNING)

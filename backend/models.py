@@ -120,13 +120,19 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+CAMPAIGN_NAME_LENGTH = 200
+
+
 class Campaign(Base):
     """A client-chosen UUID grouping jobs and images; owned by the user who first used it."""
 
     __tablename__ = "campaigns"
+    # The newest-first listing of a user's campaigns (GET /campaigns) walks this index.
+    __table_args__ = (Index(None, "user_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(CAMPAIGN_NAME_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -14,7 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from backend.errors import ConfigError
+from backend.origins import origin_of, parse_origins
 
+# kombu warns "No hostname was supplied" for a bare filesystem:// (the transport ignores the host).
+FILESYSTEM_BROKER_URL = "filesystem://localhost/"
+FILES_PATH = "/files"  # where the API serves local storage (backend/api/files.py)
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 - a name to refuse, not a bind
 # A preview's answer travels worker -> Redis (or a file) -> API; this covers that beyond ANALYZE_TIMEOUT.
 ANALYZE_REPLY_GRACE_SECONDS = 3.0
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=60_000_000, ge=1)
     max_decode_bytes: int = Field(default=512 * 1024 * 1024, ge=16 * 1024 * 1024)
     scraper_allow_private: bool = False
+    # Origins (scheme://host:port, comma- or space-separated) the guard lets through even on a
+    # loopback/private address; kept normalized, space-separated (see `allowed_origins`).
+    scraper_allowed_origins: str = ""
     analyze_timeout: float = Field(default=20.0, gt=0, le=120)
     analyze_max_waiting: int = Field(default=2, ge=1, le=64)
 
@@ -128,6 +135,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate limit such as '600 per minute'") from None
         return value
 
+    @field_validator("scraper_allowed_origins")
+    @classmethod
+    def _parse_origins(cls, value: str) -> str:
+        return " ".join(parse_origins(value))
+
     @model_validator(mode="after")
     def _check_production(self) -> Settings:
         if self.app_env == "production":
@@ -151,6 +163,16 @@ class Settings(BaseSettings):
         if not (self.r2_endpoint_url or self.r2_account_id):
             raise ValueError("R2_ENDPOINT_URL or R2_ACCOUNT_ID is required when STORAGE_BACKEND=s3")
 
+    def allows_private(self, url: str) -> bool:
+        """Whether the SSRF guard lets `url` reach a loopback or private address: everything
+        with SCRAPER_ALLOW_PRIVATE, else only the origins SCRAPER_ALLOWED_ORIGINS names."""
+        return self.scraper_allow_private or origin_of(url) in self.allowed_origins
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """SCRAPER_ALLOWED_ORIGINS as a tuple of normalized origins."""
+        return tuple(self.scraper_allowed_origins.split())
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -169,7 +191,7 @@ class Settings(BaseSettings):
         """Where Celery sends tasks: explicit broker, else Redis, else the filesystem."""
         url = self.celery_broker_url or self.redis_url
         if url is None:
-            return "filesystem://"
+            return FILESYSTEM_BROKER_URL
         return self._with_tls(url)
 
     def _with_tls(self, url: str) -> str:
@@ -222,7 +244,12 @@ class Settings(BaseSettings):
 
     @property
     def local_public_url(self) -> str:
-        return (self.local_storage_public_url or f"http://127.0.0.1:{self.port}/files").rstrip("/")
+        """Where local images are published: LOCAL_STORAGE_PUBLIC_URL, else the API's own /files path.
+
+        The path is stored as it is and made absolute when answering (with the request's
+        address, or the CLI's PORT), so a stored image survives a change of port.
+        """
+        return (self.local_storage_public_url or FILES_PATH).rstrip("/")
 
 
 def _normalise_postgres_scheme(url: str) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from backend.models import ImageType, Job, JobStatus, ScrapedImage
 
 if TYPE_CHECKING:
+    from backend.campaigns import CampaignSummary
     from worker.pipeline.types import PipelineResult, RankedImage, Skip
 
 API_PREFIX = "/api/v1"
@@ -52,14 +53,21 @@ def job_to_dict(job: Job, *, base_path: str = API_PREFIX) -> dict[str, Any]:
     }
 
 
-def image_to_dict(image: ScrapedImage) -> dict[str, Any]:
-    """A stored image as the API returns it."""
+def absolute_url(url: str, origin: str) -> str:
+    """A stored URL as clients get it: a path (local storage's /files/…) is put under `origin`."""
+    return origin.rstrip("/") + url if url.startswith("/") else url
+
+
+def image_to_dict(image: ScrapedImage, *, origin: str = "") -> dict[str, Any]:
+    """A stored image as the API returns it; `origin` is where this answer's /files/ paths live."""
+    thumbnail = image.thumbnail_url
     return {
         "id": str(image.id),
         "campaign_id": str(image.campaign_id),
         "job_id": str(image.job_id) if image.job_id else None,
-        "cdn_url": image.cdn_url,
-        "thumbnail_url": image.thumbnail_url,  # a small JPEG (WebP if transparent) for galleries; null for older rows
+        "cdn_url": absolute_url(image.cdn_url, origin),
+        # A small JPEG (WebP if transparent) for galleries; null for older rows.
+        "thumbnail_url": None if thumbnail is None else absolute_url(thumbnail, origin),
         "storage_key": image.storage_key,
         "original_url": image.original_url,
         "width": image.width,
@@ -76,6 +84,30 @@ def image_to_dict(image: ScrapedImage) -> dict[str, Any]:
         "times_used": image.times_used,
         "last_used_at": _timestamp(image.last_used_at),
         "scraped_at": _timestamp(image.scraped_at),
+    }
+
+
+def campaign_to_dict(summary: CampaignSummary, *, base_path: str = API_PREFIX) -> dict[str, Any]:
+    """A campaign as GET /campaigns lists it: name, counts, and its newest job's status."""
+    campaign = summary.campaign
+    last_job = None
+    if summary.last_job_id is not None and summary.last_job_status is not None:
+        last_job = {
+            "id": str(summary.last_job_id),
+            "status": summary.last_job_status.value,
+            "created_at": _timestamp(summary.last_job_at),
+        }
+    return {
+        "id": str(campaign.id),
+        "name": campaign.name,
+        "created_at": _timestamp(campaign.created_at),
+        "job_count": summary.job_count,
+        "image_count": summary.image_count,
+        "last_job": last_job,
+        "links": {
+            "images": f"{base_path}/campaigns/{campaign.id}/images",
+            "jobs": f"{base_path}/jobs?campaign_id={campaign.id}",
+        },
     }
 
 

@@ -24,6 +24,23 @@ from tests import services
 
 REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 
+# Variables the application reads outside Settings; a shell that exports them must not change a result.
+APPLICATION_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "FORWARDED_ALLOW_IPS", "GUNICORN_LOG_LEVEL")
+
+
+def application_settings_in(environ: dict[str, str]) -> list[str]:
+    """The names in `environ` that the application would read as its configuration."""
+    return [
+        name for name in environ if name.lower() in Settings.model_fields or name in APPLICATION_VARIABLES
+    ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests build their settings explicitly; whatever the user's shell exports (SCRAPER_ALLOW_PRIVATE,
+    # DATABASE_URL, APP_ENV, …) is dropped for the whole session, child processes included.
+    for name in application_settings_in(dict(os.environ)):
+        del os.environ[name]
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[services.PostgresServer]:

@@ -1,4 +1,4 @@
-"""`python -m backend.devserver` end to end: two lines, a reusable 0600 key, a real job, no orphans."""
+"""`python -m backend.devserver` end to end: the lines last, a reusable 0600 key, a real job on the demo shop, no orphans."""
 
 from __future__ import annotations
 
@@ -47,10 +47,29 @@ def product_photo(index: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def product_page(tmp_path: Path) -> Iterator[str]:
-    """A tiny product page with three photos, served on loopback; yields its URL."""
-    site = tmp_path / "site"
+class SlowImagesHandler(QuietHandler):
+    """Pages at once, each photo after IMAGE_DELAY seconds: a job on it stays running a while."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith(".jpg"):
+            time.sleep(IMAGE_DELAY)
+        super().do_GET()
+
+
+IMAGE_DELAY = 4.0
+
+
+def serve_product_page(site: Path, handler: type[SimpleHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+    server.server_close()
+
+
+def write_product_page(site: Path) -> Path:
     site.mkdir()
     images = []
     for index in range(3):
@@ -61,12 +80,19 @@ def product_page(tmp_path: Path) -> Iterator[str]:
         '<meta property="og:image" content="/espresso-0.jpg"></head>'
         f"<body><h1>Espresso Machine</h1>{''.join(images)}</body></html>"
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
-    server.server_close()
+    return site
+
+
+@pytest.fixture
+def product_page(tmp_path: Path) -> Iterator[str]:
+    """A tiny product page with three photos, served on loopback; yields its URL."""
+    yield from serve_product_page(write_product_page(tmp_path / "site"), QuietHandler)
+
+
+@pytest.fixture
+def slow_product_page(tmp_path: Path) -> Iterator[str]:
+    """The same page, its photos answered only after IMAGE_DELAY seconds."""
+    yield from serve_product_page(write_product_page(tmp_path / "slow-site"), SlowImagesHandler)
 
 
 @dataclass
@@ -96,19 +122,19 @@ class DevServer:
         raise AssertionError(f"no API/key lines; stdout={self.lines}\n{stderr_log.read_text()[-4000:]}")
 
 
-def devserver_env(port: int, var_dir: Path) -> dict[str, str]:
+def devserver_env(port: int, var_dir: Path, **extra: str) -> dict[str, str]:
     """The embedded default: no database, broker or storage settings from the machine running the tests."""
     env = {key: value for key, value in os.environ.items() if key.lower() not in Settings.model_fields}
-    env.update(PORT=str(port), VAR_DIR=str(var_dir), SCRAPER_ALLOW_PRIVATE="true", PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), VAR_DIR=str(var_dir), PYTHONUNBUFFERED="1", **extra)
     return env
 
 
-def start_devserver(port: int, var_dir: Path, stderr_log: Path) -> DevServer:
+def start_devserver(port: int, var_dir: Path, stderr_log: Path, **extra_env: str) -> DevServer:
     with stderr_log.open("a") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.devserver"],
             cwd=ROOT,
-            env=devserver_env(port, var_dir),
+            env=devserver_env(port, var_dir, **extra_env),
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -178,17 +204,35 @@ def run_job(base_url: str, key: str, page_url: str) -> dict[str, object]:
     raise AssertionError(f"job did not finish: {job}")
 
 
+def free_port_pair() -> int:
+    """A port whose successor is free too (the API's and the demo shop's)."""
+    while True:
+        port = services.free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 def test_devserver_runs_a_job_and_stops_cleanly(tmp_path, product_page):
-    """The devserver prints URL and key, runs a real job, reuses its key, and leaves no process behind."""
-    port, var_dir, log = services.free_port(), tmp_path / "var", tmp_path / "devserver.log"
+    """The devserver prints URL and key last, scrapes its demo shop with the guard on, reuses its key,
+    and leaves no process behind."""
+    port, var_dir, log = free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
     server = start_devserver(port, var_dir, log)
     try:
         url, key = server.wait_for_lines(log)
         children = descendants(server.process.pid)
         assert url == f"http://127.0.0.1:{port}"
+        assert server.lines[-2:] == [f"API: {url}", f"API key: {key}"]
+        shop = server.value("Demo shop: ").split()[0]
+        assert shop == f"http://127.0.0.1:{port + 1}/products/espresso-machine"
         assert requests.get(f"{url}/health/live", timeout=5).status_code == 200
 
-        job = run_job(url, key, product_page)
+        job = run_job(url, key, shop)
+        # Only the demo shop's origin is let through: another loopback site is refused, with the way out.
+        refused = run_job(url, key, product_page)
         images = requests.get(
             f"{url}/api/v1/campaigns/{job['campaign_id']}/images",
             headers={"Authorization": f"Bearer {key}"},
@@ -199,11 +243,25 @@ def test_devserver_runs_a_job_and_stops_cleanly(tmp_path, product_page):
         code = stop(server)
 
     assert job["status"] == "succeeded", job
-    assert job["progress"]["images_saved"] >= 1
+    assert job["progress"]["images_saved"] >= 4
+    assert refused["status"] == "failed"
+    assert refused["error"]["code"] == "blocked_url"
+    assert "SCRAPER_ALLOWED_ORIGINS" in refused["error"]["message"]
     assert photo.status_code == 200
     assert photo.headers["Content-Type"] == "image/jpeg"
     assert code == 0, log.read_text()[-4000:]
-    assert len(children) >= 2
+    # Quiet unless something happens: no banner, no dev-server warning, no kombu, migration or access lines.
+    terminal = log.read_text() + "\n".join(server.lines)
+    for noise in (
+        "development server",
+        "No hostname was supplied",
+        "[tasks]",
+        "Running upgrade",
+        "celery.beat",
+        "http.request",  # one line per request of the API's
+    ):
+        assert noise not in terminal
+    assert len(children) >= 3
     assert alive(children) == set()
 
     key_file = var_dir / "dev-api-key"
@@ -223,7 +281,7 @@ def test_devserver_runs_a_job_and_stops_cleanly(tmp_path, product_page):
 
 def test_devserver_exits_non_zero_when_a_child_dies(tmp_path):
     """If the worker dies, the devserver stops the API too and exits 1."""
-    port, log = services.free_port(), tmp_path / "devserver.log"
+    port, log = free_port_pair(), tmp_path / "devserver.log"
     server = start_devserver(port, tmp_path / "var", log)
     try:
         server.wait_for_lines(log)
@@ -261,3 +319,51 @@ def test_devserver_refuses_a_busy_port(tmp_path):
         )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"port {port} is already in use; set PORT to a free port"
+
+
+def test_devserver_refuses_a_busy_demo_shop_port(tmp_path):
+    """The demo shop's port (PORT+1) is checked up front too."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        shop_port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "backend.devserver"],
+            cwd=ROOT,
+            env=devserver_env(shop_port - 1, tmp_path / "var"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"port {shop_port} is already in use; set PORT to a free port"
+    )
+
+
+def test_ctrl_c_lets_a_running_job_finish(tmp_path, slow_product_page):
+    """Ctrl-C while a job runs: the worker gets a warm shutdown, the job ends succeeded, exit 0."""
+    port, var_dir, log = free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
+    origin = slow_product_page.rsplit("/", 1)[0]
+    server = start_devserver(port, var_dir, log, SCRAPER_ALLOWED_ORIGINS=origin)
+    try:
+        url, key = server.wait_for_lines(log)
+        headers = {"Authorization": f"Bearer {key}"}
+        job = requests.post(
+            f"{url}/api/v1/jobs", json={"sales_page_url": slow_product_page}, headers=headers, timeout=10
+        ).json()
+        deadline = time.monotonic() + JOB_TIMEOUT
+        job_url = f"{url}/api/v1/jobs/{job['id']}"
+        while requests.get(job_url, headers=headers, timeout=10).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        code = stop(server)
+    assert code == 0, log.read_text()[-4000:]
+    assert "a job is running; letting it finish" in log.read_text()
+    with sqlite3.connect(var_dir / "scraper.db") as db:
+        row = db.execute("SELECT status, images_saved FROM jobs WHERE id = ?", (job["id"].replace("-", ""),))
+        status, saved = row.fetchone()
+    assert (status, saved) == ("succeeded", 3)

@@ -89,7 +89,9 @@ def deliver_callback(
     settings = runtime.settings
     with callback_session(settings, resolver) as http:
         try:
-            url = check_url(payload.url, settings.scraper_allow_private, resolver=session_resolver(http))
+            url = check_url(
+                payload.url, settings.allows_private(payload.url), resolver=session_resolver(http)
+            )
             status = _post(http, settings, url, payload, attempt)
         except (InvalidUrlError, BlockedUrlError) as exc:
             logger.warning("callback.refused", attempt=attempt, reason=exc.code)
@@ -111,6 +113,7 @@ def callback_session(settings: Settings, resolver: Resolver | None = None) -> re
     """The pinned, proxy-free session one delivery uses (one connection, closed afterwards)."""
     return make_pinned_session(
         allow_private=settings.scraper_allow_private,
+        allowed_origins=settings.allowed_origins,
         user_agent=settings.scraper_user_agent,
         pool_connections=1,
         pool_maxsize=1,

@@ -142,8 +142,14 @@ def sweep() -> dict[str, int]:
         backlog=lambda: queue_backlog(app, runtime.settings.celery_queue),
         on_failed=lambda job_id: enqueue_callback(app, job_id),
     )
-    logger.info(
-        "sweep.done", stale=report.requeued_stale, queued=report.requeued_queued, failed=report.failed
+    # A sweep that found nothing is routine every SWEEP_INTERVAL_SECONDS; only one that acted is news.
+    acted = report.requeued_stale or report.requeued_queued or report.failed
+    log = logger.info if acted else logger.debug
+    log(
+        "sweep.done",
+        stale=report.requeued_stale,
+        queued=report.requeued_queued,
+        failed=report.failed,
     )
     return vars(report)
 

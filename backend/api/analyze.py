@@ -85,7 +85,7 @@ def precheck(url: str, settings: Settings) -> None:
     names) before a worker is bothered; a name is resolved on the worker, never here (a stranger's
     DNS server could be as slow as their web server)."""
     with contextlib.suppress(FetchFailedError):  # a public-looking name: the worker resolves and vets it
-        check_url(url, settings.scraper_allow_private, resolver=_no_lookup)
+        check_url(url, settings.allows_private(url), resolver=_no_lookup)
 
 
 @bp.post("/analyze")

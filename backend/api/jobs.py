@@ -64,7 +64,7 @@ def _check_callback_url(url: str | None) -> None:
     if url is None:
         return
     try:
-        check_url(url, services().settings.scraper_allow_private)
+        check_url(url, services().settings.allows_private(url))
     except (BlockedUrlError, InvalidUrlError) as exc:
         raise field_errors_problem(
             [{"field": "callback_url", "message": f"{exc.code}: {exc.message}"}]

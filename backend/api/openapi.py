@@ -115,6 +115,34 @@ class ImageList(_Out):
     next_cursor: str | None
 
 
+class LastJob(_Out):
+    id: uuid.UUID
+    status: JobStatus
+    created_at: datetime | None
+
+
+class CampaignLinks(_Out):
+    images: str
+    jobs: str
+
+
+class Campaign(_Out):
+    """A campaign of the caller's, with its counts and its newest job."""
+
+    id: uuid.UUID
+    name: str | None
+    created_at: datetime | None
+    job_count: int = Field(ge=0)
+    image_count: int = Field(ge=0)
+    last_job: LastJob | None
+    links: CampaignLinks
+
+
+class CampaignList(_Out):
+    items: list[Campaign]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
 # The stats route serializes backend.images.ImageStats whole (dataclasses.asdict), so its
 # description is built from that dataclass rather than written out a second time.
 ImageStats = create_model(
@@ -209,6 +237,8 @@ def _components() -> dict[str, Any]:
                 JobList,
                 Image,
                 ImageList,
+                Campaign,
+                CampaignList,
                 ImageStats,
                 Analysis,
                 Problem,
@@ -366,13 +396,27 @@ def _campaign_paths() -> dict[str, Any]:
     image = [*campaign, _path_param("image_id")]
     not_found = {"404": _problem("No such campaign or image for this key.")}
     return {
+        "/api/v1/campaigns": {
+            "get": _operation(
+                "listCampaigns",
+                "The caller's campaigns, newest first, with counts and the last job's status.",
+                {"200": _json("CampaignList", "One page of campaigns.")},
+                parameters=[LIMIT_PARAM, CURSOR_PARAM],
+            )
+        },
         "/api/v1/campaigns/{campaign_id}": {
+            "get": _operation(
+                "getCampaign",
+                "One campaign, with its counts and the last job's status.",
+                {"200": _json("Campaign", "The campaign."), **not_found},
+                parameters=campaign,
+            ),
             "delete": _operation(
                 "deleteCampaign",
-                "Delete a campaign, its images and their stored objects.",
+                "Delete a campaign, its jobs, its images and their stored objects.",
                 {"204": {"description": "Deleted."}, **not_found},
                 parameters=campaign,
-            )
+            ),
         },
         "/api/v1/campaigns/{campaign_id}/images": {
             "get": _operation(

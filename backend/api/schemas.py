@@ -28,9 +28,10 @@ from pydantic import (
     model_validator,
 )
 
+from backend.campaigns import CampaignKey
 from backend.images import ImageKey, ImageOrder
 from backend.jobs import JobKey
-from backend.models import ImageType, JobStatus
+from backend.models import CAMPAIGN_NAME_LENGTH, ImageType, JobStatus
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PAGE_SIZE = 20
@@ -84,11 +85,27 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _printable(value: str) -> str:
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+CampaignName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=CAMPAIGN_NAME_LENGTH),
+    AfterValidator(_printable),
+]
+
+
 class JobCreate(_Body):
-    """POST /jobs: the page to scrape, for which campaign, and how many images to keep."""
+    """POST /jobs: the page to scrape, for which campaign (and its name), and how many images to keep."""
 
     sales_page_url: HttpUrl
     campaign_id: uuid.UUID | None = None
+    campaign_name: CampaignName | None = Field(
+        default=None, description="Names the campaign: a new one, or the one campaign_id gives (renamed)."
+    )
     max_images: MaxImages = 10
     callback_url: HttpUrl | None = None
 
@@ -169,6 +186,20 @@ def _image_key(value: object) -> ImageKey | None:
         raise ValueError("is not a valid cursor for this listing") from None
 
 
+def _campaign_key(value: object) -> CampaignKey | None:
+    if value is None or isinstance(value, CampaignKey):
+        return value
+    try:
+        created_at, campaign_id = _decode_cursor("campaigns", str(value), 2)
+        return CampaignKey(datetime.fromisoformat(created_at), uuid.UUID(campaign_id))
+    except (TypeError, ValueError):
+        raise ValueError("is not a valid cursor for this listing") from None
+
+
+def campaign_cursor(key: CampaignKey | None) -> str | None:
+    return None if key is None else encode_cursor("campaigns", key.created_at.isoformat(), str(key.id))
+
+
 def job_cursor(key: JobKey | None) -> str | None:
     return None if key is None else encode_cursor("jobs", key.created_at.isoformat(), str(key.id))
 
@@ -202,6 +233,12 @@ class JobListQuery(_Query):
     campaign_id: uuid.UUID | None = None
     status: JobStatus | None = None
     cursor: Annotated[JobKey | None, BeforeValidator(_job_key)] = None
+
+
+class CampaignListQuery(_Query):
+    """GET /campaigns: page size, and where the previous page ended."""
+
+    cursor: Annotated[CampaignKey | None, BeforeValidator(_campaign_key)] = None
 
 
 class ImageListQuery(_Query):

@@ -1,4 +1,5 @@
-// The web page's behaviour: key, campaigns, job submission and polling, gallery, preview.
+// The web page's behaviour: key, campaigns (listed by the API), job submission, polling and
+// cancelling, gallery, preview.
 // Plain JavaScript, no build step. Every value from the API or a scraped page is put in the
 // page with textContent or as a checked http(s) URL, never as HTML.
 "use strict";
@@ -6,9 +7,9 @@
 (function () {
   const API = "/api/v1";
   const KEY_STORAGE = "pis.apiKey";
-  const CAMPAIGNS_STORAGE = "pis.campaigns";
-  const CURRENT_STORAGE = "pis.currentCampaign";
   const PAGE_SIZE = 24;
+  const CAMPAIGN_PAGE = 100;
+  const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
   const POLL_FIRST_MS = 500;
   const POLL_MAX_MS = 5000;
   const POLL_GROWTH = 1.5;
@@ -63,7 +64,9 @@
   const TYPE_WORDS = { hero: "Hero", product: "Product", lifestyle: "Lifestyle" };
 
   const $ = (id) => document.getElementById(id);
-  const state = { nextCursor: null, polling: new Map(), galleryRequest: 0 };
+  // campaigns: as GET /campaigns lists them (the source of truth); pending: made here, named, and
+  // not on the server until their first job (so nothing is asked about them before that).
+  const state = { nextCursor: null, polling: new Map(), galleryRequest: 0, campaigns: [], pending: new Map() };
 
   // ---------- small helpers ----------
 
@@ -79,8 +82,8 @@
     }
   }
 
-  async function api(method, path, body) {
-    const headers = { Authorization: `Bearer ${apiKey()}`, Accept: "application/json" };
+  async function api(method, path, body, key) {
+    const headers = { Authorization: `Bearer ${key || apiKey()}`, Accept: "application/json" };
     const init = { method, headers, cache: "no-store" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -145,96 +148,180 @@
     const key = apiKey();
     $("key-form").hidden = Boolean(key);
     $("key-saved").hidden = !key;
+    $("key-section").classList.toggle("is-saved", Boolean(key));
     $("workspace").hidden = !key;
     $("key-hint").textContent = key ? `ends in …${key.slice(-4)}` : "";
   }
 
-  function onKeySubmit(event) {
+  async function onKeySubmit(event) {
     event.preventDefault();
-    const value = $("api-key").value.trim();
+    const input = $("api-key");
+    const value = input.value.trim();
     if (!value) {
-      $("api-key").focus();
+      input.focus();
       return;
     }
+    const button = $("save-key");
+    button.disabled = true;
+    say($("key-error"), "Checking the key…");
+    try {
+      // A key is saved only once the API has accepted it.
+      await api("GET", "/campaigns?limit=1", undefined, value);
+    } catch (error) {
+      say($("key-error"), explain(error), "error");
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+      return;
+    } finally {
+      button.disabled = false;
+    }
     localStorage.setItem(KEY_STORAGE, value);
-    $("api-key").value = "";
+    input.value = "";
+    input.setAttribute("aria-invalid", "false");
+    for (const id of ["key-error", "form-message", "gallery-status"]) say($(id), "");
     showKeyState();
-    loadCampaign();
+    await loadCampaigns(campaignFromAddress());
     $("page-url").focus();
   }
 
   function onForgetKey() {
     localStorage.removeItem(KEY_STORAGE);
     stopAllPolling();
+    state.campaigns = [];
+    state.pending.clear();
     showKeyState();
     $("api-key").focus();
   }
 
-  // ---------- campaigns (remembered in this browser) ----------
-
-  function campaigns() {
-    try {
-      const list = JSON.parse(localStorage.getItem(CAMPAIGNS_STORAGE) || "[]");
-      return Array.isArray(list) ? list.filter((c) => c && typeof c.id === "string") : [];
-    } catch (_) {
-      return [];
-    }
-  }
-
-  function saveCampaigns(list) {
-    localStorage.setItem(CAMPAIGNS_STORAGE, JSON.stringify(list));
-  }
+  // ---------- campaigns (listed by the API) ----------
 
   function currentCampaign() {
     return $("campaign").value;
   }
 
+  function isPending(id) {
+    return state.pending.has(id);
+  }
+
+  function campaignFromAddress() {
+    const match = /^#campaign=([0-9a-f-]{36})$/i.exec(window.location.hash);
+    return match ? match[1].toLowerCase() : null;
+  }
+
+  function findCampaign(id) {
+    return state.campaigns.find((c) => c.id === id) || null;
+  }
+
   function campaignLabel(id) {
-    const found = campaigns().find((c) => c.id === id);
-    return found ? found.label : id;
+    if (isPending(id)) return state.pending.get(id);
+    const found = findCampaign(id);
+    return found ? found.name || `Untitled campaign ${id.slice(0, 8)}` : id;
   }
 
-  function addCampaign(label) {
-    const list = campaigns();
-    const id = newUuid();
-    list.push({ id, label: label || `Campaign ${list.length + 1}` });
-    saveCampaigns(list);
-    localStorage.setItem(CURRENT_STORAGE, id);
-    renderCampaigns();
-    return id;
+  function campaignOptionText(id) {
+    if (isPending(id)) return `${state.pending.get(id)} (new)`;
+    const c = findCampaign(id);
+    const images = `${c.image_count} image${c.image_count === 1 ? "" : "s"}`;
+    const last = c.last_job ? ` · last job: ${(STATUS_WORDS[c.last_job.status] || c.last_job.status).toLowerCase()}` : "";
+    return `${campaignLabel(id)} · ${images}${last}`;
   }
 
-  function renderCampaigns() {
-    let list = campaigns();
-    if (!list.length) {
-      list = [{ id: newUuid(), label: "My first campaign" }];
-      saveCampaigns(list);
+  async function loadCampaigns(wanted) {
+    try {
+      const page = await api("GET", `/campaigns?limit=${CAMPAIGN_PAGE}`);
+      const keep = state.campaigns.filter((c) => c.opened && !page.items.some((i) => i.id === c.id));
+      state.campaigns = [...page.items, ...keep];
+      for (const c of page.items) state.pending.delete(c.id);
+    } catch (error) {
+      say($("form-message"), explain(error), "error");
     }
-    const select = $("campaign");
-    select.replaceChildren(
-      ...list.map((c) => {
+    renderCampaigns(wanted || currentCampaign());
+    loadCampaign();
+  }
+
+  function renderCampaigns(wanted) {
+    if (!state.campaigns.length && !state.pending.size) state.pending.set(newUuid(), "My first campaign");
+    const ids = [...state.pending.keys(), ...state.campaigns.map((c) => c.id)];
+    $("campaign").replaceChildren(
+      ...ids.map((id) => {
         const option = document.createElement("option");
-        option.value = c.id;
-        option.textContent = c.label;
+        option.value = id;
+        option.textContent = campaignOptionText(id);
         return option;
       })
     );
-    const wanted = localStorage.getItem(CURRENT_STORAGE);
-    select.value = list.some((c) => c.id === wanted) ? wanted : list[list.length - 1].id;
+    $("campaign").value = ids.includes(wanted) ? wanted : ids[0];
+    showAddress();
+  }
+
+  function showAddress() {
+    // The address names the campaign, so a bookmark or a link opens it again (on any browser).
+    const id = currentCampaign();
+    const hash = id && !isPending(id) ? `#campaign=${id}` : "";
+    if (window.location.hash !== hash) history.replaceState(null, "", hash || window.location.pathname);
   }
 
   function onNewCampaign() {
-    const name = $("campaign-name").value.trim();
-    addCampaign(name);
+    const name = $("campaign-name").value.trim() || `Campaign ${state.campaigns.length + state.pending.size + 1}`;
+    const id = newUuid();
+    state.pending.set(id, name);
     $("campaign-name").value = "";
-    say($("form-message"), `New campaign “${campaignLabel(currentCampaign())}” selected.`);
+    renderCampaigns(id);
+    say($("form-message"), `New campaign “${name}” selected. It is saved with its first scrape.`);
     loadCampaign();
     $("campaign").focus();
   }
 
   function onCampaignChange() {
-    localStorage.setItem(CURRENT_STORAGE, currentCampaign());
+    showAddress();
     loadCampaign();
+  }
+
+  async function onOpenCampaign(event) {
+    event.preventDefault();
+    const input = $("open-campaign-id");
+    const id = input.value.trim().toLowerCase();
+    if (!UUID_RE.test(id)) {
+      say($("open-campaign-message"), "A campaign id looks like 3f2b…-…: 36 letters, digits and dashes.", "error");
+      input.focus();
+      return;
+    }
+    await openCampaign(id);
+  }
+
+  async function openCampaign(id) {
+    try {
+      const campaign = await api("GET", `/campaigns/${encodeURIComponent(id)}`);
+      if (!findCampaign(id)) state.campaigns.push({ ...campaign, opened: true });
+      $("open-campaign-id").value = "";
+      say($("open-campaign-message"), `Opened “${campaignLabel(id)}”.`);
+      renderCampaigns(id);
+      loadCampaign();
+    } catch (error) {
+      const text = error instanceof ApiError && error.status === 404 ? "No campaign with this id for your key." : explain(error);
+      say($("open-campaign-message"), text, "error");
+    }
+  }
+
+  async function onDeleteCampaign() {
+    const id = currentCampaign();
+    if (!id) return;
+    const c = findCampaign(id);
+    const what = c
+      ? `campaign “${campaignLabel(id)}” with its ${c.job_count} job${c.job_count === 1 ? "" : "s"} and ${c.image_count} image${c.image_count === 1 ? "" : "s"}`
+      : `campaign “${campaignLabel(id)}”`;
+    if (!window.confirm(`Delete ${what}? The stored files are removed too; this cannot be undone.`)) return;
+    const label = campaignLabel(id);
+    try {
+      if (isPending(id)) state.pending.delete(id);
+      else await api("DELETE", `/campaigns/${encodeURIComponent(id)}`);
+      state.campaigns = state.campaigns.filter((other) => other.id !== id);
+      say($("form-message"), `Campaign “${label}” deleted.`);
+      await loadCampaigns(null);
+      $("campaign").focus();
+    } catch (error) {
+      say($("form-message"), explain(error), "error");
+    }
   }
 
   // ---------- submitting and watching jobs ----------
@@ -267,12 +354,15 @@
     button.disabled = true;
     say($("form-message"), "Sending…");
     try {
-      const job = await api("POST", "/jobs", {
-        sales_page_url: url,
-        campaign_id: currentCampaign(),
-        max_images: maxImages(),
-      });
+      const campaign = currentCampaign();
+      const body = { sales_page_url: url, campaign_id: campaign, max_images: maxImages() };
+      if (isPending(campaign)) body.campaign_name = state.pending.get(campaign);
+      const job = await api("POST", "/jobs", body);
       say($("form-message"), "Job started. Its progress shows below.");
+      if (isPending(campaign)) {
+        state.pending.delete(campaign);
+        await loadCampaigns(campaign);
+      }
       renderJob(job, true);
       watchJob(job.id);
     } catch (error) {
@@ -302,6 +392,7 @@
       link.textContent = job.sales_page_url;
       const href = safeUrl(job.sales_page_url);
       if (href) link.href = href;
+      item.querySelector(".cancel-job").addEventListener("click", () => cancelJob(job.id));
       if (prepend) $("jobs").prepend(item);
       else $("jobs").append(item);
     }
@@ -319,9 +410,24 @@
     item.querySelector(".job-counts").textContent =
       `${p.images_processed || 0} of ${p.images_found || 0} images checked · ` +
       `${p.images_saved || 0} saved · ${p.images_skipped || 0} skipped · ${p.images_failed || 0} failed`;
+    const cancel = item.querySelector(".cancel-job");
+    cancel.hidden = FINISHED.has(job.status);
+    cancel.setAttribute("aria-label", `Cancel the job for ${job.sales_page_url}`);
     const error = item.querySelector(".job-error");
     error.hidden = !job.error;
     if (job.error) error.textContent = JOB_ERRORS[job.error.code] || job.error.message || job.error.code;
+  }
+
+  async function cancelJob(jobId) {
+    try {
+      const job = await api("POST", `/jobs/${encodeURIComponent(jobId)}/cancel`);
+      renderJob(job, false);
+      say($("form-message"), "Job cancelled.");
+    } catch (error) {
+      // 409: it finished meanwhile; show it as it is now.
+      if (error instanceof ApiError && error.status === 409) watchJob(jobId, 0);
+      else say($("form-message"), explain(error), "error");
+    }
   }
 
   function watchJob(jobId, delay = POLL_FIRST_MS) {
@@ -333,7 +439,10 @@
         renderJob(job, false);
         if (FINISHED.has(job.status)) {
           state.polling.delete(jobId);
-          if (job.status === "succeeded" && job.campaign_id === currentCampaign()) loadGallery();
+          if (job.campaign_id === currentCampaign()) {
+            if (job.status === "succeeded") loadGallery();
+            refreshCampaignCounts(job.campaign_id);
+          }
           return;
         }
       } catch (error) {
@@ -346,6 +455,18 @@
       watchJob(jobId, next);
     }, delay);
     state.polling.set(jobId, timer);
+  }
+
+  async function refreshCampaignCounts(id) {
+    try {
+      const fresh = await api("GET", `/campaigns/${encodeURIComponent(id)}`);
+      const index = state.campaigns.findIndex((c) => c.id === id);
+      if (index >= 0) state.campaigns[index] = { ...state.campaigns[index], ...fresh };
+      const option = [...$("campaign").options].find((o) => o.value === id);
+      if (option) option.textContent = campaignOptionText(id);
+    } catch (_) {
+      // the list is a convenience; the next load corrects it
+    }
   }
 
   function stopAllPolling() {
@@ -459,23 +580,21 @@
     if (thumb) img.src = thumb;
     img.alt = describe;
     const link = card.querySelector(".thumb-link");
-    const open = card.querySelector(".open-full");
-    if (full) {
-      link.href = full;
-      open.href = full;
-    }
+    if (full) link.href = full;
     link.setAttribute("aria-label", `Open full size: ${describe}`);
-    link.tabIndex = -1; // the "Open full size" button is the keyboard route; one stop per card is enough
-    open.setAttribute("aria-label", `Open full size: ${describe}`);
     const badge = card.querySelector(".type-badge");
     badge.textContent = TYPE_WORDS[image.image_type] || image.image_type;
     badge.classList.add(`type-${image.image_type}`);
-    card.querySelector(".score").textContent = `Quality ${Math.round(image.quality_score)}/100`;
+    const score = card.querySelector(".score");
+    score.textContent = `${Math.round(image.quality_score)}/100`;
+    score.title = "Quality score (0–100)";
+    score.setAttribute("aria-label", `Quality ${Math.round(image.quality_score)} of 100`);
     card.querySelector(".facts").textContent =
-      `${image.width} × ${image.height} · ${image.format} · ${formatBytes(image.file_size)}`;
+      `${image.width}×${image.height} · ${image.format} · ${formatBytes(image.file_size)}`;
     card.querySelector(".used").textContent = usedText(image);
     for (const button of card.querySelectorAll("button")) {
-      button.setAttribute("aria-label", `${button.textContent}: ${describe}`);
+      button.setAttribute("aria-label", `${button.dataset.label}: ${describe}`);
+      button.title = button.dataset.label;
     }
     card.querySelector(".copy-url").addEventListener("click", () => copyUrl(image, card));
     card.querySelector(".mark-used").addEventListener("click", () => markUsed(image, card));
@@ -554,7 +673,8 @@
       `Found ${result.images_found} images: ${kept.length} would be kept, ${skipped.length} skipped. Nothing was saved.`
     );
     $("preview-kept").replaceChildren(...kept.map(previewCard));
-    $("preview-skipped").tBodies[0].replaceChildren(...skipped.map(skipRow));
+    const names = shortNames(skipped.map((skip) => skip.url));
+    $("preview-skipped").tBodies[0].replaceChildren(...skipped.map((skip, index) => skipRow(skip, names[index])));
     $("preview-body").hidden = false;
   }
 
@@ -586,22 +706,40 @@
     return card;
   }
 
-  function shortUrl(url) {
-    if (url.startsWith("data:")) return "Inline image (data: address)";
+  function urlParts(url) {
     try {
       const parsed = new URL(url);
-      return parsed.pathname.split("/").filter(Boolean).pop() || parsed.host;
+      const parts = [parsed.host, ...parsed.pathname.split("/").filter(Boolean)];
+      return { parts, query: parsed.search };
     } catch (_) {
-      return url.slice(0, 60);
+      return null;
     }
   }
 
-  function skipRow(skip) {
+  // Each skipped address by its shortest ending (file name, then its folders, then the host) that
+  // no other skipped address shares, with its query string: five `t.jpg`s become `a/t.jpg`, `b/t.jpg`…
+  function shortNames(urls) {
+    const split = urls.map((url) => (url.startsWith("data:") ? null : urlParts(url)));
+    const ending = (entry, depth) => `${entry.parts.slice(-depth).join("/")}${entry.query}`;
+    return urls.map((url, index) => {
+      const entry = split[index];
+      if (url.startsWith("data:")) return "Inline image (data: address)";
+      if (!entry) return url.slice(0, 60);
+      for (let depth = 1; depth <= entry.parts.length; depth += 1) {
+        const name = ending(entry, depth);
+        const clash = split.some((other, j) => j !== index && other && other.parts.length >= depth && ending(other, depth) === name && urls[j] !== url);
+        if (!clash) return (depth < entry.parts.length ? "…/" : "") + name;
+      }
+      return url;
+    });
+  }
+
+  function skipRow(skip, shortName) {
     const row = document.createElement("tr");
     const what = document.createElement("td");
     const name = document.createElement("span");
     name.className = "skip-name";
-    name.textContent = shortUrl(skip.url);
+    name.textContent = shortName;
     name.title = skip.url.startsWith("data:") ? "" : skip.url;
     what.append(name);
     const why = document.createElement("td");
@@ -620,8 +758,21 @@
   // ---------- wiring ----------
 
   function loadCampaign() {
-    if (!apiKey()) return;
+    if (!apiKey() || !currentCampaign()) return;
     state.nextCursor = null;
+    if (isPending(currentCampaign())) {
+      // Not on the server yet: there is nothing to ask for (and a 404 would only clutter the console).
+      stopAllPolling();
+      state.galleryRequest += 1;
+      $("jobs").replaceChildren();
+      $("jobs-empty").hidden = false;
+      $("gallery").replaceChildren();
+      $("stats").replaceChildren();
+      $("more-images").hidden = true;
+      $("gallery-campaign").textContent = `— ${campaignLabel(currentCampaign())}`;
+      say($("gallery-status"), "No images yet. Scrape a page into this campaign to fill it.");
+      return;
+    }
     loadJobs();
     loadGallery(false);
   }
@@ -652,6 +803,12 @@
       }
     });
     $("campaign").addEventListener("change", onCampaignChange);
+    $("delete-campaign").addEventListener("click", onDeleteCampaign);
+    $("open-campaign").addEventListener("submit", onOpenCampaign);
+    window.addEventListener("hashchange", () => {
+      const id = campaignFromAddress();
+      if (id && id !== currentCampaign() && apiKey()) openCampaign(id);
+    });
     $("scrape-form").addEventListener("submit", onScrape);
     $("preview-button").addEventListener("click", onPreview);
     $("close-preview").addEventListener("click", () => {
@@ -667,9 +824,12 @@
     $("filter-type").addEventListener("change", () => loadGallery(false));
     $("filter-order").addEventListener("change", () => loadGallery(false));
     $("filter-quality").addEventListener("input", reloadForQuality);
-    renderCampaigns();
     showKeyState();
-    loadCampaign();
+    if (!apiKey()) return;
+    const wanted = campaignFromAddress();
+    loadCampaigns(wanted).then(() => {
+      if (wanted && !findCampaign(wanted)) openCampaign(wanted);
+    });
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -33,6 +33,10 @@ from backend.errors import BlockedUrlError, FetchFailedError, InvalidUrlError
 WEB_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 INTERNAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+OWN_SITE_HINT = (
+    "to scrape a site of your own on this machine or network, "
+    "name its origin in SCRAPER_ALLOWED_ORIGINS (e.g. http://127.0.0.1:8000)"
+)
 INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".intranet", ".lan")
 NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
@@ -82,13 +86,22 @@ def vet_host(host: str, *, allow_private: bool, resolver: Resolver | None = None
     host = host.strip("[]").rstrip(".").lower()
     literal = ip_literal(host)
     if literal is None and not allow_private and _is_internal_name(host):
-        raise BlockedUrlError(f"{host} is an internal host name")
+        raise BlockedUrlError(f"{host} is an internal host name; {OWN_SITE_HINT}")
     addresses = [literal] if literal is not None else _resolve(host, resolver or system_resolver)
     if not allow_private:
         for address in addresses:
             if not is_public_address(address):
-                raise BlockedUrlError(f"{host} points at a non-public address ({address})")
+                hint = f"; {OWN_SITE_HINT}" if _is_local_network(address) else ""
+                raise BlockedUrlError(f"{host} points at a non-public address ({address}){hint}")
     return addresses
+
+
+def _is_local_network(address: IpAddress) -> bool:
+    # Where a site of the user's own would be; link-local (cloud metadata) gets no hint.
+    embedded = _embedded_ipv4(address)
+    if embedded is not None:
+        return _is_local_network(embedded)
+    return address.is_loopback or (address.is_private and not address.is_link_local)
 
 
 def _checked_host(url: str) -> str:

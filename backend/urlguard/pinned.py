@@ -5,7 +5,8 @@ again when the connection opens, and a hostile DNS server can answer a public ad
 first time and 127.0.0.1 the second (DNS rebinding). `PinnedAdapter` closes that gap: its
 connections do not resolve the host themselves. When urllib3 opens a new socket,
 `vet_host` resolves the name once (through an injectable resolver), refuses it unless every
-address is public (unless allow_private), and the socket connects to exactly those addresses.
+address is public (unless allow_private, or the connection's origin is in allowed_origins), and
+the socket connects to exactly those addresses.
 
 Everything else stays as requests does it: the Host header, TLS SNI and certificate
 verification all use the original host name (the connection's `host` is unchanged; only
@@ -23,7 +24,7 @@ OSError and HTTP errors), so a job fails with `blocked_url` and no socket was op
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import requests
@@ -34,6 +35,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from backend.errors import FetchFailedError
+from backend.origins import connection_origin
 from backend.urlguard.deadline import current_remaining, watch_current
 from backend.urlguard.hosts import Resolver, system_resolver, vet_host
 
@@ -111,14 +113,24 @@ class PinnedAdapter(HTTPAdapter):
     """An HTTPAdapter whose every new connection goes through `vet_host` and to the vetted address only."""
 
     def __init__(
-        self, *, allow_private: bool, resolver: Resolver | None = None, **adapter_kwargs: Any
+        self,
+        *,
+        allow_private: bool,
+        allowed_origins: Collection[str] = (),
+        resolver: Resolver | None = None,
+        **adapter_kwargs: Any,
     ) -> None:
         self.allow_private = allow_private
+        self.allowed_origins = frozenset(allowed_origins)
         self.resolver: Resolver = resolver or system_resolver
         super().__init__(**adapter_kwargs)
 
     def _connect(self, conn: HTTPConnection) -> socket.socket:
-        return connect_pinned(conn, allow_private=self.allow_private, resolver=self.resolver)
+        scheme = "https" if isinstance(conn, HTTPSConnection) else "http"
+        allowed = (
+            self.allow_private or connection_origin(scheme, conn.host, conn.port) in self.allowed_origins
+        )
+        return connect_pinned(conn, allow_private=allowed, resolver=self.resolver)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -138,6 +150,7 @@ def session_resolver(http: requests.Session) -> Resolver | None:
 def make_pinned_session(
     *,
     allow_private: bool,
+    allowed_origins: Collection[str] = (),
     user_agent: str,
     pool_connections: int,
     pool_maxsize: int,
@@ -153,6 +166,7 @@ def make_pinned_session(
     session.headers.update({"User-Agent": user_agent, "Accept-Language": "en;q=0.9, *;q=0.5"})
     adapter = PinnedAdapter(
         allow_private=allow_private,
+        allowed_origins=allowed_origins,
         resolver=resolver,
         pool_connections=pool_connections,
         pool_maxsize=pool_maxsize,

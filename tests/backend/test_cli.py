@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+import tomllib
 import uuid
 
 import pytest
 from sqlalchemy import select
 
-from backend.auth import authenticate, hash_key
-from backend.models import ApiKey, ScrapedImage
+from backend import cli
+from backend.auth import authenticate, hash_key, issue_api_key
+from backend.models import ApiKey, Campaign, ScrapedImage, User
 from tests.conftest import settings_env
 from tests.processes import ROOT
 from tests.shopsite import build_site, serve_site
@@ -132,3 +135,33 @@ def test_prune_orphans_refuses_a_cutoff_a_running_job_could_still_be_inside(sett
     result = run_cli(settings, "prune-orphans", "--older-than-hours", "0.1")
     assert result.returncode == 2
     assert "must be more than a job can run" in result.stderr
+
+
+def test_scrape_files_the_job_under_the_dev_user_or_the_keys_owner(settings, db, store, site):
+    """By default the campaign belongs to dev@localhost (make run's key); --key acts as that key's owner."""
+    base_url, manifest = site
+    url = base_url + manifest.pages["basic"].path
+    with db.session() as session:
+        issued = issue_api_key(session, "someone@example.test")
+        session.commit()
+    default = run_cli(settings, "scrape", url, "--max-images", "1", "--name", "Tonic", "--json")
+    keyed = run_cli(settings, "scrape", url, "--max-images", "1", "--key", issued.plaintext, "--json")
+    wrong = run_cli(settings, "scrape", url, "--key", "pis_not-a-key")
+
+    assert default.returncode == 0, default.stderr
+    assert keyed.returncode == 0, keyed.stderr
+    assert wrong.returncode == 2
+    assert "--key" in wrong.stderr
+    with db.session() as session:
+        owners = {
+            campaign.name: session.get(User, campaign.user_id).email
+            for campaign in session.scalars(select(Campaign))
+        }
+    assert owners == {"Tonic": "dev@localhost", None: "someone@example.test"}
+
+
+def test_the_scraper_command_is_declared_and_runs_the_cli():
+    """pyproject.toml's [project.scripts] names `scraper`, pointing at the CLI's main."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["scraper"].partition(":")
+    assert getattr(importlib.import_module(module), function) is cli.main

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from backend.logging import (
+    CELERY_ROUTINE_LOGGERS,
     JsonFormatter,
     TextFormatter,
     bind_log_context,
@@ -130,3 +131,32 @@ def test_production_logs_json_development_logs_text():
     assert isinstance(production_formatter, JsonFormatter)
     assert isinstance(development_formatter, TextFormatter)
     assert isinstance(chosen_formatter, JsonFormatter)
+
+
+def test_celery_routine_lines_are_quiet_outside_production():
+    """Beat ticks and per-task lines stay out of a developer's terminal; production (and test) keep them."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging(load_settings(app_env="development"))
+        development = {name: logging.getLogger(name).level for name in CELERY_ROUTINE_LOGGERS}
+        for name in CELERY_ROUTINE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
+        configure_logging(
+            load_settings(
+                app_env="production",
+                database_url="postgresql://app@db.internal:5432/scraper",
+                redis_url="redis://redis.internal:6379/0",
+                storage_backend="s3",
+                r2_account_id="acct",
+                r2_access_key_id="id",
+                r2_secret_access_key="secret",
+                r2_bucket="bucket",
+            )
+        )
+        production = {name: logging.getLogger(name).getEffectiveLevel() for name in CELERY_ROUTINE_LOGGERS}
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    assert set(development.values()) == {logging.WARNING}
+    assert set(production.values()) == {logging.INFO}

@@ -53,11 +53,11 @@ def test_defaults_are_the_embedded_mode(tmp_path):
     assert settings.port == 5000
     assert settings.database_url is None
     assert settings.effective_database_url == f"sqlite:///{tmp_path / 'var' / 'scraper.db'}"
-    assert settings.broker_url == "filesystem://"
+    assert settings.broker_url == "filesystem://localhost/"
     assert settings.broker_folder == tmp_path / "var" / "broker"
     assert settings.storage_backend == "local"
     assert settings.storage_dir == tmp_path / "var" / "storage"
-    assert settings.local_public_url == "http://127.0.0.1:5000/files"
+    assert settings.local_public_url == "/files"  # a path, made absolute when answering
     assert settings.scraper_allow_private is False
     assert settings.db_nullpool is False
 
@@ -78,7 +78,7 @@ def test_environment_variables_are_read(monkeypatch):
     assert (settings.port, settings.db_pool_size, settings.db_nullpool) == (8080, 7, True)
     assert settings.scraper_timeout == 2.5
     assert settings.var_dir == Path("/srv")
-    assert settings.local_public_url == "http://127.0.0.1:8080/files"
+    assert settings.local_public_url == "/files"  # no port in it: a new PORT breaks no stored link
 
 
 def test_bad_value_is_one_line_naming_the_variable(monkeypatch):
@@ -186,7 +186,7 @@ def test_embedded_broker_folders_are_created(tmp_path):
     """The filesystem broker's folders are created under VAR_DIR."""
     app = make_celery(load_settings(var_dir=tmp_path / "state"))
     options = app.conf.broker_transport_options
-    assert app.conf.broker_url == "filesystem://"
+    assert app.conf.broker_url == "filesystem://localhost/"
     assert Path(options["data_folder_in"]) == tmp_path / "state" / "broker" / "queue"
     assert (tmp_path / "state" / "broker" / "queue").is_dir()
 

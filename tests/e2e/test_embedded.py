@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def embedded(make_settings, tmp_path):
     port = free_port()
     settings = make_settings(port=port)
-    assert settings.broker_url == "filesystem://" and settings.storage_backend == "local"
+    assert settings.broker_url == "filesystem://localhost/" and settings.storage_backend == "local"
     upgrade_to_head(settings.effective_database_url)
     database = Database(settings)
     with database.session() as session:

@@ -48,7 +48,9 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     page.get_by_role("button", name="New campaign").click()
     campaign_id = page.get_by_label("Campaign", exact=True).input_value()
     assert UUID_RE.match(campaign_id)
-    expect(page.get_by_label("Campaign", exact=True).locator("option:checked")).to_have_text("Spring launch")
+    expect(page.get_by_label("Campaign", exact=True).locator("option:checked")).to_have_text(
+        "Spring launch (new)"
+    )
 
     page.get_by_label("Sales page address", exact=True).fill(shop.url(shop.manifest.pages["basic"].path))
     page.get_by_label("Max images", exact=True).fill("10")
@@ -56,6 +58,13 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
 
     job = page.locator("#jobs li").first
     expect(job.locator(".status-badge")).to_have_text("Done", timeout=JOB_TIMEOUT_MS)
+    # The campaign is on the server now, named, and the address opens it again.
+    assert system.get(f"/api/v1/campaigns/{campaign_id}").json()["name"] == "Spring launch"
+    expect(page.get_by_label("Campaign", exact=True).locator("option:checked")).to_contain_text(
+        "Spring launch · "
+    )
+    assert page.evaluate("location.hash") == f"#campaign={campaign_id}"
+    expect(job.locator(".cancel-job")).to_be_hidden()
     expect(job.locator(".percent")).to_have_text("100 %")
     assert job.locator("progress").evaluate("bar => bar.value") == 100
     expect(page.locator("#jobs")).to_have_attribute("aria-live", "polite")
@@ -70,13 +79,17 @@ def test_submit_watch_progress_then_pick_filter_use_copy_and_delete(page, ui_sys
     assert cards.evaluate_all("cs => cs.map(c => c.dataset.imageId)") == [i["id"] for i in expected]
     expect(page.locator("#stats")).to_contain_text(f"Images{len(expected)}")
     first = cards.first
-    expect(first.locator(".score")).to_have_text(f"Quality {round(expected[0]['quality_score'])}/100")
+    expect(first.locator(".score")).to_have_text(f"{round(expected[0]['quality_score'])}/100")
     thumb = first.locator("img.thumb")
     assert expected[0]["thumbnail_url"] and thumb.get_attribute("src") == expected[0]["thumbnail_url"]
     thumb.scroll_into_view_if_needed()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     assert 0 < thumb.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") <= 320
-    expect(first.locator(".open-full")).to_have_attribute("href", expected[0]["cdn_url"])
+    expect(first.locator(".thumb-link")).to_have_attribute("href", expected[0]["cdn_url"])
+    # Filled and cropped (no letterbox): the square box is covered whatever the photo's shape.
+    assert thumb.evaluate("img => getComputedStyle(img).objectFit") == "cover"
+    box = thumb.bounding_box()
+    assert abs(box["width"] - box["height"]) <= 1
     page.screenshot(path=str(screenshots / "3-gallery.png"), full_page=True)
 
     by_quality = images_of(system, campaign_id, order="quality")

@@ -74,7 +74,7 @@ def download_image(
 def _download(
     url: str, settings: Settings, http: requests.Session, referer: str, within: Deadline | None
 ) -> bytes:
-    url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
+    url = check_url(url, settings.allows_private(url), resolver=session_resolver(http))
     with Deadline(settings.scraper_timeout, within=within) as deadline:
         response = open_response(http, url, settings, headers=image_headers(referer), deadline=deadline)
         if response.status_code == 403 and referer:

@@ -51,7 +51,7 @@ BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"%PDF", b"PK\x03
 
 def fetch_page(url: str, settings: Settings, http: requests.Session) -> Page:
     """Download an HTML page; raises the JobFailedError subclass that names what went wrong."""
-    url = check_url(url, settings.scraper_allow_private, resolver=session_resolver(http))
+    url = check_url(url, settings.allows_private(url), resolver=session_resolver(http))
     with Deadline(settings.scraper_timeout) as deadline:
         response = open_response(http, url, settings, headers={"Accept": PAGE_ACCEPT}, deadline=deadline)
         try:
@@ -86,9 +86,8 @@ def open_response(
             return response
         location = http.get_redirect_target(response) or ""  # undoes servers' raw UTF-8 in Location
         response.close()
-        url = check_url(
-            urljoin(url, location), settings.scraper_allow_private, resolver=session_resolver(http)
-        )
+        target = urljoin(url, location)
+        url = check_url(target, settings.allows_private(target), resolver=session_resolver(http))
     raise FetchFailedError(f"more than {settings.scraper_max_redirects} redirects")
 
 

@@ -72,6 +72,7 @@ def make_http_session(settings: Settings, resolver: Resolver | None = None) -> r
     """
     return make_pinned_session(
         allow_private=settings.scraper_allow_private,
+        allowed_origins=settings.allowed_origins,
         user_agent=settings.scraper_user_agent,
         pool_connections=POOLED_HOSTS,
         pool_maxsize=settings.scraper_download_workers,

@@ -44,7 +44,7 @@ def test_factory_without_arguments_reads_the_environment(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "['account', 'analyze', 'campaigns', 'files', 'health', 'jobs', 'metrics', 'openapi', 'web']"
+        "['account', 'analyze', 'apidocs', 'campaigns', 'files', 'health', 'jobs', 'metrics', 'openapi', 'web']"
     )
 
 

@@ -15,6 +15,7 @@ from backend.models import Job, JobStatus, ScrapedImage
 FOREIGN_ID_CASES = [
     ("get", "/api/v1/jobs/{job}", None),
     ("post", "/api/v1/jobs/{job}/cancel", None),
+    ("get", "/api/v1/campaigns/{campaign}", None),
     ("get", "/api/v1/campaigns/{campaign}/images", None),
     ("get", "/api/v1/campaigns/{campaign}/images?image_type=product&limit=5", None),
     ("get", "/api/v1/campaigns/{campaign}/images/stats", None),
@@ -32,6 +33,10 @@ FOREIGN_ID_CASES = [
 # Routes that take no id of A's: listed so the route walk below knows they were considered.
 NO_FOREIGN_ID = {
     ("GET", "/api/v1/jobs"): "lists only the caller's jobs (checked below)",
+    (
+        "GET",
+        "/api/v1/campaigns",
+    ): "lists only the caller's campaigns (tests/backend/api/test_campaign_list.py)",
     ("POST", "/api/v1/analyze"): "takes a URL, no stored id",
     ("GET", "/api/v1/openapi.json"): "public description, no data",
     ("GET", "/api/v1/account/webhook-secret"): "takes no id; always the caller's own secret",
