@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from backend import shapes
 from backend.auth import get_or_create_user, issue_api_key
 from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
 from backend.images import ImageOrder
@@ -21,7 +22,6 @@ from backend.migrate import upgrade_to_head
 from backend.models import Job, JobStatus, ScrapedImage
 from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
-from backend.shapes import analysis_to_dict, image_to_dict, job_to_dict
 
 CLI_USER_EMAIL = "cli@localhost"
 
@@ -100,7 +100,13 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
         ).all()
         if args.json:
             print(
-                json.dumps({"job": job_to_dict(job), "images": [image_to_dict(i) for i in images]}, indent=2)
+                json.dumps(
+                    {
+                        "job": shapes.Job.of(job).model_dump(mode="json"),
+                        "images": [shapes.Image.of(image).model_dump(mode="json") for image in images],
+                    },
+                    indent=2,
+                )
             )
         else:
             _print_job(job, images)
@@ -129,7 +135,7 @@ def analyze(runtime: Runtime, args: argparse.Namespace) -> int:
     except JobFailedError as exc:
         print(f"error {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    report = analysis_to_dict(args.url, result)
+    report = shapes.Analysis.of(args.url, result).model_dump(mode="json")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
