@@ -28,9 +28,10 @@ run: venv ## Run API + worker on the embedded default (SQLite, file broker, loca
 test: venv ## Run the whole test suite (real Postgres/Redis on loopback; see README)
 	$(BIN)/pytest
 
-lint: venv ## ruff check + ruff format --check
+lint: venv ## ruff check + ruff format --check + mypy (backend/ and worker/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: venv ## Apply ruff's safe fixes and format the code
 	$(BIN)/ruff check --fix .

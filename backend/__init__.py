@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, TESTING=settings.app_env == "test")
-    app.json.sort_keys = False  # type: ignore[attr-defined] - keep the documented field order
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; keep the documented field order
     app.extensions["scraper"] = AppServices(
         settings=settings,
         db=Database(settings),

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import UnaryExpression, select
 
 from backend import shapes
 from backend.auth import get_or_create_user, issue_api_key
@@ -92,9 +92,9 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
     execute_job(runtime, job_id)
     with runtime.db.session() as session:
         job = session.get_one(Job, job_id)
-        columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id)
+        columns: tuple[UnaryExpression[Any], ...] = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
         if args.order == ImageOrder.RANK:
-            columns = (ScrapedImage.pipeline_rank, *columns)
+            columns = (ScrapedImage.pipeline_rank.asc(), *columns)
         images = session.scalars(
             select(ScrapedImage).where(ScrapedImage.job_id == job_id).order_by(*columns)
         ).all()

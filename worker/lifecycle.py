@@ -129,7 +129,7 @@ def existing_hashes(
                 ScrapedImage.campaign_id == campaign_id, ScrapedImage.content_hash.in_(list(hashes))
             )
         )
-        return dict(rows.all())  # type: ignore[arg-type] - each Row is a (hash, job_id) pair
+        return dict(rows.all())
 
 
 def finish_job(
@@ -149,8 +149,11 @@ def finish_job(
         if rows:
             session.execute(_insert_ignoring_duplicates(session), list(rows))
         _copy_progress(job, progress)
-        job.images_saved = session.scalar(
-            select(func.count()).select_from(ScrapedImage).where(ScrapedImage.job_id == job_id)
+        job.images_saved = (
+            session.scalar(
+                select(func.count()).select_from(ScrapedImage).where(ScrapedImage.job_id == job_id)
+            )
+            or 0
         )
         job_transitions.succeed(job, utcnow())
         return job.status

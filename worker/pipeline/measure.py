@@ -33,7 +33,7 @@ import struct
 import threading
 import warnings
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from imagecodecs import webp_decode
@@ -369,7 +369,7 @@ def to_8bit(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         image = image.convert("I")
     if image.mode in ("I", "F"):
-        low, high = image.getextrema()
+        low, high = cast("tuple[float, float]", image.getextrema())  # one band: (min, max)
         scale = 255 / (float(high) - float(low)) if high != low else 0
         return image.point(lambda value: (value - low) * scale).convert("L")
     return image
