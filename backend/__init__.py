@@ -25,11 +25,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from backend import web  # noqa: PLC0415
     from backend.api import AppServices, register  # noqa: PLC0415
     from backend.db import Database  # noqa: PLC0415
+    from backend.error_reporting import init_error_reporting  # noqa: PLC0415
     from backend.settings import get_settings  # noqa: PLC0415
     from backend.storage import make_store  # noqa: PLC0415
     from worker.config import make_celery  # noqa: PLC0415
 
     settings = settings or get_settings()
+    init_error_reporting(settings, "api")
     app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, TESTING=settings.app_env == "test")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; keep the documented field order

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
 
+    sentry_dsn: SecretStr | None = None  # errors go to Sentry when set (backend/error_reporting.py)
+
     @field_validator("database_url", "database_direct_url")
     @classmethod
     def _parse_database_url(cls, value: str | None) -> str | None:
@@ -247,7 +249,7 @@ def _require_production_database(url: str | None) -> None:
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment (plus overrides); one clear line on error."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides at run time
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
 
