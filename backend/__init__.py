@@ -53,7 +53,7 @@ def import_app_code() -> None:
     """Import every module create_app uses, building nothing: no engine, no clients, no threads.
 
     Gunicorn's master calls this before it forks (gunicorn.conf.py), so each worker starts,
-    and restarts after max_requests, without importing them again (about 0.9 s of CPU each),
+    and restarts after max_requests, without importing them again (bench/results.md),
     while create_app itself still runs in every worker after the fork (preload_app stays off).
     """
     import importlib  # noqa: PLC0415

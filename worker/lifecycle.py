@@ -165,7 +165,7 @@ def _insert_ignoring_duplicates(session: Session) -> Executable:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id on scraped_images, executed with every row as parameters.
 
     One statement whatever the row count, so it is compiled once per process (a multi-VALUES
-    statement built from the rows was compiled anew for every job, ~5 ms of CPU). With
+    statement built from the rows was compiled anew for every job; bench/results.md). With
     RETURNING, SQLAlchemy's insertmanyvalues sends all the rows in one multi-VALUES round
     trip; without it, the driver ran the statement once per row. The ids it returns are not
     needed.
