@@ -75,7 +75,7 @@ def _waiting() -> _Waiting:
             settings = services().settings
             waiting = _Waiting(make_reply_box(settings), settings.analyze_max_waiting)
             current_app.extensions["analyze_waiting"] = waiting
-        return waiting  # type: ignore[no-any-return]
+        return waiting
 
 
 def _no_lookup(host: str) -> list[str]:
