@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.trusted_proxy_hops:
         # Believe X-Forwarded-For only as far as the configured proxies wrote it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # the documented way to wrap a Flask app
     app.register_blueprint(web.bp)
     register(app)
     return app

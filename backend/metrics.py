@@ -83,13 +83,13 @@ class JobCollector(Collector):
 
     def _snapshot(self) -> list[Metric]:
         if self._fresh():
-            return self._families  # type: ignore[return-value]
+            return self._families  # type: ignore[return-value]  # _fresh() is True only once it is set
         # Scrapers arriving while one reads wait for its answer instead of running the same aggregates.
         with self._lock:
             if not self._fresh():
                 self._families = self._read()
                 self._read_at = self.clock()
-            return self._families  # type: ignore[return-value]
+            return self._families  # type: ignore[return-value]  # _fresh() is True only once it is set
 
     def _read(self) -> list[Metric]:
         with self.db.session() as session:
