@@ -173,7 +173,7 @@ class Found:
     __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "upsized_from", "width")
 
     def __init__(
-        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[Hint]
     ) -> None:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
@@ -183,7 +183,7 @@ class Found:
         self.shown = source not in NAMING_SOURCES
 
     def merge(
-        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[Hint]
     ) -> None:
         """A later find of the same URL: first source kept, all hints, any size and alt found."""
         self.alt = self.alt or alt
@@ -235,7 +235,7 @@ class CandidateCollector:
         item is a product at a sibling page (cards.py)."""
         return OTHER_PRODUCT if self.cards.item_elsewhere(element) else MICRODATA
 
-    def card_hints(self, element: Any, tags: AbstractSet[Hint]) -> frozenset[Hint]:
+    def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[Hint]:
         """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
         one (cards.py); `tags` are its ancestors'."""
         if "a" not in tags:
@@ -248,7 +248,7 @@ class CandidateCollector:
         self,
         raw: str | None,
         source: str,
-        hints: AbstractSet[str] = frozenset(),
+        hints: AbstractSet[Hint] = frozenset(),
         *,
         alt: str | None = None,
         width: int | None = None,
@@ -285,7 +285,7 @@ class CandidateCollector:
         alt: str | None,
         width: int | None,
         height: int | None,
-        hints: AbstractSet[str],
+        hints: AbstractSet[Hint],
     ) -> None:
         found = self.found.get(url)
         if found is not None:
