@@ -42,9 +42,10 @@ run: venv ## Run API + worker + demo shop on the embedded default (SQLite, file 
 test: dev-venv ## Run the whole test suite (real Postgres/Redis on loopback; see README)
 	$(BIN)/pytest
 
-lint: dev-venv ## ruff check + ruff format --check
+lint: dev-venv ## ruff check + ruff format --check + mypy (backend/ and worker/)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: dev-venv ## Apply ruff's safe fixes and format the code
 	$(BIN)/ruff check --fix .

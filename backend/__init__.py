@@ -25,14 +25,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from backend import apidocs, web  # noqa: PLC0415
     from backend.api import AppServices, register  # noqa: PLC0415
     from backend.db import Database  # noqa: PLC0415
+    from backend.error_reporting import init_error_reporting  # noqa: PLC0415
     from backend.settings import get_settings  # noqa: PLC0415
     from backend.storage import make_store  # noqa: PLC0415
     from worker.config import make_celery  # noqa: PLC0415
 
     settings = settings or get_settings()
+    init_error_reporting(settings, "api")
     app = Flask(__name__, static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, TESTING=settings.app_env == "test")
-    app.json.sort_keys = False  # type: ignore[attr-defined] - keep the documented field order
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's; keep the documented field order
     app.extensions["scraper"] = AppServices(
         settings=settings,
         db=Database(settings),
@@ -41,7 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.trusted_proxy_hops:
         # Believe X-Forwarded-For only as far as the configured proxies wrote it.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # the documented way to wrap a Flask app
     app.register_blueprint(web.bp)
     app.register_blueprint(apidocs.bp)
     register(app)
@@ -52,7 +54,7 @@ def import_app_code() -> None:
     """Import every module create_app uses, building nothing: no engine, no clients, no threads.
 
     Gunicorn's master calls this before it forks (gunicorn.conf.py), so each worker starts,
-    and restarts after max_requests, without importing them again (about 0.9 s of CPU each),
+    and restarts after max_requests, without importing them again (bench/results.md),
     while create_app itself still runs in every worker after the fork (preload_app stays off).
     """
     import importlib  # noqa: PLC0415

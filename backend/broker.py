@@ -14,7 +14,7 @@ import json
 import ssl
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kombu.exceptions import ChannelError
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -54,7 +54,7 @@ def enqueue_run_job(app: Celery, job_id: uuid.UUID, *, ahead: int = 0) -> None:
     """Hand a committed job to the broker at its fair priority; BrokerUnavailableError if it will not take it."""
     # Only Redis orders by it; RabbitMQ would need x-max-priority queues and reads it reversed.
     redis_broker = str(app.conf.broker_url).startswith(("redis://", "rediss://"))
-    options = {"priority": job_priority(ahead)} if redis_broker else {}
+    options: dict[str, Any] = {"priority": job_priority(ahead)} if redis_broker else {}
     try:
         app.send_task(RUN_JOB_TASK, args=[str(job_id)], **options)
     except (KombuOperationalError, OSError) as exc:
@@ -109,22 +109,22 @@ def _send_or_log(app: Celery, task_name: str, job_id: uuid.UUID | str, failure_e
 def queue_depth(app: Celery, queue: str, timeout: float = 2.0) -> int:
     """Messages waiting in `queue` (Redis list length, AMQP message count); 0 if it does not exist yet."""
     with app.connection_for_read() as connection:
-        connection.ensure_connection(max_retries=1, timeout=timeout)
+        connection.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]  # kombu takes seconds as a float; its stub says int
         channel = connection.channel()
         try:
-            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)  # type: ignore[attr-defined]  # the stub's StdChannel omits the transport's methods
         except ChannelError:
             return 0
         finally:
             with contextlib.suppress(Exception):
-                channel.close()
+                channel.close()  # type: ignore[attr-defined]  # as above
 
 
 def ping_broker(app: Celery, timeout: float = 2.0) -> None:
     """Raise BrokerUnavailableError unless the broker accepts a connection now (BrokerCertificateError for TLS)."""
     try:
         with app.connection_for_write() as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
+            connection.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]  # kombu takes seconds as a float; its stub says int
     except (KombuOperationalError, OSError) as exc:
         raise broker_error(exc) from exc
 
@@ -156,8 +156,9 @@ def held_job_ids(app: Celery, queue: str, timeout: float = 2.0) -> set[uuid.UUID
     """
     try:
         with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
-            channel = connection.default_channel
+            connection.ensure_connection(max_retries=1, timeout=timeout)  # type: ignore[arg-type]  # as in queue_depth
+            # Redis's own channel class; the stub's StdChannel has none of its attributes.
+            channel: Any = connection.default_channel
             if not hasattr(channel, "_q_for_pri"):
                 return None
             client = channel.client

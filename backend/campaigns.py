@@ -51,14 +51,14 @@ def _summaries(session: Session, campaigns: list[Campaign]) -> list[CampaignSumm
     jobs = dict(
         session.execute(
             select(Job.campaign_id, func.count()).where(Job.campaign_id.in_(ids)).group_by(Job.campaign_id)
-        ).all()  # type: ignore[arg-type]
+        ).all()
     )
     images = dict(
         session.execute(
             select(ScrapedImage.campaign_id, func.count())
             .where(ScrapedImage.campaign_id.in_(ids))
             .group_by(ScrapedImage.campaign_id)
-        ).all()  # type: ignore[arg-type]
+        ).all()
     )
     rank = func.row_number().over(
         partition_by=Job.campaign_id, order_by=(Job.created_at.desc(), Job.id.desc())

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import UnaryExpression, select
 
+from backend import shapes
 from backend.auth import DEV_USER_EMAIL, authenticate, get_or_create_user, issue_api_key
 from backend.errors import ConfigError, JobFailedError, NotFoundError, StorageError
 from backend.images import ImageOrder
@@ -26,7 +27,7 @@ from backend.migrate import upgrade_to_head
 from backend.models import CAMPAIGN_NAME_LENGTH, Job, JobStatus, ScrapedImage
 from backend.orphans import prune_orphans
 from backend.runtime import Runtime, get_runtime
-from backend.shapes import absolute_url, analysis_to_dict, image_to_dict, job_to_dict
+from backend.shapes import absolute_url
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,28 +102,38 @@ def scrape(runtime: Runtime, args: argparse.Namespace) -> int:
         campaign_name=name,
     )
     with runtime.db.session() as session:
-        if args.key is None:
-            user = get_or_create_user(session, DEV_USER_EMAIL)
-        else:
-            user = authenticate(session, args.key)  # type: ignore[assignment]
-            if user is None:
-                print("error: --key is not a valid API key here", file=sys.stderr)
-                return 2
+        user = (
+            get_or_create_user(session, DEV_USER_EMAIL)
+            if args.key is None
+            else authenticate(session, args.key)
+        )
+        if user is None:
+            print("error: --key is not a valid API key here", file=sys.stderr)
+            return 2
         job_id = submit_job(session, user.id, spec).job.id
         session.commit()
     execute_job(runtime, job_id)
     origin = f"http://127.0.0.1:{runtime.settings.port}"  # where `make run` serves /files/
     with runtime.db.session() as session:
         job = session.get_one(Job, job_id)
-        columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id)
+        columns: tuple[UnaryExpression[Any], ...] = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
         if args.order == ImageOrder.RANK:
-            columns = (ScrapedImage.pipeline_rank, *columns)
+            columns = (ScrapedImage.pipeline_rank.asc(), *columns)
         images = session.scalars(
             select(ScrapedImage).where(ScrapedImage.job_id == job_id).order_by(*columns)
         ).all()
         if args.json:
-            listed = [image_to_dict(image, origin=origin) for image in images]
-            print(json.dumps({"job": job_to_dict(job), "images": listed}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "job": shapes.Job.of(job).model_dump(mode="json"),
+                        "images": [
+                            shapes.Image.of(image, origin=origin).model_dump(mode="json") for image in images
+                        ],
+                    },
+                    indent=2,
+                )
+            )
         else:
             _print_job(job, images, origin)
     return 0 if job.status == JobStatus.SUCCEEDED else 1
@@ -150,7 +161,7 @@ def analyze(runtime: Runtime, args: argparse.Namespace) -> int:
     except JobFailedError as exc:
         print(f"error {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    report = analysis_to_dict(args.url, result)
+    report = shapes.Analysis.of(args.url, result).model_dump(mode="json")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

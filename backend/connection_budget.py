@@ -81,7 +81,7 @@ def fitting_pool(available: int, processes: int) -> tuple[int, int] | None:
 def read_room(connection: Connection) -> ServerRoom:
     """max_connections, the slots reserved for superusers, and the connections of everyone else now."""
     connection.execute(text("SET LOCAL statement_timeout = 2000"))  # a start never waits long on this
-    settings = dict(
+    settings: dict[str, str] = dict(
         connection.execute(
             text(
                 "SELECT name, setting FROM pg_settings WHERE name IN "

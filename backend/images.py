@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, UnaryExpression, and_, case, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from backend.errors import NotFoundError
@@ -107,7 +107,7 @@ def list_images(
     by_rank = order == ImageOrder.RANK
     if after is not None:
         query = query.where(_after(after, by_rank=by_rank))
-    columns = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
+    columns: tuple[UnaryExpression[Any], ...] = (ScrapedImage.quality_score.desc(), ScrapedImage.id.asc())
     if by_rank:
         columns = (ScrapedImage.pipeline_rank.asc(), *columns)
     rows = list(session.scalars(query.order_by(*columns).limit(limit + 1)))
@@ -131,8 +131,8 @@ def _after(key: ImageKey, *, by_rank: bool) -> ColumnElement[bool]:
     return or_(ScrapedImage.pipeline_rank > rank, and_(ScrapedImage.pipeline_rank == rank, by_quality))
 
 
-def _count_where(condition: object) -> object:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)  # type: ignore[arg-type]
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def campaign_stats(session: Session, user_id: uuid.UUID, campaign_id: uuid.UUID) -> ImageStats:
@@ -172,7 +172,7 @@ def mark_used(
         .values(times_used=ScrapedImage.times_used + 1, last_used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # execute() of an UPDATE/DELETE is a CursorResult
         raise NotFoundError("No image with this id in this campaign.")
     return _own_image(session, user_id, campaign_id, image_id)
 

@@ -254,7 +254,7 @@ def cancel_job(session: Session, user_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     )
     if job is None:
         raise NotFoundError("No job with this id.")
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # execute() of an UPDATE/DELETE is a CursorResult
         raise ConflictError(
             f"The job is already {job.status.value}; only queued or running jobs can be cancelled."
         )

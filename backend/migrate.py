@@ -231,7 +231,7 @@ def drop_alembic_chatter(record: logging.LogRecord) -> bool:
 
 def configure_step_logging() -> None:
     """One line per step on stdout, written at once (no buffering between steps)."""
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # stdout is a TextIOWrapper here
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(drop_alembic_chatter)

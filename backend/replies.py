@@ -85,7 +85,7 @@ class FileReplyBox:
             with contextlib.suppress(FileNotFoundError):
                 reply = json.loads(path.read_text())
                 path.unlink(missing_ok=True)
-                return reply  # type: ignore[no-any-return]
+                return reply
             if time.monotonic() >= end:
                 self._remove_stale()
                 return None

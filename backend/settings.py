@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -113,6 +114,16 @@ class Settings(BaseSettings):
     rate_limit_unauthenticated: str = "30 per minute"
     rate_limit_storage_url: str | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
+    sentry_dsn: SecretStr | None = None  # errors go to Sentry when set (backend/error_reporting.py)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # URLs stay readable in logs and tracebacks, but never with their password.
+        for name, value in super().__repr_args__():
+            if name is not None and name.endswith("_url") and isinstance(value, str):
+                yield name, without_password(value)
+            else:
+                yield name, value
 
     @field_validator("database_url", "database_direct_url")
     @classmethod
@@ -252,6 +263,15 @@ class Settings(BaseSettings):
         return (self.local_storage_public_url or FILES_PATH).rstrip("/")
 
 
+def without_password(url: str) -> str:
+    """`url` with its password, if it has one, replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hostport}"))
+
+
 def _normalise_postgres_scheme(url: str) -> str:
     # Railway and Heroku hand out postgres://, which SQLAlchemy 2 no longer accepts,
     # and SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; we ship psycopg2.
@@ -274,7 +294,7 @@ def _require_production_database(url: str | None) -> None:
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment (plus overrides); one clear line on error."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides at run time
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
 

@@ -113,9 +113,11 @@ class RedisServer:
     host: str
     port: int
     process: subprocess.Popen[bytes] | None = None
+    password: str | None = None
 
     def url(self, db: int) -> str:
-        return f"redis://{self.host}:{self.port}/{db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{db}"
 
     def stop(self) -> None:
         if self.process is not None:
@@ -135,31 +137,32 @@ class RedisServer:
 
     def start_again(self) -> None:
         """Start a killed private server again on the same port, empty."""
-        self.process = _spawn_redis(self.port)
+        self.process = _spawn_redis(self.port, self.password)
         wait_for_port(self.host, self.port)
 
 
-def _spawn_redis(port: int) -> subprocess.Popen[bytes]:
+def _spawn_redis(port: int, password: str | None = None) -> subprocess.Popen[bytes]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.exit(
             "Redis is not running and not installed: install redis-server (apt-get install redis-server)", 2
         )
     return subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        + (["--requirepass", password] if password else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
 
 
-def start_redis(*, private: bool = False) -> RedisServer:
-    """The Redis on 127.0.0.1:6379 (TEST_REDIS_HOST/PORT), or a private one."""
+def start_redis(*, private: bool = False, password: str | None = None) -> RedisServer:
+    """The Redis on 127.0.0.1:6379 (TEST_REDIS_HOST/PORT), or a private one (with `password`, if given)."""
     host = os.environ.get("TEST_REDIS_HOST", "127.0.0.1")
     port = int(os.environ.get("TEST_REDIS_PORT", "6379"))
-    if not private and port_open(host, port):
+    if not private and password is None and port_open(host, port):
         return RedisServer(host=host, port=port)
     port = free_port()
-    server = RedisServer(host="127.0.0.1", port=port, process=_spawn_redis(port))
+    server = RedisServer(host="127.0.0.1", port=port, process=_spawn_redis(port, password), password=password)
     wait_for_port("127.0.0.1", port)
     return server
 

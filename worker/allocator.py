@@ -1,13 +1,11 @@
 """glibc's allocator tuned for a process that decodes images: large buffers reused, not faulted in anew.
 
-Every full-size PNG/WebP decode allocates a few buffers of several MB (a 1300×1300 RGBA frame
-is 6.7 MB). By default glibc hands such blocks back to the kernel when they are freed, so the
-next picture's buffers are page-faulted and zeroed again: on the shared benchmark corpus that
-was 2.4 MB of faults per image, a tenth of the worker's CPU spent in the kernel. Raising the
-mmap and trim thresholds keeps those blocks in the heap for the next decode (measured: the
-faults gone, measure() about 6 % and the whole worker about 8 % faster); two arenas keep eight
-download threads from each holding a heap of their own. The process then keeps up to
-TRIM_THRESHOLD_BYTES of freed memory per arena instead of returning it at once.
+Every full-size PNG/WebP decode allocates a few buffers of several MB. By default glibc hands
+such blocks back to the kernel when they are freed, so the next picture's buffers are
+page-faulted and zeroed again. Raising the mmap and trim thresholds keeps those blocks in the
+heap for the next decode (figures in bench/results.md); two arenas keep eight download threads
+from each holding a heap of their own. The process then keeps up to TRIM_THRESHOLD_BYTES of
+freed memory per arena instead of returning it at once.
 
 Pillow allocates an image in blocks of at most PILLOW_BLOCK_BYTES. Set above the mmap
 threshold, a picture larger than that (a 60-megapixel PNG decodes to 240 MB) comes in mapped

@@ -16,7 +16,7 @@ from backend.errors import FetchTimeoutError, JobCancelledError, JobFailedError
 from backend.logging import get_logger
 from backend.replies import ReplyBox, make_reply_box
 from backend.settings import Settings
-from backend.shapes import analysis_to_dict
+from backend.shapes import Analysis
 from worker.pipeline import run_pipeline
 
 logger = get_logger(__name__)
@@ -42,7 +42,7 @@ def run_analysis(url: str, max_images: int, settings: Settings, *, seconds: floa
         logger.info("analyze.failed", code=exc.code)
         return _error(exc)
     logger.info("analyze.done", kept=len(result.kept), skipped=len(result.skipped))
-    return {"analysis": analysis_to_dict(url, result)}
+    return {"analysis": Analysis.of(url, result).model_dump(mode="json")}
 
 
 def _error(exc: JobFailedError) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from backend.logging import get_logger
 from backend.models import Job
 from backend.runtime import Runtime
 from backend.settings import Settings
-from backend.shapes import job_to_dict
+from backend.shapes import Job as JobShape
 from backend.urlguard import Resolver, check_url, make_pinned_session, session_resolver
 from backend.urlguard.deadline import Deadline
 from backend.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ensure_webhook_secret, sign
@@ -70,7 +70,7 @@ def load_payload(runtime: Runtime, job_id: uuid.UUID) -> Payload | None:
         if job is None or not job.callback_url or not job.status.is_terminal:
             return None
         secret = ensure_webhook_secret(session, job.user_id)
-        body = json.dumps(job_to_dict(job), separators=(",", ":")).encode()
+        body = json.dumps(JobShape.of(job).model_dump(mode="json"), separators=(",", ":")).encode()
         url = job.callback_url
         session.commit()
     return Payload(url=url, body=body, secret=secret)

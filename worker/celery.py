@@ -5,9 +5,10 @@ from __future__ import annotations
 import gc
 import sys
 
-from celery.signals import beat_init, celeryd_after_setup, setup_logging, worker_process_init
+from celery.signals import beat_init, celeryd_after_setup, celeryd_init, setup_logging, worker_process_init
 
 from backend.connection_budget import Budget, announce, worker_budget
+from backend.error_reporting import init_error_reporting
 from backend.errors import EX_CONFIG, EX_UNAVAILABLE, ConfigError
 from backend.logging import configure_logging, get_logger
 from backend.runtime import reset_runtime
@@ -33,6 +34,12 @@ connect_task_logging()
 @setup_logging.connect
 def _setup_logging(**_kwargs: object) -> None:
     configure_logging(settings)
+
+
+@celeryd_init.connect
+def _report_errors(**_kwargs: object) -> None:
+    # Before the pool forks, so every pool process reports too (sentry-sdk restarts its sender per pid).
+    init_error_reporting(settings, "worker")
 
 
 @worker_process_init.connect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 
@@ -38,8 +39,19 @@ BUSY_RETRIES = 20
 ANNOUNCED_OUTCOMES = frozenset({Outcome.SUCCEEDED, Outcome.FAILED, Outcome.GAVE_UP})
 
 
-def _backoff(base: float, retries: int) -> float:
-    return min(300.0, base * 2**retries)
+MAX_RETRY_DELAY = 300.0
+# Each delay is drawn from [JITTER_FLOOR × d, d], so jobs that failed together (storage down for
+# everyone) do not all come back in the same second and fail together again.
+JITTER_FLOOR = 0.5
+
+
+def retry_delay(base: float, retries: int, rng: random.Random | None = None) -> float:
+    """Seconds before retry number `retries` + 1: base × 2^retries, capped, with jitter."""
+    delay = min(MAX_RETRY_DELAY, base * 2**retries)
+    return delay * (rng or _RANDOM).uniform(JITTER_FLOOR, 1.0)
+
+
+_RANDOM = random.Random()  # noqa: S311 - jitter, not a secret
 
 
 class JobTask(Task):
@@ -112,7 +124,7 @@ def _retry_transient(task: Task, runtime: Runtime, job_id: uuid.UUID, exc: Excep
         logger.warning("job.gave_up", error=type(exc).__name__)
         return Outcome.FAILED.value
     # claim_job counts attempts and fails the job past the limit, so this cannot loop forever.
-    raise task.retry(exc=exc, countdown=_backoff(settings.job_retry_backoff_seconds, task.request.retries))
+    raise task.retry(exc=exc, countdown=retry_delay(settings.job_retry_backoff_seconds, task.request.retries))
 
 
 @shared_task(name=TIMED_OUT_TASK, bind=True)

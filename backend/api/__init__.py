@@ -31,7 +31,7 @@ class AppServices:
 
 def services() -> AppServices:
     """The current app's services."""
-    return current_app.extensions["scraper"]  # type: ignore[no-any-return]
+    return current_app.extensions["scraper"]
 
 
 def db_session() -> Session:
@@ -45,7 +45,7 @@ def db_session() -> Session:
         session = services().db.session_factory()
         event.listen(session, "after_begin", _bound_statements)
         g.db_session = session
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session
 
 
 def _bound_statements(_session: Session, _transaction: object, connection: Connection) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from backend.api import db_session
+from backend.api.declare import declare, ok
 from backend.api.security import current_user_id, require_api_key
+from backend.shapes import WebhookSecret
 from backend.webhooks import (
     SIGNATURE_HEADER,
     SIGNATURE_TOLERANCE_SECONDS,
@@ -17,13 +19,18 @@ bp = Blueprint("account", __name__)
 
 
 @bp.get("/account/webhook-secret")
+@declare(
+    "webhook_secret",
+    "The caller's callback signing secret (created on first request).",
+    ok(200, WebhookSecret, "The secret and how callbacks are signed."),
+)
 @require_api_key
 def webhook_secret() -> Response:
     """The secret (created on first request) and how callbacks are signed with it."""
     session = db_session()
     secret = ensure_webhook_secret(session, current_user_id())
     session.commit()
-    response = jsonify(
+    answer = WebhookSecret(
         webhook_secret=secret,
         signature_header=SIGNATURE_HEADER,
         timestamp_header=TIMESTAMP_HEADER,
@@ -32,5 +39,6 @@ def webhook_secret() -> Response:
             f"refuse timestamps more than {SIGNATURE_TOLERANCE_SECONDS} s from now"
         ),
     )
+    response = jsonify(answer.model_dump(mode="json"))
     response.headers["Cache-Control"] = "no-store"
     return response

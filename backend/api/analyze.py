@@ -25,6 +25,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from backend import errors
 from backend.api import services
+from backend.api.declare import declare, ok, problem
 from backend.api.problems import ApiProblem, json_body, unavailable
 from backend.api.schemas import AnalyzeRequest
 from backend.api.security import require_api_key
@@ -33,6 +34,7 @@ from backend.errors import FetchFailedError
 from backend.logging import get_logger
 from backend.replies import ReplyBox, make_reply_box
 from backend.settings import Settings
+from backend.shapes import Analysis
 from backend.urlguard import check_url
 
 logger = get_logger(__name__)
@@ -73,7 +75,7 @@ def _waiting() -> _Waiting:
             settings = services().settings
             waiting = _Waiting(make_reply_box(settings), settings.analyze_max_waiting)
             current_app.extensions["analyze_waiting"] = waiting
-        return waiting  # type: ignore[no-any-return]
+        return waiting
 
 
 def _no_lookup(host: str) -> list[str]:
@@ -89,6 +91,22 @@ def precheck(url: str, settings: Settings) -> None:
 
 
 @bp.post("/analyze")
+@declare(
+    "analyze",
+    "Preview the ranked images of a page, run on a worker; nothing is stored.",
+    ok(200, Analysis, "The ranking."),
+    problem(422, "Invalid fields, or the page failed: `code` names why (as a job's error)."),
+    problem(
+        503,
+        "ANALYZE_MAX_WAITING previews already wait in this API process, or a backing service is down; "
+        "retry later.",
+        retry_after=True,
+    ),
+    problem(
+        504, "No worker answered within ANALYZE_TIMEOUT plus a short grace; retry later.", retry_after=True
+    ),
+    body=AnalyzeRequest,
+)
 @require_api_key
 def analyze() -> Response:
     body = json_body(AnalyzeRequest)
@@ -125,4 +143,4 @@ def analyze() -> Response:
     if "error" in reply:
         error = reply["error"]
         raise ERRORS_BY_CODE.get(error["code"], errors.JobFailedError)(error["message"])
-    return jsonify(reply["analysis"])
+    return jsonify(Analysis.model_validate(reply["analysis"]).model_dump(mode="json"))

@@ -16,10 +16,12 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from backend.api import services
+from backend.api.declare import Reply, declare, ok
 from backend.broker import ping_broker
 from backend.db import Database
 from backend.logging import get_logger
 from backend.schema_state import SERVABLE, schema_state
+from backend.shapes import Health, Live
 
 logger = get_logger(__name__)
 
@@ -70,6 +72,12 @@ def _ok(check: Callable[[], None]) -> Callable[[], str]:
 
 
 @bp.get("/health")
+@declare(
+    "readiness",
+    "Readiness: database, broker, storage, and the database schema at the code's head.",
+    ok(200, Health, "Ready."),
+    Reply(503, "A dependency failed.", model=Health),
+)
 def readiness() -> Response:
     app = services()
     results = _run_checks(
@@ -89,14 +97,16 @@ def readiness() -> Response:
     )
     if not healthy:
         logger.warning("health.not_ready", **results)
-    response = jsonify(status="ok" if healthy else "unavailable", **results)
+    answer = Health(status="ok" if healthy else "unavailable", **results)
+    response = jsonify(answer.model_dump(mode="json"))
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.get("/health/live")
+@declare("liveness", "Liveness: touches nothing.", ok(200, Live, "Alive."))
 def liveness() -> Response:
-    response = jsonify(status="ok")
+    response = jsonify(Live(status="ok").model_dump(mode="json"))
     response.headers["Cache-Control"] = "no-store"
     return response

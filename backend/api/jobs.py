@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from backend import jobs
 from backend.api import API_PREFIX, db_session, services
+from backend.api.declare import declare, ok, problem
 from backend.api.problems import ApiProblem, field_errors_problem, json_body, query_args, unavailable
-from backend.api.schemas import IdempotencyKey, JobCreate, JobListQuery, job_cursor
+from backend.api.schemas import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, JobCreate, JobListQuery, job_cursor
 from backend.api.security import current_user_id, require_api_key
 from backend.broker import enqueue_callback, enqueue_run_job
 from backend.errors import (
@@ -22,7 +23,8 @@ from backend.errors import (
 )
 from backend.logging import get_logger
 from backend.models import Job, JobStatus
-from backend.shapes import job_to_dict
+from backend.shapes import Job as JobShape
+from backend.shapes import JobList
 from backend.urlguard import check_url
 
 logger = get_logger(__name__)
@@ -38,20 +40,20 @@ def _base_path() -> str:
 
 
 def _job_response(job: Job, status: int) -> Response:
-    response = jsonify(job_to_dict(job, base_path=_base_path()))
+    response = jsonify(JobShape.of(job, base_path=_base_path()).model_dump(mode="json"))
     response.status_code = status
     return response
 
 
 def _idempotency_key() -> str | None:
-    raw = request.headers.get("Idempotency-Key")
+    raw = request.headers.get(IDEMPOTENCY_KEY.name)
     if raw is None:
         return None
     try:
-        return IdempotencyKey.validate_python(raw)
+        return str(IDEMPOTENCY_KEY.adapter.validate_python(raw))
     except ValidationError:
         raise field_errors_problem(
-            [{"field": "Idempotency-Key", "message": "must be 1 to 255 printable ASCII characters"}]
+            [{"field": IDEMPOTENCY_KEY.name, "message": IDEMPOTENCY_KEY_RULE}]
         ) from None
 
 
@@ -87,7 +89,25 @@ def _enqueue(job: Job, ahead: int) -> None:
         raise problem from None
 
 
+NO_SUCH_JOB = problem(404, "No such job for this key.")
+
+
 @bp.post("/jobs")
+@declare(
+    "submitJob",
+    "Submit a sales page to scrape.",
+    ok(202, JobShape, "Job created and queued."),
+    ok(200, JobShape, "Idempotency-Key replay: the earlier job."),
+    problem(404, "campaign_id belongs to another user."),
+    problem(409, "Idempotency-Key reused for a different request."),
+    problem(
+        429,
+        "Too many requests, or MAX_OUTSTANDING_JOBS of the caller's jobs queued or running.",
+        retry_after=True,
+    ),
+    body=JobCreate,
+    headers=(IDEMPOTENCY_KEY,),
+)
 @require_api_key
 def submit_job() -> Response:
     body = json_body(JobCreate)
@@ -124,12 +144,16 @@ def submit_job() -> Response:
 
 
 @bp.get("/jobs/<uuid:job_id>")
+@declare("getJob", "Poll a job.", ok(200, JobShape, "The job."), NO_SUCH_JOB)
 @require_api_key
 def get_job(job_id: uuid.UUID) -> Response:
     return _job_response(jobs.get_job(db_session(), current_user_id(), job_id), 200)
 
 
 @bp.get("/jobs")
+@declare(
+    "listJobs", "The caller's jobs, newest first.", ok(200, JobList, "One page of jobs."), query=JobListQuery
+)
 @require_api_key
 def list_jobs() -> Response:
     query = query_args(JobListQuery)
@@ -142,12 +166,20 @@ def list_jobs() -> Response:
         after=query.cursor,
     )
     base = _base_path()
-    return jsonify(
-        items=[job_to_dict(job, base_path=base) for job in page.items], next_cursor=job_cursor(page.next_key)
+    listing = JobList(
+        items=[JobShape.of(job, base_path=base) for job in page.items], next_cursor=job_cursor(page.next_key)
     )
+    return jsonify(listing.model_dump(mode="json"))
 
 
 @bp.post("/jobs/<uuid:job_id>/cancel")
+@declare(
+    "cancelJob",
+    "Cancel a queued or running job.",
+    ok(202, JobShape, "Cancelled."),
+    NO_SUCH_JOB,
+    problem(409, "The job has already finished."),
+)
 @require_api_key
 def cancel_job(job_id: uuid.UUID) -> Response:
     session = db_session()

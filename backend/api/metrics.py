@@ -10,6 +10,7 @@ import uuid
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 from backend.api import services
+from backend.api.declare import declare, other, problem
 from backend.api.problems import ApiProblem
 from backend.broker import queue_depth
 from backend.logging import bind_log_context, get_logger, unbind_log_context
@@ -79,6 +80,13 @@ def _authorize(settings: Settings) -> None:
 
 
 @bp.get("/metrics")
+@declare(
+    "metrics",
+    "Prometheus metrics: Bearer METRICS_TOKEN (without one: open in development, 404 in production).",
+    other(200, "Prometheus text format", "text/plain"),
+    problem(404, "No METRICS_TOKEN is set in production."),
+    security="metricsToken",
+)
 def metrics() -> Response:
     app = services()
     _authorize(app.settings)

@@ -1,555 +1,187 @@
-"""GET /api/v1/openapi.json: an OpenAPI 3.1 description of the whole HTTP API, built from pydantic models.
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 document, generated from the routes' own declarations.
 
-Request bodies and query parameters come from the models the routes validate with
-(backend.api.schemas), so the description cannot drift from what is accepted. Responses
-are described by the models below, which mirror the serializers in backend.shapes field for
-field; tests/backend/api/test_openapi.py checks real responses against them and a
-schemathesis run exercises every operation. The document is public (it holds no user
-data), like /health; every other /api/v1 route needs a Bearer key.
+It walks the app's url_map and reads each view's @declare (backend.api.declare): bodies and
+query strings are the pydantic models the route validates with, answers are the models of
+backend.shapes that serialize them, and a route with @require_api_key is marked as needing a
+key. Nothing is written twice, so the document cannot drift from the code. The document is
+public (it holds no user data), like /health.
 """
 
 from __future__ import annotations
 
-import functools
-import uuid
-from datetime import datetime
-from typing import Any, Literal, get_type_hints
+import re
+from typing import Any
 
-from flask import Blueprint, Response, jsonify
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
 
-from backend import images
-from backend.api.schemas import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    AnalyzeRequest,
-    JobCreate,
-)
-from backend.models import ImageType, JobStatus
+from backend.api.declare import Operation, Reply, declare, needs_api_key, operation_of, other
+from backend.shapes import Problem
 
 bp = Blueprint("openapi", __name__)
 
 REF = "#/components/schemas/{model}"
 PROBLEM_MIME = "application/problem+json"
-UUID_SCHEMA = {"type": "string", "format": "uuid"}
+PATH_SCHEMAS = {"uuid": {"type": "string", "format": "uuid"}}
+# Routes that are not part of the JSON API, by blueprint (or endpoint): HTML for people, and the
+# files only the embedded mode serves.
+NOT_DOCUMENTED = {"static", "web", "files", "apidocs"}
+EXTENSION_KEY = "openapi_document"
 
-
-# --- response shapes (documentation models; the serializers in backend.shapes produce them) -
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Progress(_Out):
-    images_found: int
-    images_processed: int
-    images_saved: int
-    images_skipped: int
-    images_failed: int
-
-
-class JobError(_Out):
-    code: str = Field(
-        description="A stable error code: invalid_url, blocked_url, fetch_failed, http_error, …"
-    )
-    message: str
-
-
-class JobLinks(_Out):
-    self: str
-    images: str
-
-
-class Job(_Out):
-    """A scrape job, as POST/GET /jobs return it."""
-
-    id: uuid.UUID
-    campaign_id: uuid.UUID
-    sales_page_url: str
-    max_images: int = Field(ge=1, le=100)
-    status: JobStatus
-    attempts: int = Field(ge=0)
-    progress: Progress
-    error: JobError | None
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    links: JobLinks
-
-
-class JobList(_Out):
-    items: list[Job]
-    next_cursor: str | None
-
-
-class Image(_Out):
-    """A stored image of a campaign."""
-
-    id: uuid.UUID
-    campaign_id: uuid.UUID
-    job_id: uuid.UUID | None
-    cdn_url: str
-    thumbnail_url: str | None
-    storage_key: str
-    original_url: str
-    width: int
-    height: int
-    file_size: int
-    format: str
-    quality_score: float = Field(ge=0, le=100)
-    image_type: ImageType
-    is_hero: bool
-    is_product: bool
-    is_lifestyle: bool
-    alt_text: str | None
-    content_hash: str
-    times_used: int = Field(ge=0)
-    last_used_at: datetime | None
-    scraped_at: datetime | None
-
-
-class ImageList(_Out):
-    items: list[Image]
-    next_cursor: str | None
-
-
-class LastJob(_Out):
-    id: uuid.UUID
-    status: JobStatus
-    created_at: datetime | None
-
-
-class CampaignLinks(_Out):
-    images: str
-    jobs: str
-
-
-class Campaign(_Out):
-    """A campaign of the caller's, with its counts and its newest job."""
-
-    id: uuid.UUID
-    name: str | None
-    created_at: datetime | None
-    job_count: int = Field(ge=0)
-    image_count: int = Field(ge=0)
-    last_job: LastJob | None
-    links: CampaignLinks
-
-
-class CampaignList(_Out):
-    items: list[Campaign]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-
-
-# The stats route serializes backend.images.ImageStats whole (dataclasses.asdict), so its
-# description is built from that dataclass rather than written out a second time.
-ImageStats = create_model(
-    "ImageStats",
-    __base__=_Out,
-    **{name: (kind, ...) for name, kind in get_type_hints(images.ImageStats).items()},
+COMMON_ERRORS = (
+    Reply(401, "Missing, invalid or revoked API key.", problem=True),
+    Reply(429, "Too many requests for this API key.", problem=True, retry_after=True),
+    Reply(500, "Unexpected error (never expected; reported).", problem=True),
+    Reply(503, "A backing service is unavailable; retry later.", problem=True, retry_after=True),
 )
+BODY_ERRORS = (
+    Reply(400, "The body is not valid JSON.", problem=True),
+    Reply(413, "The body is larger than the limit.", problem=True),
+    Reply(415, "The body is not JSON.", problem=True),
+    Reply(422, "Invalid fields, one entry per field in `errors`.", problem=True),
+)
+PARAMETER_ERRORS = (Reply(422, "Invalid parameters.", problem=True),)
 
 
-class PreviewImage(_Out):
-    url: str
-    width: int
-    height: int
-    format: str
-    file_size: int
-    quality_score: float
-    image_type: ImageType
-    is_hero: bool
-    is_product: bool
-    is_lifestyle: bool
-    alt_text: str | None
-
-
-class PreviewSkip(_Out):
-    url: str
-    reason: str
-    detail: str
-
-
-class Analysis(_Out):
-    """POST /analyze: the ranked images of one page (nothing stored) and why the others were dropped."""
-
-    url: str
-    images_found: int
-    candidates: list[PreviewImage]
-    skipped: list[PreviewSkip]
-
-
-class FieldError(_Out):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details; `errors` on validation failures, `code` when a URL cannot be processed."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int = Field(ge=400, le=599)
-    detail: str
-    errors: list[FieldError] | None = None
-    code: str | None = None
-
-
-class Health(_Out):
-    status: Literal["ok", "unavailable"]
-    database: str
-    broker: str
-    storage: str
-    schema_: str = Field(
-        alias="schema",
-        description="ok, behind (the database is not at the code's migration head: 503), ahead, or unknown",
-    )
-
-
-class Live(_Out):
-    status: Literal["ok"]
-
-
-class WebhookSecret(_Out):
-    """The caller's secret for checking the HMAC signature of job callbacks."""
-
-    webhook_secret: str
-    signature_header: str
-    timestamp_header: str
-    algorithm: str
-
-
-# --- the document -------------------------------------------------------------------------
-
-
-def _components() -> dict[str, Any]:
-    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
-        (JobCreate, "validation"),
-        (AnalyzeRequest, "validation"),
-        *(
-            (model, "serialization")
-            for model in (
-                Job,
-                JobList,
-                Image,
-                ImageList,
-                Campaign,
-                CampaignList,
-                ImageStats,
-                Analysis,
-                Problem,
-                Health,
-                Live,
-                WebhookSecret,
-            )
-        ),
-    ]
-    _keys, schema = models_json_schema(models, ref_template=REF)
-    return schema.get("$defs", {})
+def is_documented(rule: Rule) -> bool:
+    """False for the routes that are not part of the JSON API (see NOT_DOCUMENTED)."""
+    return rule.endpoint.partition(".")[0] not in NOT_DOCUMENTED
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+class _Schemas:
+    """The components/schemas section, filled as operations name models."""
+
+    def __init__(self) -> None:
+        self.models: dict[type[BaseModel], str] = {Problem: "serialization"}
+        self.extra: dict[str, Any] = {}  # enums that only query parameters name
+
+    def ref(self, model: type[BaseModel], mode: str) -> dict[str, str]:
+        self.models.setdefault(model, mode)
+        return _ref(model.__name__)
+
+    def components(self) -> dict[str, Any]:
+        pairs = [(model, mode) for model, mode in self.models.items()]
+        _keys, schema = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]  # mode is one of the two literals
+        return dict(sorted(schema.get("$defs", {}).items()))
 
 
-def _problem(description: str, *, retry_after: bool = False) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {PROBLEM_MIME: {"schema": _ref("Problem")}},
-    }
-    if retry_after:
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    # An optional query parameter is absent, never JSON null: keep the non-null branch.
+    branches = [branch for branch in schema.get("anyOf", []) if branch.get("type") != "null"]
+    if len(branches) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "title")}
+    return {**branches[0], **rest}
+
+
+def _query_parameters(model: type[BaseModel], schemas: _Schemas) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    for name, definition in schema.get("$defs", {}).items():
+        schemas.extra[name] = definition
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, field in schema["properties"].items():
+        field_schema = _without_null(field)
+        if field_schema.get("default", "") is None:  # absent means no filter; null is not a value
+            del field_schema["default"]
+        description = field_schema.pop("description", "")
+        field_schema.pop("title", None)
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": field_schema,
+                "description": description,
+            }
+        )
+    return parameters
+
+
+def _response(reply: Reply, schemas: _Schemas) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": reply.description}
+    if reply.problem:
+        response["content"] = {PROBLEM_MIME: {"schema": schemas.ref(Problem, "serialization")}}
+    elif reply.model is not None:
+        response["content"] = {"application/json": {"schema": schemas.ref(reply.model, "serialization")}}
+    elif reply.media_type is not None:
+        response["content"] = {reply.media_type: {"schema": {}}}
+    if reply.retry_after:
         response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}}
     return response
 
 
-COMMON_ERRORS = {
-    "401": _problem("Missing, invalid or revoked API key."),
-    "429": _problem("Too many requests for this API key.", retry_after=True),
-    "500": _problem("Unexpected error (never expected; reported)."),
-    "503": _problem("A backing service is unavailable; retry later.", retry_after=True),
+def _path_parameters(rule: Rule) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": PATH_SCHEMAS.get(kind, {"type": "string"})}
+        for kind, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule.rule)
+    ]
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."},
+    "metricsToken": {"type": "http", "scheme": "bearer", "description": "The METRICS_TOKEN setting."},
 }
-BODY_ERRORS = {
-    "400": _problem("The body is not valid JSON."),
-    "413": _problem("The body is larger than the limit."),
-    "415": _problem("The body is not JSON."),
-    "422": _problem("Invalid fields, one entry per field in `errors`."),
-}
 
 
-def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": UUID_SCHEMA}
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
-
-
-LIMIT_PARAM = _query(
-    "limit",
-    {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE},
-    "Page size.",
-)
-CURSOR_PARAM = _query("cursor", {"type": "string"}, "`next_cursor` of the previous page.")
-
-
-def _operation(
-    operation_id: str,
-    summary: str,
-    responses: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: str | None = None,
-    public: bool = False,
-) -> dict[str, Any]:
-    errors = {**COMMON_ERRORS, **({"422": _problem("Invalid parameters.")} if parameters else {})}
-    if body is not None:
-        errors.update(BODY_ERRORS)
-    if public:
-        errors = {code: value for code, value in errors.items() if code != "401"}
-    operation: dict[str, Any] = {
-        "operationId": operation_id,
-        "summary": summary,
-        "responses": {**errors, **responses},
+def _operation(rule: Rule, operation: Operation, keyed: bool, schemas: _Schemas) -> dict[str, Any]:
+    parameters = [
+        *_path_parameters(rule),
+        *(
+            {"name": header.name, "in": "header", "required": False}
+            | {"schema": header.adapter.json_schema(), "description": header.description}
+            for header in operation.headers
+        ),
+        *(_query_parameters(operation.query, schemas) if operation.query else []),
+    ]
+    guarded = keyed or operation.security is not None
+    errors = [reply for reply in COMMON_ERRORS if guarded or reply.status != 401]
+    if parameters:
+        errors += PARAMETER_ERRORS
+    if operation.body is not None:
+        errors += BODY_ERRORS
+    replies = {str(reply.status): reply for reply in (*errors, *operation.replies)}
+    document: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "responses": {status: _response(reply, schemas) for status, reply in replies.items()},
     }
     if parameters:
-        operation["parameters"] = parameters
-    if body is not None:
-        operation["requestBody"] = {
+        document["parameters"] = parameters
+    if operation.body is not None:
+        document["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {"application/json": {"schema": schemas.ref(operation.body, "validation")}},
         }
-    if public:
-        operation["security"] = []
-    return operation
+    if operation.security is not None:
+        document["security"] = [{operation.security: []}]
+    elif not keyed:
+        document["security"] = []
+    return document
 
 
-def _job_paths() -> dict[str, Any]:
-    job_id = [_path_param("job_id")]
-    not_found = {"404": _problem("No such job for this key.")}
-    idempotency = {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x20-\\x7e]+$"},
-        "description": "Same key and same request from the same user: the same job (200).",
-    }
-    return {
-        "/api/v1/jobs": {
-            "post": _operation(
-                "submitJob",
-                "Submit a sales page to scrape.",
-                {
-                    "202": _json("Job", "Job created and queued."),
-                    "200": _json("Job", "Idempotency-Key replay: the earlier job."),
-                    "404": _problem("campaign_id belongs to another user."),
-                    "409": _problem("Idempotency-Key reused for a different request."),
-                    "429": _problem(
-                        "Too many requests, or MAX_OUTSTANDING_JOBS of the caller's jobs queued or running.",
-                        retry_after=True,
-                    ),
-                },
-                parameters=[idempotency],
-                body="JobCreate",
-            ),
-            "get": _operation(
-                "listJobs",
-                "The caller's jobs, newest first.",
-                {"200": _json("JobList", "One page of jobs.")},
-                parameters=[
-                    _query("campaign_id", UUID_SCHEMA, "Only this campaign's jobs."),
-                    _query("status", {"type": "string", "enum": [s.value for s in JobStatus]}, "Filter."),
-                    LIMIT_PARAM,
-                    CURSOR_PARAM,
-                ],
-            ),
-        },
-        "/api/v1/jobs/{job_id}": {
-            "get": _operation(
-                "getJob", "Poll a job.", {"200": _json("Job", "The job."), **not_found}, parameters=job_id
+def build_document(app: Flask) -> dict[str, Any]:
+    """The document for `app`'s routes; raises if a documented route has no @declare."""
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        if not is_documented(rule):
+            continue
+        view = app.view_functions[rule.endpoint]
+        operation = operation_of(view)
+        if operation is None:
+            raise LookupError(f"route {rule.rule} ({rule.endpoint}) has no @declare")
+        path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                rule, operation, needs_api_key(view), schemas
             )
-        },
-        "/api/v1/jobs/{job_id}/cancel": {
-            "post": _operation(
-                "cancelJob",
-                "Cancel a queued or running job.",
-                {
-                    "202": _json("Job", "Cancelled."),
-                    **not_found,
-                    "409": _problem("The job has already finished."),
-                },
-                parameters=job_id,
-            )
-        },
-    }
-
-
-def _campaign_paths() -> dict[str, Any]:
-    campaign = [_path_param("campaign_id")]
-    image = [*campaign, _path_param("image_id")]
-    not_found = {"404": _problem("No such campaign or image for this key.")}
-    return {
-        "/api/v1/campaigns": {
-            "get": _operation(
-                "listCampaigns",
-                "The caller's campaigns, newest first, with counts and the last job's status.",
-                {"200": _json("CampaignList", "One page of campaigns.")},
-                parameters=[LIMIT_PARAM, CURSOR_PARAM],
-            )
-        },
-        "/api/v1/campaigns/{campaign_id}": {
-            "get": _operation(
-                "getCampaign",
-                "One campaign, with its counts and the last job's status.",
-                {"200": _json("Campaign", "The campaign."), **not_found},
-                parameters=campaign,
-            ),
-            "delete": _operation(
-                "deleteCampaign",
-                "Delete a campaign, its jobs, its images and their stored objects.",
-                {"204": {"description": "Deleted."}, **not_found},
-                parameters=campaign,
-            ),
-        },
-        "/api/v1/campaigns/{campaign_id}/images": {
-            "get": _operation(
-                "listImages",
-                "A campaign's images in the pipeline's rank (each job's hero first, then best first), "
-                "or by quality score alone with order=quality.",
-                {"200": _json("ImageList", "One page of images."), **not_found},
-                parameters=[
-                    *campaign,
-                    _query("image_type", {"type": "string", "enum": [t.value for t in ImageType]}, "Filter."),
-                    _query("min_quality", {"type": "number", "minimum": 0, "maximum": 100}, "Filter."),
-                    _query(
-                        "order",
-                        {
-                            "type": "string",
-                            "enum": [o.value for o in images.ImageOrder],
-                            "default": images.ImageOrder.RANK.value,
-                        },
-                        "rank: as the pipeline ranked them (hero first, then best first); quality: by quality "
-                        "score alone. A cursor continues the order it was given in.",
-                    ),
-                    LIMIT_PARAM,
-                    CURSOR_PARAM,
-                ],
-            )
-        },
-        "/api/v1/campaigns/{campaign_id}/images/stats": {
-            "get": _operation(
-                "imageStats",
-                "Totals of a campaign's images.",
-                {"200": _json("ImageStats", "The totals."), **not_found},
-                parameters=campaign,
-            )
-        },
-        "/api/v1/campaigns/{campaign_id}/images/{image_id}": {
-            "delete": _operation(
-                "deleteImage",
-                "Delete an image and its stored object.",
-                {"204": {"description": "Deleted."}, **not_found},
-                parameters=image,
-            )
-        },
-        "/api/v1/campaigns/{campaign_id}/images/{image_id}/use": {
-            "post": _operation(
-                "useImage",
-                "Record a use of an image.",
-                {"200": _json("Image", "The image, counted."), **not_found},
-                parameters=image,
-            )
-        },
-    }
-
-
-def _other_paths() -> dict[str, Any]:
-    return {
-        "/api/v1/analyze": {
-            "post": _operation(
-                "analyze",
-                "Preview the ranked images of a page, run on a worker; nothing is stored.",
-                {
-                    "200": _json("Analysis", "The ranking."),
-                    "422": _problem(
-                        "Invalid fields, or the page failed: `code` names why (as a job's error)."
-                    ),
-                    "503": _problem(
-                        "ANALYZE_MAX_WAITING previews already wait in this API process, or a backing"
-                        " service is down; retry later.",
-                        retry_after=True,
-                    ),
-                    "504": _problem(
-                        "No worker answered within ANALYZE_TIMEOUT plus a short grace; retry later.",
-                        retry_after=True,
-                    ),
-                },
-                body="AnalyzeRequest",
-            )
-        },
-        "/api/v1/account/webhook-secret": {
-            "get": _operation(
-                "webhook_secret",
-                "The caller's callback signing secret (created on first request).",
-                {"200": _json("WebhookSecret", "The secret and how callbacks are signed.")},
-            )
-        },
-        "/metrics": {
-            "get": {
-                **_operation(
-                    "metrics",
-                    "Prometheus metrics: Bearer METRICS_TOKEN (without one: open in development, 404 in production).",
-                    {
-                        "200": {
-                            "description": "Prometheus text format",
-                            "content": {"text/plain": {"schema": {}}},
-                        },
-                        "404": _problem("No METRICS_TOKEN is set in production."),
-                    },
-                ),
-                "security": [{"metricsToken": []}],
-            }
-        },
-        "/api/v1/openapi.json": {
-            "get": _operation(
-                "openapi",
-                "This document.",
-                {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {}}}}},
-                public=True,
-            )
-        },
-        "/health": {
-            "get": _operation(
-                "readiness",
-                "Readiness: database, broker, storage, and the database schema at the code's head.",
-                {
-                    "200": _json("Health", "Ready."),
-                    "503": {
-                        "description": "A dependency failed.",
-                        "content": {"application/json": {"schema": _ref("Health")}},
-                    },
-                },
-                public=True,
-            )
-        },
-        "/health/live": {
-            "get": _operation(
-                "liveness", "Liveness: touches nothing.", {"200": _json("Live", "Alive.")}, public=True
-            )
-        },
-    }
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the API (built once per process)."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -559,22 +191,24 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
-        "paths": {**_job_paths(), **_campaign_paths(), **_other_paths()},
+        "paths": paths,
         "components": {
-            "schemas": _components(),
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key."},
-                "metricsToken": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "The METRICS_TOKEN setting.",
-                },
-            },
+            "schemas": {**schemas.components(), **schemas.extra},
+            "securitySchemes": SECURITY_SCHEMES,
         },
     }
 
 
+def openapi_document(app: Flask | None = None) -> dict[str, Any]:
+    """The document of `app` (default: the current app), built once per app."""
+    target: Flask = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's LocalProxy
+    if EXTENSION_KEY not in target.extensions:
+        target.extensions[EXTENSION_KEY] = build_document(target)
+    return target.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]  # extensions is dict[str, Any]
+
+
 @bp.get("/openapi.json")
+@declare("openapi", "This document.", other(200, "OpenAPI 3.1", "application/json"))
 def openapi_json() -> Response:
     response = jsonify(openapi_document())
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -20,6 +20,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from backend.errors import ConflictError, JobFailedError, NotFoundError, TransientError
 from backend.logging import get_logger
 from backend.safe_commit import is_transient_db_error
+from backend.shapes import Problem
 
 logger = get_logger(__name__)
 
@@ -53,14 +54,15 @@ class ApiProblem(Exception):  # noqa: N818 - it is a response, not a failure of 
         self.members = members
 
     def to_response(self) -> Response:
-        body: dict[str, Any] = {
-            "type": TYPE_PREFIX + self.slug if self.slug else "about:blank",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
+        body = Problem(
+            type=TYPE_PREFIX + self.slug if self.slug else "about:blank",
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
             **self.members,
-        }
-        response = jsonify(body)
+        )
+        # exclude_unset: `errors`, `code` and any other member appear only when given.
+        response = jsonify(body.model_dump(mode="json", exclude_unset=True))
         response.status_code = self.status
         response.mimetype = PROBLEM_MIME
         response.headers.update(self.headers)

@@ -1,7 +1,8 @@
 """The request side of DESIGN.md's JSON shapes: pydantic models for bodies, query strings and cursors.
 
-The response side (`job_to_dict`, `image_to_dict`, `analysis_to_dict`) is backend.shapes,
-which the worker's callbacks and the CLI share without loading Flask.
+The response side is backend.shapes (pydantic models too), which the worker's callbacks and
+the CLI share without loading Flask. Routes name these models in their @declare, from which
+the OpenAPI document is generated.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from backend.api.declare import Header
 from backend.campaigns import CampaignKey
 from backend.images import ImageKey, ImageOrder
 from backend.jobs import JobKey
@@ -117,9 +119,19 @@ class AnalyzeRequest(_Body):
     max_images: MaxImages = 10
 
 
-IdempotencyKey = TypeAdapter(
-    Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$")]
+# The Idempotency-Key rule, once: the route validates with it and the document shows its schema.
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+IDEMPOTENCY_KEY = Header(
+    "Idempotency-Key",
+    TypeAdapter(
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH, pattern=r"^[\x20-\x7e]+$"),
+        ]
+    ),
+    "Same key and same request from the same user: the same job (200).",
 )
+IDEMPOTENCY_KEY_RULE = f"must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters"
 
 
 # --- cursors: opaque to clients, a typed keyset position to the services ---------------------
@@ -212,11 +224,16 @@ def image_cursor(key: ImageKey | None) -> str | None:
     return encode_cursor("images", key.quality_score, str(key.id))
 
 
+# Clients see a cursor as an opaque string; the services get the typed key it decodes to.
+CURSOR_SCHEMA = WithJsonSchema({"type": "string"})
+CURSOR_DESCRIPTION = "`next_cursor` of the previous page."
+
+
 class _Query(BaseModel):
     # Unknown query parameters are ignored, as caches and proxies add their own.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description="Page size.")
 
     @model_validator(mode="before")
     @classmethod
@@ -230,24 +247,34 @@ class _Query(BaseModel):
 class JobListQuery(_Query):
     """GET /jobs: filters, page size, and where the previous page ended."""
 
-    campaign_id: uuid.UUID | None = None
-    status: JobStatus | None = None
-    cursor: Annotated[JobKey | None, BeforeValidator(_job_key)] = None
+    campaign_id: uuid.UUID | None = Field(default=None, description="Only this campaign's jobs.")
+    status: JobStatus | None = Field(default=None, description="Filter.")
+    cursor: Annotated[JobKey | None, BeforeValidator(_job_key), CURSOR_SCHEMA] = Field(
+        default=None, description=CURSOR_DESCRIPTION
+    )
 
 
 class CampaignListQuery(_Query):
     """GET /campaigns: page size, and where the previous page ended."""
 
-    cursor: Annotated[CampaignKey | None, BeforeValidator(_campaign_key)] = None
+    cursor: Annotated[CampaignKey | None, BeforeValidator(_campaign_key), CURSOR_SCHEMA] = Field(
+        default=None, description=CURSOR_DESCRIPTION
+    )
 
 
 class ImageListQuery(_Query):
     """GET /campaigns/{id}/images: filters, page size, and where the previous page ended."""
 
-    image_type: ImageType | None = None
-    min_quality: float | None = Field(default=None, ge=0, le=100)
-    order: ImageOrder = ImageOrder.RANK
-    cursor: Annotated[ImageKey | None, BeforeValidator(_image_key)] = None
+    image_type: ImageType | None = Field(default=None, description="Filter.")
+    min_quality: float | None = Field(default=None, ge=0, le=100, description="Filter.")
+    order: ImageOrder = Field(
+        default=ImageOrder.RANK,
+        description="rank: as the pipeline ranked them (hero first, then best first); quality: by quality "
+        "score alone. A cursor continues the order it was given in.",
+    )
+    cursor: Annotated[ImageKey | None, BeforeValidator(_image_key), CURSOR_SCHEMA] = Field(
+        default=None, description=CURSOR_DESCRIPTION
+    )
 
     @field_validator("cursor")
     @classmethod

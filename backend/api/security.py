@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 from flask import g, request
 
 from backend.api import db_session
+from backend.api.declare import KEY_REQUIRED_ATTR
 from backend.api.problems import ApiProblem
 from backend.auth import identify_caller
 
@@ -53,9 +54,10 @@ def require_api_key(view: Callable[P, R]) -> Callable[P, R]:
             session.commit()
         return view(*args, **kwargs)
 
+    setattr(wrapper, KEY_REQUIRED_ATTR, True)  # the OpenAPI document reads it (backend.api.declare)
     return wrapper
 
 
 def current_user_id() -> uuid.UUID:
     """The authenticated caller's id (only inside a @require_api_key view)."""
-    return g.user_id  # type: ignore[no-any-return]
+    return g.user_id

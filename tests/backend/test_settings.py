@@ -149,6 +149,25 @@ def test_secrets_are_masked_in_repr(monkeypatch):
     assert "very-secret-value" not in repr(load_settings())
 
 
+def test_repr_shows_no_database_or_redis_password(monkeypatch):
+    """Every URL in repr(Settings) and str(Settings) keeps its user and host but not its password."""
+    set_env(
+        monkeypatch,
+        {
+            "DATABASE_URL": "postgresql://app:db-pass-31337@db.example.com:5432/app",
+            "REDIS_URL": "redis://default:redis-pass-31337@cache.example.com:6379/0",
+            "CELERY_BROKER_URL": "redis://:broker-pass-31337@cache.example.com:6379/1",
+            "RATE_LIMIT_STORAGE_URL": "redis://:limits-pass-31337@cache.example.com:6379/2",
+        },
+    )
+    settings = load_settings()
+    for text in (repr(settings), str(settings)):
+        assert "pass-31337" not in text
+        assert "postgresql://app:***@db.example.com:5432/app" in text
+        assert "redis://default:***@cache.example.com:6379/0" in text
+    assert settings.database_url == "postgresql://app:db-pass-31337@db.example.com:5432/app"
+
+
 def test_redis_tls_flag_upgrades_the_scheme(monkeypatch):
     """REDIS_TLS=true turns redis:// into rediss://."""
     set_env(monkeypatch, {"REDIS_URL": "redis://cache.example.com:6380/0", "REDIS_TLS": "true"})

@@ -1,11 +1,11 @@
-"""A progressive JPEG cut down to the scans a 1/8-scale decode reads: the same pixels in about a third of the time.
+"""A progressive JPEG cut down to the scans a 1/8-scale decode reads: the same pixels, decoded faster.
 
 At 1/8 scale libjpeg computes each pixel of a full-resolution component (the luma, or every
 component of a 4:4:4 file) from its block's DC coefficient alone (a 1×1 inverse DCT); a
 subsampled component is scaled up by a larger inverse DCT, which reads its AC coefficients too.
 A progressive file sends AC coefficients in scans of one component each, and the full-resolution
-components' AC scans are most of its bytes and most of its decoding time (3× a baseline file of
-the same size), none of it used at that scale. `eighth_scale_scans` leaves those scans out.
+components' AC scans are most of its bytes and most of its decoding time (bench/results.md),
+none of it used at that scale. `eighth_scale_scans` leaves those scans out.
 
 The decoder must then believe it has every coefficient: libjpeg-turbo "smooths" blocks whose AC
 coefficients never arrived, estimating them from the neighbours' DC and, when all are missing,

@@ -33,7 +33,7 @@ import struct
 import threading
 import warnings
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from imagecodecs import webp_decode
@@ -53,7 +53,7 @@ PREVIEW_SIDE = 320  # the stored thumbnail's longest side (store.THUMBNAIL_MAX_S
 DRAFT_SIDE = 200
 BORDER_FRACTION = 0.06
 # Four times score.GRAPHIC_MAX_COLORS, the largest count a rule asks about. Pillow's getcolors stops
-# once it passes the cap and holds the GIL meanwhile: a photo costs 0.11 ms at 256, 0.55 ms at 4096.
+# once it passes the cap and holds the GIL meanwhile, so a low cap is cheaper (bench/results.md).
 MAX_COUNTED_COLORS = 256
 HUGE_PIXELS = 16_000_000  # above this a decoded picture is reduced in place before any copy (shrink_huge)
 REDUCIBLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX"})
@@ -183,8 +183,8 @@ def simple_webp_size(data: bytes) -> tuple[int, int] | None:
     (RFC 9649, section 2.5). It cannot be animated or carry EXIF, ICC or a separate alpha
     chunk: those need the extended (VP8X) header, which goes through Pillow as every other
     format does. Pillow opens every WebP with libwebp's animation decoder, which allocates and
-    clears two canvases of the full size while holding the GIL (2–4 ms for a 1700 px photo),
-    only to learn what these header bytes say.
+    clears two canvases of the full size while holding the GIL, only to learn what these header
+    bytes say (bench/results.md).
     """
     if len(data) < 30 or not is_webp(data):
         return None
@@ -217,7 +217,7 @@ def webp_image(data: bytes, *, alpha: bool) -> Image.Image:
     """A still WebP decoded by libwebp into an array that Pillow reads in place: RGBA, or RGBX if opaque.
 
     Pillow keeps RGB in four bytes per pixel, so an RGB image made from libwebp's array is a
-    full-size copy (4 ms of a 1700 px photo's 30); four-byte pixels decoded as RGBA are Pillow's
+    full-size copy; four-byte pixels decoded as RGBA are Pillow's
     RGBX layout as they are. decode_reduced resamples RGBX and converts only the small results.
     """
     pixels = webp_decode(data, hasalpha=True)
@@ -232,8 +232,8 @@ def load_upright(image: Image.Image, data: bytes, *, frames: int, orientation: i
     DRAFT_SIDE (`draft_box`); a progressive one at 1/8 from only the scans that scale reads
     (`decode_eighth_scale`). A still, unrotated WebP is decoded by libwebp into an array
     (imagecodecs): Pillow reads every WebP through libwebp's animation decoder and then
-    copies the frame twice, holding the GIL, which measured 2.2× the time (40 vs 18 ms for a
-    1600×2000 photo), with the same pixels. Animated or EXIF-rotated WebPs, rare, stay with Pillow.
+    copies the frame twice, holding the GIL, for the same pixels (bench/results.md). Animated or
+    EXIF-rotated WebPs, rare, stay with Pillow.
     """
     if image.format == "WEBP" and frames == 1 and orientation == 1:
         return webp_image(data, alpha=image.mode == "RGBA")
@@ -369,7 +369,7 @@ def to_8bit(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         image = image.convert("I")
     if image.mode in ("I", "F"):
-        low, high = image.getextrema()
+        low, high = cast("tuple[float, float]", image.getextrema())  # one band: (min, max)
         scale = 255 / (float(high) - float(low)) if high != low else 0
         return image.point(lambda value: (value - low) * scale).convert("L")
     return image

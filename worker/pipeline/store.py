@@ -7,6 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
+from typing import cast
 
 from PIL import Image, ImageOps
 
@@ -69,7 +70,7 @@ def make_thumbnail(data: bytes, max_side: int = THUMBNAIL_MAX_SIDE) -> Thumbnail
 def encode_thumbnail(image: Image.Image) -> Thumbnail:
     """An already upright, thumbnail-sized RGB/RGBA image as a JPEG, or as a WebP if it has transparency."""
     out = BytesIO()
-    if image.mode == "RGBA" and image.getextrema()[3][0] < 255:
+    if image.mode == "RGBA" and cast("tuple[tuple[int, int], ...]", image.getextrema())[3][0] < 255:
         image.save(out, format="WEBP", quality=THUMBNAIL_QUALITY, method=THUMBNAIL_WEBP_METHOD)
         return Thumbnail(out.getvalue(), "image/webp", "webp")
     opaque = image if image.mode == "RGB" else image.convert("RGB")

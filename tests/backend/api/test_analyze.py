@@ -121,11 +121,14 @@ def shop() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def analyze_worker(redis_url, celery_queue, tmp_path_factory) -> Iterator[processes.ServiceProcess]:
+def analyze_worker(
+    database_url, redis_url, celery_queue, tmp_path_factory
+) -> Iterator[processes.ServiceProcess]:
     """A worker process on the session's queues, for every test of this module."""
     folder = tmp_path_factory.mktemp("analyze-worker")
     settings = load_settings(
         app_env="test",
+        database_url=database_url,  # migrated: a worker takes nothing until the schema is at head
         celery_queue=celery_queue,
         redis_url=redis_url,
         var_dir=folder / "var",

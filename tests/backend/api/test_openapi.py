@@ -11,8 +11,9 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from backend import create_app
+from backend import create_app, shapes
 from backend.api import openapi
+from backend.api.declare import operation_of
 from tests.backend.api.conftest import running_worker, shutdown_app
 
 MAX_EXAMPLES = 40  # per operation and phase: the whole run stays well under a minute
@@ -31,11 +32,55 @@ def test_document_is_served_publicly_as_openapi_3_1(client):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_every_route_declares_its_operation(app):
+    """Each JSON API route carries an @declare; a new route without one fails here (and the document)."""
+    undeclared = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if openapi.is_documented(rule) and operation_of(app.view_functions[rule.endpoint]) is None
+    ]
+    assert undeclared == []
+
+
+def test_an_undeclared_route_stops_the_document(app):
+    """The document is built from the routes, so a route added without @declare cannot be served silently."""
+    app.add_url_rule("/api/v1/undeclared", "undeclared", lambda: "")
+    with pytest.raises(LookupError, match="/api/v1/undeclared"):
+        openapi.build_document(app)
+
+
+def test_security_follows_require_api_key(app):
+    """Exactly the routes without @require_api_key or a scheme of their own are public in the document."""
+    public = {
+        (method.upper(), path)
+        for path, item in openapi.openapi_document(app)["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == []
+    }
+    assert public == {("GET", "/health"), ("GET", "/health/live"), ("GET", "/api/v1/openapi.json")}
+    metrics = openapi.openapi_document(app)["paths"]["/metrics"]["get"]
+    assert metrics["security"] == [{"metricsToken": []}] and "401" in metrics["responses"]
+
+
+def test_query_parameters_come_from_the_query_models(app):
+    """GET /jobs documents JobListQuery's fields: limit's bounds and default, the status enum, the cursor."""
+    operation = openapi.openapi_document(app)["paths"]["/api/v1/jobs"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(parameters) == {"campaign_id", "status", "limit", "cursor"}
+    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
+    assert parameters["status"]["schema"] == {"$ref": "#/components/schemas/JobStatus"}
+    assert parameters["cursor"]["schema"] == {"type": "string"}
+    post = openapi.openapi_document(app)["paths"]["/api/v1/jobs"]["post"]
+    (header,) = [parameter for parameter in post["parameters"] if parameter["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["schema"]["maxLength"] == 255
+
+
 def test_every_route_is_described_and_nothing_else(app):
     """The document's operations are exactly the app's routes (files aside, which only the embedded mode serves)."""
     described = {
         (method.upper(), path)
-        for path, item in openapi.openapi_document()["paths"].items()
+        for path, item in openapi.openapi_document(app)["paths"].items()
         for method in item
     }
     served = set()
@@ -55,16 +100,16 @@ def test_every_route_is_described_and_nothing_else(app):
 def test_real_responses_match_the_described_models(api, make_campaign, make_image):
     """A job, a job list, an image, a list, stats and a problem, as served, validate against the models."""
     submitted = api.post("/api/v1/jobs", json={"sales_page_url": "https://shop.example.test/p/1"})
-    openapi.Job.model_validate(submitted.get_json())
-    openapi.JobList.model_validate(api.get("/api/v1/jobs").get_json())
+    shapes.Job.model_validate(submitted.get_json())
+    shapes.JobList.model_validate(api.get("/api/v1/jobs").get_json())
     campaign = make_campaign(api)
     image = make_image(campaign)
-    openapi.ImageList.model_validate(api.get(f"/api/v1/campaigns/{campaign}/images").get_json())
-    openapi.ImageStats.model_validate(api.get(f"/api/v1/campaigns/{campaign}/images/stats").get_json())
-    openapi.Image.model_validate(api.post(f"/api/v1/campaigns/{campaign}/images/{image.id}/use").get_json())
+    shapes.ImageList.model_validate(api.get(f"/api/v1/campaigns/{campaign}/images").get_json())
+    shapes.ImageStats.model_validate(api.get(f"/api/v1/campaigns/{campaign}/images/stats").get_json())
+    shapes.Image.model_validate(api.post(f"/api/v1/campaigns/{campaign}/images/{image.id}/use").get_json())
     problem = api.post("/api/v1/jobs", json={"sales_page_url": "nope"})
     assert problem.status_code == 422
-    openapi.Problem.model_validate(problem.get_json())
+    shapes.Problem.model_validate(problem.get_json())
 
 
 # --- schemathesis, in process through the WSGI app -----------------------------------------

@@ -28,7 +28,7 @@ one record and each Candidate is built once at the end.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,7 +173,7 @@ class Found:
     __slots__ = ("alt", "fallbacks", "height", "hints", "in_page", "shown", "source", "upsized_from", "width")
 
     def __init__(
-        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[Hint]
     ) -> None:
         self.source, self.alt, self.width, self.height = source, alt, width, height
         self.hints = set(hints)
@@ -183,7 +183,7 @@ class Found:
         self.shown = source not in NAMING_SOURCES
 
     def merge(
-        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[str]
+        self, source: str, alt: str | None, width: int | None, height: int | None, hints: AbstractSet[Hint]
     ) -> None:
         """A later find of the same URL: first source kept, all hints, any size and alt found."""
         self.alt = self.alt or alt
@@ -235,7 +235,7 @@ class CandidateCollector:
         item is a product at a sibling page (cards.py)."""
         return OTHER_PRODUCT if self.cards.item_elsewhere(element) else MICRODATA
 
-    def card_hints(self, element: Any, tags: AbstractSet[Hint]) -> frozenset[Hint]:
+    def card_hints(self, element: Any, tags: AbstractSet[str]) -> frozenset[Hint]:
         """`other_product` for a picture in a link to a sibling product page (links.py), or in a card beside
         one (cards.py); `tags` are its ancestors'."""
         if "a" not in tags:
@@ -248,7 +248,7 @@ class CandidateCollector:
         self,
         raw: str | None,
         source: str,
-        hints: AbstractSet[str] = frozenset(),
+        hints: AbstractSet[Hint] = frozenset(),
         *,
         alt: str | None = None,
         width: int | None = None,
@@ -285,7 +285,7 @@ class CandidateCollector:
         alt: str | None,
         width: int | None,
         height: int | None,
-        hints: AbstractSet[str],
+        hints: AbstractSet[Hint],
     ) -> None:
         found = self.found.get(url)
         if found is not None:
@@ -326,13 +326,17 @@ def extract_candidates(page: Page, *, limit: int) -> list[Candidate]:
     for node in CANDIDATE_XPATH(document):
         if not isinstance(node, str):
             ELEMENT_HANDLERS[node.tag](node, collector)
-        elif node.attrname in PLATFORM_ATTRS:
-            if node.getparent().tag != "img":  # collect_img reads its own zoom attributes
-                collect_platform_attributes(node.getparent(), node.attrname, collector)
-        elif node.attrname in HEADING_ATTRS:
-            collect_styled_heading(node.getparent(), node.attrname, collector)
+            continue
+        # An attribute hit: lxml's "smart string" knows its attribute's name and its element.
+        hit: Any = node
+        name, element = hit.attrname, hit.getparent()
+        if name in PLATFORM_ATTRS:
+            if element.tag != "img":  # collect_img reads its own zoom attributes
+                collect_platform_attributes(element, name, collector)
+        elif name in HEADING_ATTRS:
+            collect_styled_heading(element, name, collector)
         else:
-            collect_backgrounds(node.getparent(), node.attrname, collector)
+            collect_backgrounds(element, name, collector)
     return collector.candidates()
 
 
@@ -369,7 +373,7 @@ def parse_document(page: Page) -> Any:
         except LookupError:
             parser = HTML_PARSER
     try:
-        return lxml.html.document_fromstring(page.html, parser=parser)
+        return lxml.html.document_fromstring(page.html, parser=parser)  # type: ignore[arg-type]  # an etree parser on purpose (docstring)
     except (etree.ParserError, ValueError):
         return None
 
@@ -675,6 +679,7 @@ def collect_backgrounds(element: Any, name: str, collector: CandidateCollector) 
     """`url()` in an inline style, or a lazy background attribute, on any element (`data-bgset`: each
     set's largest entry)."""
     value = element.get(name) or ""
+    urls: Sequence[str | None]
     if name == "style":
         if "url(" not in value.lower():
             return

@@ -162,7 +162,7 @@ def _call_arguments(text: str, body_start: int) -> list[Any] | None:
     if not tail.endswith(")" * closing):
         return None
     try:
-        arguments = chompjs.parse_js_object(f"[{tail[: len(tail) - closing]}]")
+        arguments: object = chompjs.parse_js_object(f"[{tail[: len(tail) - closing]}]")
     except (ValueError, RecursionError):
         return None
     return arguments if isinstance(arguments, list) else None
