@@ -10,6 +10,9 @@ RUN_STAMP := $(VENV)/.run-requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 PORT ?= 5000
+# Test files run in this many processes (pytest-xdist, a file's tests together): most of the suite
+# waits on real servers and subprocesses, so two processes keep two cores busy.
+TEST_WORKERS ?= 2
 
 .PHONY: help venv dev-venv run test lint fmt migrate verify-migrations worker beat web
 
@@ -40,7 +43,7 @@ run: venv ## Run API + worker + demo shop on the embedded default (SQLite, file 
 	@$(BIN)/python -m backend.devserver
 
 test: dev-venv ## Run the whole test suite (real Postgres/Redis on loopback; see README)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: dev-venv ## ruff check + ruff format --check + mypy (backend/ and worker/)
 	$(BIN)/ruff check .
