@@ -1,58 +1,8 @@
-"""Score image quality (0–100), classify hero/product/lifestyle, and name junk; the rules are documented here.
+"""Judge a measured image: name its junk, score its quality (0–100), classify it and choose the hero.
 
-Quality score (every factor is in [0, 1] and never decreases as its input improves):
-
-    score = 100 × (0.30·resolution + 0.20·sharpness + 0.10·aspect + 0.05·format
-                   + 0.05·compression + 0.30·signals)
-
-- resolution = log2(pixels / 40 000) / log2(2 000 000 / 40 000), clamped: 200×200 → 0, 2 MP → 1.
-- sharpness  = ln(1 + edge variance) / ln(1 + SHARPNESS_REFERENCE), clamped (see measure.py).
-- aspect     = 1 up to 2:1, falling linearly to 0 at 4:1 (strips and banners are rarely photos).
-- format     = 1 for JPEG/PNG/WebP, 0.4 for GIF (256 colors at most).
-- compression = (jpeg_quality − 30) / (90 − 30), clamped, for JPEGs (quality estimated from
-  the quantization table in measure.py); 1 for lossless or unknown (PNG, GIF, WebP).
-- signals    = 0.3 + the SIGNAL_WEIGHTS of the candidate's hints, clamped: named by og:image or
-  twitter:image (+0.35), JSON-LD/microdata Product (+0.35), in the product gallery (+0.25),
-  marked hero/main (+0.2), offered as zoom/full size (+0.15), the target of a link (+0.1); in
-  the header/footer/nav (−0.2).
-
-Classification: a *lifestyle* shot has a busy border (less than PLAIN_BORDER_SHARE of the
-outer band within a few gray levels of its median) that is not light (BRIGHT_BACKDROP: a
-textured studio backdrop), or a "lifestyle" hint; everything else is
-a *product* shot (plain or transparent backdrop). The *hero* is one image per page, chosen by
-`choose_hero` in HERO_TIERS order: an image the page marks as hero/main, else the one it asks
-the browser to fetch first (`priority`: `fetchpriority="high"`), else a shown og:image, else a
-shown JSON-LD/microdata/platform image, else a shown gallery/zoom picture, else a shown one
-whose alt is the product's h1 (`titled`), else an og, then a
-structured-data image the page never shows (`unshown`), else the best-scored product shot.
-Within a tier the page's first picture wins among those within HERO_SCORE_MARGIN of the
-tier's best score; a logo/icon/badge… or popup picture counts in no tier unless gallery, zoom or
-structured-data markup vouches for it. `image_type` is hero for the
-hero, else lifestyle or product.
-
-Junk (`junk_reason`). From the markup alone (checked before download): hints `pixel` →
-tracking_pixel, `placeholder`, `logo`, `icon`, `sprite`, `badge`, `avatar`, `promo`, and
-`social` (Instagram/UGC feeds), `review` → review_photo (customers' photos in a review
-widget: real, but not the shop's own photography, nor cleared for a campaign), `related` →
-related_product (an image inside a related/recommended/upsell/"complete the look" block),
-and so does `other_product` (a picture inside a link to another product's page: a product
-card, see links.py), `chart` → size_chart (a size chart or guide by class, short alt or file
-name), and `chrome` → page_chrome (an <img> in the header, footer or nav outside
-main/article, with no other hint). Name-based hints lose to strong product signals (og,
-JSON-LD, microdata, gallery, hero, zoom), because a word in a class or file name is weak
-evidence; `related`, `other_product` and `image_map` (an `<img usemap>`: a banner or a menu
-with clickable areas → image_map) only lose to og/JSON-LD/microdata, and `chart` (a
-two-word phrase such as "size chart") to nothing: apparel shops put the chart in the gallery
-and the product JSON too.
-From the pixels: at most 2 px on a side or 16 px in all → tracking_pixel; ICO, or no side over
-ICON_MAX_SIDE → icon; a long thin strip (over 4:1 and at most 128 px across) → sprite; the
-short side under MIN_SHORT_SIDE (200 px: below that a photo is a thumbnail, too small for an
-ad) → too_small, unless the page names it as its product (hero, og, JSON-LD, microdata,
-platform JSON) and it is at least NAMED_MIN_SHORT_SIDE (150 px); formats other than
-JPEG/PNG/WebP/GIF → unsupported_format; at most
-PLACEHOLDER_MAX_COLORS colors or near-zero entropy → placeholder; at most GRAPHIC_MAX_COLORS
-colors → graphic (flat artwork: logos, text banners); over MAX_ASPECT → extreme_aspect, unless a
-strong product signal names the image (a wide hero banner).
+Every rule here is documented, with its constants and why, in docs/scoring.md: junk reasons in
+§2, the score's factors and weights in §3, classification and the hero tiers in §4. Change the
+two together.
 """
 
 from __future__ import annotations

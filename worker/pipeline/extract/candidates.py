@@ -1,28 +1,11 @@
-"""Find every candidate image a page references, with the signals around it; pure lxml, no I/O.
+"""Find every candidate image a page references, with the hints around it; pure lxml, no I/O.
 
-Sources, in document order: `<img src>` and `srcset` (largest entry), lazy-load attributes
-(their placeholder `src` is ignored; Shopify's `{width}` is filled in) and any other `data-*`
-attribute of an `<img>` naming an image file, `<picture><source>` of a decodable type,
-zoom/full-size attributes (also Amazon `data-old-hires` and `data-a-dynamic-image`, Etsy
-`data-src-zoom-image`, BigCommerce gallery links), `<noscript>` fallbacks, links to image
-files, `og:image`/`twitter:image` meta, `itemprop=image`, `<link rel=image_src>` and image
-preloads, JSON-LD `Product.image` and shop-platform product JSON (extract/structured.py), the
-page's own product in a web app's state (extract/state.py), and `url()` in inline styles. A
-picture inside a link to a sibling product page is a product card, hint `other_product`
-(links.py), and so is one in a small repeated box beside such a link, or whose microdata item
-is at a sibling page (cards.py). A CDN URL asking for a resized copy also yields the full-size
-URL first (cdn.py), the original staying as the fallback. URLs are resolved against
-`<base href>` and the page's final URL; `data:` URIs and SVGs are recorded so the pipeline can
-skip them with a reason. A URL found twice becomes one candidate whose hints are the union of
-both finds. The sources and hints are explained in docs/scoring.md.
-
-Cost (bench/extract_speed.py): the page is parsed into plain lxml.etree elements (no
-lxml.html element classes, which cost a Python callback per element handed out); one XPath
-union returns the elements and attributes worth reading in document order; each
-ancestor's hints are worked out once per document (hints.py); a page's references are
-resolved through urls.PageUrls, which remembers each reference and relative directory and
-skips urljoin/normalisation for URLs already in normal form; finds of one URL merge into
-one record and each Candidate is built once at the end.
+Sources are read in document order; a URL found twice becomes one candidate whose hints are the
+union of both finds. Structured data, web-app state, CDN variants and product cards come from
+the sibling modules (structured.py, state.py, cdn.py, links.py, cards.py). The sources and hints
+are listed in docs/scoring.md §0–§1. Every page goes through here, so it is built for speed
+(plain lxml.etree elements, one XPath union, hints worked out once per ancestor, URLs resolved
+through urls.PageUrls); bench/extract_speed.py measures it.
 """
 
 from __future__ import annotations

@@ -1,29 +1,11 @@
 """Other products' cards a picture may sit in: a small repeated box beside a sibling link, or a microdata item.
 
-Themes such as Shopify's Dawn put a card's picture in one box and its title link in another
-(`div.card > div.card__media > img` beside `div.card__content > h3 > a`), so the picture is
-not inside the link that links.py reads. `CardFinder.beside_sibling_link` walks up from the
-picture, at most CARD_LEVELS ancestors and never past main/article/body/form, to the first
-ancestor holding a link; that box decides, and it is a card of another product when:
-
-- it is small: at most CARD_MAX_ELEMENTS elements (a card is a picture, a title, a price);
-- it shows at most CARD_MAX_PICTURES pictures (the picture and its hover image; a gallery
-  with links shows more);
-- it holds no `<h1>` (the page's own product section does: its title);
-- its links to sibling pages (links.SiblingPages) all name one page;
-- it, or one of its REPEAT_LEVELS nearest ancestors, has a neighbour of the same tag and
-  class: cards come in grids and carousels, a product section does not.
-
-A box is decided once per page, so the pictures of one card and of its siblings share the
-walk; the scan of a box stops at CARD_MAX_ELEMENTS + 1 elements, which bounds the work per
-picture whatever the page's size or depth.
-
-Cards marked up with microdata (`itemscope itemtype=Product`, the picture `itemprop=image`)
-say so themselves: `CardFinder.item_elsewhere` is True when the picture's item (its nearest
-`itemscope` ancestor) gives its own address (`itemid`, or an `itemprop=url` of that item,
-not of an item nested in it) as a sibling page. Such a picture is another product's, and its
-`itemprop=image` does not vouch for it as this page's product. An item larger than
-ITEM_MAX_ELEMENTS is the page's product section, not a card, and is not read.
+Themes such as Shopify's Dawn put a card's picture in one box and its title link in another, so
+the picture is not inside the link that links.py reads. `CardFinder.beside_sibling_link` judges
+the nearest box holding a link; `CardFinder.item_elsewhere` says whether the picture's microdata
+item gives another product's page as its address. A box is decided once per page and every scan
+is bounded, so the work per picture does not grow with the page. The tests a box must pass are in
+docs/scoring.md §1 (hints `other_product` and `microdata`).
 """
 
 from __future__ import annotations

@@ -1,49 +1,10 @@
 """Recognise image-CDN URLs that ask for a resized copy, and build the URL of the largest one.
 
-`largest_variant(url)` returns the URL without its size request, or None when the URL is
-not a known resized variant. The extractor keeps the original URL as a candidate beside
-the upgraded one: if the upgrade fails (404, refused), the original still stands, and if
-both load, de-duplication keeps the larger. Rules, each keyed on a host or path shape so
-that ordinary URLs are left alone:
-
-- Shopify (`cdn.shopify.com`, `/cdn/shop/`): file-name size suffixes (`_100x`, `_x800`,
-  `_200x200`, `_grande`, `_medium`, `@2x`, `_crop_center`) and `width`/`height`/`crop` query.
-- Scene7 (`/is/image/`): `wid`/`hei`/`fit`/`scl` query → `wid=SCENE7_WIDTH`.
-- Salesforce Commerce / Demandware (`/dw/image/`, `demandware.static`): `sw`/`sh`/`sm`/`sfrm`.
-- Magento (`/media/catalog/product/cache/<hash>/`): the cache segment; Fastly's image optimizer
-  query (`?width=640&height=800&fit=cover&auto=webp`, Magento Cloud and PWA Studio).
-- WordPress/WooCommerce (`/wp-content/uploads/`): `-150x150` before the extension.
-- Amazon (`/images/I/`): `._AC_SX300_.` style size tokens.
-- BigCommerce (`/images/stencil/<size>/`): size → `original`.
-- Cloudinary (`/image/upload/`): a transformation segment with w_/h_/c_.
-- PrestaShop (`/img/p/1/2/12-home_default.jpg`): the image-type suffix.
-- imgix (`*.imgix.net`), Sanity (`cdn.sanity.io/images/`), Contentful (`images.ctfassets.net`):
-  the size, crop and quality query parameters.
-- Wix (`/media/<file>/v1/fill|fit|crop/…`): the transformation path after the file.
-- Squarespace (`images.squarespace-cdn.com`, `/content/v1/`): `format=300w` → `format=2500w`.
-- eBay (`/images/g/<id>/s-l300.jpg`) → `s-l1600`; Etsy (`/il_794xN.`) → `/il_fullxfull.`.
-- AliExpress (`/kf/<name>.jpg_350x350.jpg_.webp`): everything after the first extension.
-- VTEX (`/arquivos/ids/155404-500-500/`): the size after the image id.
-- Walmart (`walmartimages.com`): the `odn…` query; ImageKit (`ik.imagekit.io`): `tr:` path
-  segments and the `tr` query; Storyblok (`a.storyblok.com`): the `/m/…` suffix.
-- Shopware 6 (`/thumbnail/ab/cd/ef/<timestamp>/<name>_800x800.jpg`) → `/media/…/<name>.jpg`;
-  Magento 1 (`/media/catalog/product/cache/1/image/600x/<hash>/`): the cache segments.
-- Best Buy (`bbystatic.com`): `;maxHeight=…;maxWidth=…` after the file name; Home Depot
-  (`thdstatic.com/productImages/`): `_300.jpg` → `_1000.jpg`; Zara (`static.zara.net/photos/`):
-  `/w/563/` → `/w/1920/`; Shein (`ltwebstatic.com`): `_thumbnail_220x293`; Rakuten
-  (`thumbnail.image.rakuten.co.jp`): the `_ex` query.
-- OpenCart (`/image/cache/catalog/…-500x500.jpg`) → `/image/catalog/….jpg`, the uploaded file
-  (a cached WebP is left alone: its original's extension is unknown); Webflow
-  (`website-files.com`, `uploads-ssl.webflow.com`): the responsive `-p-800` / `-p-130x130q80` suffix.
-- Akamai Image Manager, on any host whose URL matches no rule above (H&M, Zalando, Sephora
-  and many more serve through it): the `imwidth` / `imheight` / `imdensity` query.
-
-Image proxies wrap another URL, which may itself be a CDN variant: they are tried before the
-CDN rules (the wrapped URL can hold a CDN's marker), and the URL they wrap goes through the
-CDN rules once more (not through the proxies: no proxy in a proxy):
-- Next.js (`/_next/image?url=…&w=640`): the `url` parameter (resolved against the page's host).
-- Nuxt Image / IPX (`/_ipx/w_640&f_webp/<source>`): the modifiers become `_` (none).
-- Cloudflare Images (`/cdn-cgi/image/<options>/<source>`): the source, a path or a whole URL.
+`largest_variant(url)` returns the URL without its size request, or None when the URL is not a
+known resized variant. Each rule is keyed on a host or path shape so that ordinary URLs are left
+alone; image proxies that wrap another URL are unwrapped first. The extractor keeps the original
+URL beside the upgraded one, so a failed upgrade costs nothing. The CDNs and proxies recognised
+are listed in docs/scoring.md §0 ("CDN size variants").
 """
 
 from __future__ import annotations

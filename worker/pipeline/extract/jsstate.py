@@ -1,27 +1,10 @@
 """The state a page's JavaScript hands its app, read into Python values for extract/state.py to walk.
 
-Where a script assigns it (`window.X = …`, `window["X"] = …`, `var|let|const X = …`):
-
-- JSON, read by the JSON decoder; an object literal that is not JSON (unquoted or single-quoted
-  keys, trailing commas, comments, `undefined`) by chompjs, when the JSON decoder gives up;
-- `JSON.parse("…")` / `JSON.parse('…')`: the string literal decoded (JavaScript's own escapes
-  included: `\\x41`, `\\'`), then its JSON — large states are written so, as engines parse JSON
-  text faster than a literal;
-- Nuxt 2's `window.__NUXT__=(function(a,b,…){…return {…}}(x,y,…))`: devalue writes each value
-  used twice once, as an argument of that call, and the returned object names it by its
-  parameter; the object is read with every string that is a parameter's name replaced by its
-  argument (a one-letter string that really was one stays replaced: the galleries and names
-  extract/state.py reads are URLs and slugs, never that short).
-
-Next.js's App Router hands no state over: it streams its React Server Components payload as
-`self.__next_f.push([1,"…"])` scripts, each a string of rows `<id>:<JSON>` (the rendered tree,
-the props of client components — a product and its gallery among them). Each row that is JSON
-is a state (at most MAX_FLIGHT_ROWS per script); typed rows (`I[…]` modules, `T…` text, `HL[…]`
-hints) are left.
-
-Anything else (functions, `new Date()`, template strings) comes back as its source text, or the
-whole state as nothing. At most MAX_ASSIGNMENTS per script; the walk over a Nuxt 2 object is
-bounded by MAX_NODES.
+A script's assignment (`window.X = …`, `var X = …`) is read as JSON, as a JavaScript object
+literal (chompjs), from `JSON.parse("…")` or from Nuxt 2's `__NUXT__` function call; Next.js App
+Router's flight rows are read as JSON. Anything else comes back as its source text, and every
+read is bounded (MAX_ASSIGNMENTS, MAX_FLIGHT_ROWS, MAX_NODES). The forms are described in
+docs/scoring.md §0 ("Web-app state").
 """
 
 from __future__ import annotations

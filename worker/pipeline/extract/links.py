@@ -1,23 +1,10 @@
 """Which links lead to another product: the page a product card's picture opens is a sibling of this one.
 
-A shop shows other products as cards (a picture inside a link to that product's page) in
-blocks that do not always say what they are: no heading, no telling class. Where the link
-goes says it instead. `SiblingPages.is_sibling` is True for a link to another page of the
-same kind on the same site: the same route with another last segment.
-
-- `/products/mug` → `/products/plate`, `/collections/all/products/plate` (the segment before
-  the last is the same route word: Shopify, WooCommerce `/product/…/`, `/p/…`, `/dp/…`);
-- `/mug.html` → `/plate.html` (one segment with a page suffix, the same: Magento, PrestaShop;
-  one segment without one is no route: a landing page's `/ingredients`);
-- `/en-us/mug/123.html` → `/en-us/plate/456.html` (a slug and an id: Salesforce Commerce
-  Cloud, and any route at least three deep that differs only in its last two segments).
-
-Never a sibling: the page itself in another form (`?variant=2`, another collection path, the
-same last segment, or the last segment of an address the page gives itself: its canonical link
-or og:url, as a variant's own URL names the product's), another site (image CDNs, marketplaces,
-social networks), image files (a gallery's full-size link), and links that act on this product
-(cart, checkout, order, buy…): a sales page's bundle pictures link to its order form (see
-`_acts`). Amazon's `ref=` path segments are tracking, not route, and are left out.
+A shop shows other products as cards (a picture inside a link to that product's page) in blocks
+that do not always say what they are; where the link goes says it instead.
+`SiblingPages.is_sibling` is True for a link to another page of the same kind on the same site:
+the same route with another last segment. The routes recognised and the links never counted are
+in docs/scoring.md §1 (hint `other_product`).
 """
 
 from __future__ import annotations

@@ -1,28 +1,10 @@
 """The page's own product in a web app's state: the galleries that only JavaScript draws.
 
-Storefronts built as web apps send the product as data and draw its gallery in the browser,
-so their HTML has no `<img>` for it (an og:image at best): `window.__INITIAL_STATE__ = {…}`,
-`window["__PRELOADED_STATE__"] = {…}`, `var product = {…}`, a `<script type=application/json>`
-blob, Next.js's `__NEXT_DATA__` in shapes other than the Storefront API's. The state holds
-other products too (recommendations, recently viewed), so only the product the page is about
-is read: the first object, depth first, that names the page by its route's last segment in an
-identity field (`handle`, `slug`, `id`, `productId`, `sku`, `url`, …; `/products/mug` is
-"mug", `/item/1005.html` is "1005"), or by the id its route ends with
-(`/linen-dress-p-81234567.html` is also "81234567": a token of five or more letters and digits,
-with a digit, after the last `-` or `_`), and has a gallery field (`images`, `imagePathList`,
-`gallery`, `media`, `photos`, `imageGroups`, …, or `featuredImage` / `mainImage` /
-`primaryImage`, the hero), itself, on its `masterVariant` / `selectedVariant`, or in a
-sibling module that names no page of its own (`{"productInfo": {"productId": 1005},
-"imageModule": {"imagePathList": […]}}`). Its entries
-may be URLs, objects with one (`url`, `src`, `originalSrc`, `large`, `full`, `zoom`, `hiRes`,
-`link`, …), image groups (Salesforce Commerce Cloud's `{"viewType": "large", "images": […]}`;
-the small view types are left out) or a GraphQL connection (`edges[].node`, `nodes`).
-
-The state is read as JSON, as Nuxt 3's `__NUXT_DATA__` payload (devalue's flat array, rebuilt
-by devalue.py), or from what a script hands over: JSON, an object literal, `JSON.parse("…")`,
-Nuxt 2's `__NUXT__` function call, Next.js App Router's flight rows (jsstate.py). A state
-without an image file name in it is not parsed at all, and the walk is bounded (MAX_DEPTH,
-MAX_NODES), as every blob is a stranger's.
+Storefronts built as web apps send the product as data and draw its gallery in the browser, so
+their HTML has no `<img>` for it. The state holds other products too (recommendations), so only
+the object that names this page (by its route's last segment or id) and has a gallery field is
+read. The walk is bounded (MAX_DEPTH, MAX_NODES), as every blob is a stranger's. The identity and
+gallery fields are listed in docs/scoring.md §0 ("Web-app state").
 """
 
 from __future__ import annotations

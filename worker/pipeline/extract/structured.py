@@ -1,30 +1,9 @@
 """Image URLs from structured data in a page: JSON-LD Product images and the product JSON of shop platforms.
 
-JSON-LD: every `Product` (also ProductGroup/ProductModel, in `@graph`, in lists, several
-blocks) gives its `image` in any schema.org shape: a URL, an ImageObject (`contentUrl`, also
-spelled `contentURL`, or `url`), a reference to an ImageObject elsewhere in the block
-(`{"@id": "…#primaryimage"}`, as Yoast SEO writes it), or a list of these. Its variants
-(`hasVariant`) are the same product; other products are not read: those a product names by a
-relation (`isRelatedTo`, `isSimilarTo`, `isAccessoryOrSparePartFor`, `isConsumableFor`), those
-of an `ItemList` of more than one (a recommendations carousel), and a Product whose own `url`
-or `@id` the caller says is another page (`elsewhere`, links.SiblingPages). Broken JSON is
-tolerated: comment/CDATA wrappers and trailing commas are repaired; anything else gives nothing.
-
-Platforms (each yields (url, hints); the hints say how strongly the page vouches for it):
-- Shopify: `<script type=application/json>` product blobs (`data-product-json`,
-  `id=ProductJson-…`, or any JSON object with `variants` and `images`/`media`):
-  `featured_image`, `images`, `media[].src` / `preview_image.src`.
-- WooCommerce: `data-product_variations` JSON on the variations form: `image.full_src`,
-  `image.src`, `image.url` of each variation.
-- Magento 2: `text/x-magento-init` scripts with `mage/gallery/gallery` → `data[].full|img`
-  (`isMain` marks the hero), and `data-gallery` JSON attributes.
-- BigCommerce: `BCData` in an inline script (`product_attributes.image.data`), whose
-  `{:size}` placeholder becomes `original`.
-- Amazon: `data-a-dynamic-image` JSON ({url: [width, height]}) — the largest entry.
-- Headless storefronts on Next.js: the page's own product in `__NEXT_DATA__`
-  (`props.pageProps.product`), in Shopify's Storefront API shape (`featuredImage`, `images`
-  as a list or a GraphQL connection of `edges[].node` / `nodes`, each with `url`); the other
-  products the page state carries (recommendations) are not read.
+Each find is (url, hints): the hints say how strongly the page vouches for the image. Only the
+page's own product is read, not the products it names by relation, lists or links to. Broken JSON
+is repaired where that is cheap, else gives nothing. The shapes read, per schema and platform, are
+in docs/scoring.md §0 ("Structured data") and §1 (hints `jsonld_product`, `platform`).
 """
 
 from __future__ import annotations
