@@ -64,12 +64,10 @@ def import_app_code() -> None:
 
     for module in pkgutil.walk_packages(api.__path__, f"{api.__name__}."):
         importlib.import_module(module.name)
-    # /analyze runs the pipeline in the API process; its route imports it on first use, so it is
-    # loaded here once for every worker to share.
-    importlib.import_module("worker.pipeline.run")
     for name in (
         "backend.web",
         "backend.apidocs",
+        "backend.error_reporting",
         "backend.db",
         "backend.storage",
         "backend.broker",

@@ -22,7 +22,8 @@ for fd in os.listdir("/proc/self/fd"):
         pass
 before = set(sys.modules)
 backend.create_app()
-print(json.dumps({"threads": threads, "sockets": sockets, "new": sorted(set(sys.modules) - before)}))
+heavy = sorted(name for name in ("lxml", "PIL", "numpy") if name in sys.modules)
+print(json.dumps({"threads": threads, "sockets": sockets, "new": sorted(set(sys.modules) - before), "heavy": heavy}))
 """
 
 
@@ -41,3 +42,5 @@ def test_master_imports_everything_create_app_needs_and_opens_nothing():
     assert report["threads"] == ["MainThread"]
     assert report["sockets"] == []
     assert [name for name in report["new"] if name.split(".")[0] in {"backend", "worker"}] == []
+    # Previews run on the workers: the API process loads no part of the pipeline's decoders or parser.
+    assert report["heavy"] == []
