@@ -69,14 +69,19 @@ def current_head() -> str:
     return head
 
 
-def downgrade_one(url: str) -> None:
-    """Take the database one revision back from where it is (a database "behind" the code)."""
+def downgrade(url: str, target: str) -> None:
+    """`alembic downgrade target` on our own connection, committed here, as backend.migrate upgrades."""
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             config = alembic_config(url)
             config.attributes["connection"] = conn
-            command.downgrade(config, "-1")
+            command.downgrade(config, target)
             conn.commit()
     finally:
         engine.dispose()
+
+
+def downgrade_one(url: str) -> None:
+    """Take the database one revision back from where it is (a database "behind" the code)."""
+    downgrade(url, "-1")

@@ -20,7 +20,7 @@ from backend.migrate import SCRIPT_LOCATION, alembic_config, script_heads, upgra
 from backend.models import Base
 from backend.verify_migrations import verify
 from tests import services
-from tests.migration_tools import add_revision, copy_migrations, current_head, fresh_database
+from tests.migration_tools import add_revision, copy_migrations, current_head, downgrade, fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_TABLES = set(Base.metadata.tables)
@@ -57,19 +57,6 @@ def schema_diff(url: str) -> list[object]:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             return list(compare_metadata(context, Base.metadata))
-    finally:
-        engine.dispose()
-
-
-def downgrade_to_base(url: str) -> None:
-    # On our own connection, committed here, as backend.migrate does for the upgrade.
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            config = alembic_config(url)
-            config.attributes["connection"] = conn
-            command.downgrade(config, "base")
-            conn.commit()
     finally:
         engine.dispose()
 
@@ -118,7 +105,7 @@ def test_models_match_migrations(empty_url):
 def test_downgrade_to_base_and_up_again(empty_url):
     """Every revision downgrades cleanly to base, and the history upgrades again afterwards."""
     upgrade_to_head(empty_url, attempts=1)
-    downgrade_to_base(empty_url)
+    downgrade(empty_url, "base")
     assert table_names(empty_url) <= {"alembic_version"}
     upgrade_to_head(empty_url, attempts=1)
     assert schema_diff(empty_url) == []
