@@ -204,22 +204,10 @@ def run_job(base_url: str, key: str, page_url: str) -> dict[str, object]:
     raise AssertionError(f"job did not finish: {job}")
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (the API's and the demo shop's)."""
-    while True:
-        port = services.free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-
-
 def test_devserver_runs_a_job_and_stops_cleanly(tmp_path, product_page):
     """The devserver prints URL and key last, scrapes its demo shop with the guard on, reuses its key,
     and leaves no process behind."""
-    port, var_dir, log = free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
+    port, var_dir, log = services.free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
     server = start_devserver(port, var_dir, log)
     try:
         url, key = server.wait_for_lines(log)
@@ -281,7 +269,7 @@ def test_devserver_runs_a_job_and_stops_cleanly(tmp_path, product_page):
 
 def test_devserver_exits_non_zero_when_a_child_dies(tmp_path):
     """If the worker dies, the devserver stops the API too and exits 1."""
-    port, log = free_port_pair(), tmp_path / "devserver.log"
+    port, log = services.free_port_pair(), tmp_path / "devserver.log"
     server = start_devserver(port, tmp_path / "var", log)
     try:
         server.wait_for_lines(log)
@@ -345,7 +333,7 @@ def test_devserver_refuses_a_busy_demo_shop_port(tmp_path):
 
 def test_ctrl_c_lets_a_running_job_finish(tmp_path, slow_product_page):
     """Ctrl-C while a job runs: the worker gets a warm shutdown, the job ends succeeded, exit 0."""
-    port, var_dir, log = free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
+    port, var_dir, log = services.free_port_pair(), tmp_path / "var", tmp_path / "devserver.log"
     origin = slow_product_page.rsplit("/", 1)[0]
     server = start_devserver(port, var_dir, log, SCRAPER_ALLOWED_ORIGINS=origin)
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -74,22 +73,10 @@ def venv_seeing_our_packages(clone: Path) -> None:
     Path(theirs, "outer-packages.pth").write_text(ours + "\n")
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (the API's and the demo shop's)."""
-    while True:
-        port = services.free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-
-
 def test_the_readme_walkthrough_scrapes_the_demo_shop_from_a_fresh_clone(tmp_path):
     clone = fresh_clone(tmp_path / "clone")
     venv_seeing_our_packages(clone)
-    port = free_port_pair()
+    port = services.free_port_pair()
     env = {
         key: value
         for key, value in os.environ.items()

@@ -104,9 +104,9 @@ def test_levels_below_the_logger_level_are_dropped(capture):
     assert captured.lines() == []
 
 
-def test_production_logs_json_development_logs_text():
-    """configure_logging picks JSON for APP_ENV=production and text otherwise, unless LOG_FORMAT says."""
-    production = load_settings(
+def production_settings():
+    """Settings that pass the production checks (nothing here connects to them)."""
+    return load_settings(
         app_env="production",
         database_url="postgresql://app@db.internal:5432/scraper",
         redis_url="redis://redis.internal:6379/0",
@@ -116,6 +116,11 @@ def test_production_logs_json_development_logs_text():
         r2_secret_access_key="secret",
         r2_bucket="bucket",
     )
+
+
+def test_production_logs_json_development_logs_text():
+    """configure_logging picks JSON for APP_ENV=production and text otherwise, unless LOG_FORMAT says."""
+    production = production_settings()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
@@ -142,18 +147,7 @@ def test_celery_routine_lines_are_quiet_outside_production():
         development = {name: logging.getLogger(name).level for name in CELERY_ROUTINE_LOGGERS}
         for name in CELERY_ROUTINE_LOGGERS:
             logging.getLogger(name).setLevel(logging.NOTSET)
-        configure_logging(
-            load_settings(
-                app_env="production",
-                database_url="postgresql://app@db.internal:5432/scraper",
-                redis_url="redis://redis.internal:6379/0",
-                storage_backend="s3",
-                r2_account_id="acct",
-                r2_access_key_id="id",
-                r2_secret_access_key="secret",
-                r2_bucket="bucket",
-            )
-        )
+        configure_logging(production_settings())
         production = {name: logging.getLogger(name).getEffectiveLevel() for name in CELERY_ROUTINE_LOGGERS}
     finally:
         root.handlers[:], _ = saved
